@@ -1,0 +1,3 @@
+from cbx_cli.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Audio stages: takes → one program (assemble), loudness, files (export)."""

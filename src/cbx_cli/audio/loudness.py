@@ -1,0 +1,76 @@
+"""Loudness in one place: measure the stitched program, gain it to target, hold peaks under the ceiling."""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+MIN_MEASURE_SECONDS = 0.4
+"""pyloudnorm's gating needs at least one 400 ms block."""
+LIMITER_LOOKAHEAD_MS = 5.0
+NORMALIZE_PASSES = 3
+
+
+def db_to_gain(db: float) -> float:
+    return 10.0 ** (db / 20.0)
+
+
+def integrated_loudness(audio: np.ndarray, sr: int) -> float:
+    """ITU-R BS.1770 integrated loudness in LUFS; -inf for silence. Short audio is measured looped."""
+    import pyloudnorm
+
+    audio = np.asarray(audio, dtype=np.float64)
+    if audio.size == 0 or not np.any(audio):
+        return -math.inf
+    need = int(math.ceil(MIN_MEASURE_SECONDS * sr)) + 1
+    if audio.size < need:
+        audio = np.tile(audio, need // audio.size + 1)
+    value = pyloudnorm.Meter(sr).integrated_loudness(audio)
+    return float(value)
+
+
+def peak_dbfs(audio: np.ndarray) -> float:
+    peak = float(np.max(np.abs(audio))) if np.size(audio) else 0.0
+    return 20 * math.log10(peak) if peak > 0 else -math.inf
+
+
+def limit_peaks(audio: np.ndarray, sr: int, ceiling_db: float) -> np.ndarray:
+    """A look-ahead peak limiter: smooth gain reduction that keeps every sample at or under the ceiling."""
+    from scipy.ndimage import minimum_filter1d, uniform_filter1d
+
+    audio = np.asarray(audio, dtype=np.float64)
+    ceiling = db_to_gain(ceiling_db)
+    mag = np.abs(audio)
+    if mag.size == 0 or mag.max() <= ceiling:
+        return audio.astype(np.float32)
+    need = np.minimum(1.0, ceiling / np.maximum(mag, 1e-12))
+    w = max(1, int(sr * LIMITER_LOOKAHEAD_MS / 1000))
+    # The mean over 2w+1 samples of a minimum over 2w+1 samples stays at or below `need` everywhere:
+    # every value averaged is a minimum over a window that contains the centre sample.
+    held = minimum_filter1d(need, size=2 * w + 1, mode="nearest")
+    gain = np.minimum(uniform_filter1d(held, size=2 * w + 1, mode="nearest"), need)
+    out = audio * gain
+    return np.clip(out, -ceiling, ceiling).astype(np.float32)
+
+
+def normalize(audio: np.ndarray, sr: int, target_lufs: float, ceiling_db: float) -> np.ndarray:
+    """Gain the whole program to ``target_lufs``, then limit peaks to ``ceiling_db``. Silence stays silence."""
+    loudness = integrated_loudness(audio, sr)
+    if not math.isfinite(loudness):
+        log.info("program is silent; loudness normalization skipped")
+        return np.asarray(audio, dtype=np.float32)
+    source = np.asarray(audio, dtype=np.float64)
+    gain_db = target_lufs - loudness
+    out = source
+    for _ in range(NORMALIZE_PASSES):
+        # Limiting lowers the loudness a little; measure again and make up the difference.
+        out = limit_peaks(source * db_to_gain(gain_db), sr, ceiling_db)
+        miss = target_lufs - integrated_loudness(out, sr)
+        if not math.isfinite(miss) or abs(miss) < 0.1:
+            break
+        gain_db += miss
+    return out

@@ -1,0 +1,337 @@
+"""The `cbx` command: options → a job; rich progress on stderr; errors → one line and an exit code."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+try:  # typer 0.2x carries its own copy of click
+    from typer import _click as click
+except ImportError:  # pragma: no cover - older typer uses click itself
+    import click
+
+from cbx_cli import __version__
+from cbx_cli.errors import CbxError
+from cbx_cli.params import AssemblyOverrides, SynthesisOverrides, overrides_from_flags
+
+app = typer.Typer(
+    name="cbx",
+    help="Narrate text and Markdown scripts with Chatterbox TTS, in batch.",
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+presets_app = typer.Typer(help="List presets, or show one's resolved values.", invoke_without_command=True)
+app.add_typer(presets_app, name="presets")
+
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+log = logging.getLogger("cbx_cli")
+
+EXIT_INTERRUPTED = 130
+
+
+class Model(str, Enum):
+    original = "original"
+    turbo = "turbo"
+    multilingual = "multilingual"
+
+
+class Device(str, Enum):
+    auto = "auto"
+    cuda = "cuda"
+    mps = "mps"
+    cpu = "cpu"
+
+
+class State:
+    debug = False
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"cbx {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+) -> None:
+    """Narrate text and Markdown scripts with Chatterbox TTS, in batch."""
+
+
+# -- shared options -----------------------------------------------------------------------------
+
+OUTPUT = typer.Option(..., "-o", "--output", help="Output file (.wav .flac .mp3 .ogg), or - for WAV on stdout.")
+PRESET = typer.Option(None, "--preset", "-p", help="Preset: agent, game, narration, meme, audiobook, or your own.")
+VOICE = typer.Option(None, "--voice", help="Reference recording of the voice to use (5-15 s of speech).")
+MODEL = typer.Option(Model.original, "--model", help="Chatterbox model.", case_sensitive=False)
+MODEL_DIR = typer.Option(
+    None, "--model-dir", help="Checkpoint folder (default: Hugging Face cache; env CBX_MODEL_DIR)."
+)
+DEVICE = typer.Option(Device.auto, "--device", help="Where to run: auto picks CUDA, then MPS, then CPU.")
+LANGUAGE = typer.Option(None, "--language", help="Language code for --model multilingual (e.g. en, fr, ja).")
+FORMAT = typer.Option(None, "--format", help="Output format, overriding the extension: wav flac mp3 ogg.")
+SAMPLE_RATE = typer.Option(None, "--sample-rate", help="Resample the output to this rate in Hz.")
+MANIFEST = typer.Option(None, "--manifest", help="Write chunk texts, seeds and timings to this JSON file.")
+QUIET = typer.Option(False, "--quiet", "-q", help="No progress or summary on stderr.")
+DEBUG = typer.Option(False, "--debug", help="Show full tracebacks and debug logs.")
+BATCH = typer.Option(8, "--batch-size", help="Chunks synthesized together.")
+EXAGGERATION = typer.Option(None, "--exaggeration", help="Emotion intensity, 0-2.")
+TEMPERATURE = typer.Option(None, "--temperature", help="Sampling temperature, 0.05-2.")
+CFG_WEIGHT = typer.Option(None, "--cfg-weight", help="Classifier-free guidance weight, 0-2.")
+MIN_P = typer.Option(None, "--min-p", help="Min-p sampling floor, 0-1.")
+TOP_P = typer.Option(None, "--top-p", help="Top-p (nucleus) mass, 0-1.")
+TOP_K = typer.Option(None, "--top-k", help="Top-k cut-off, 1-10000 (turbo).")
+REP_PENALTY = typer.Option(None, "--repetition-penalty", help="Repetition penalty, 1-2.")
+SEED = typer.Option(None, "--seed", help="Base seed (default 42); each chunk derives its own.")
+MAX_TOKENS = typer.Option(None, "--max-tokens", help="Cap on speech tokens per chunk (default: by text length).")
+
+
+def _synthesis_flags(**values) -> SynthesisOverrides:
+    return overrides_from_flags(SynthesisOverrides, **values)
+
+
+def _narrate(
+    load_script,
+    output: str,
+    preset: str | None,
+    voice: Path | None,
+    model: Model,
+    model_dir: Path | None,
+    device: Device,
+    language: str | None,
+    fmt: str | None,
+    sample_rate: int | None,
+    manifest: Path | None,
+    quiet: bool,
+    batch_size: int,
+    synthesis_flags: SynthesisOverrides,
+) -> None:
+    from cbx_cli import job as jobs
+    from cbx_cli.audio.export import format_for
+    from cbx_cli.engine.base import LANGUAGES, EngineSpec
+    from cbx_cli.errors import ParamError
+    from cbx_cli.presets import resolve
+
+    if model is Model.multilingual:
+        if not language:
+            raise ParamError("--model multilingual needs --language CODE, one of: " + ", ".join(LANGUAGES) + ".")
+        if language.lower() not in LANGUAGES:
+            raise ParamError(f"Unknown --language '{language}'. Use one of: {', '.join(LANGUAGES)}.")
+        language = language.lower()
+    elif language:
+        raise ParamError("--language applies only to --model multilingual.")
+    if sample_rate is not None and not 8000 <= sample_rate <= 192000:
+        raise ParamError(f"--sample-rate {sample_rate} is out of range; use 8000 to 192000 Hz.")
+    if batch_size < 1:
+        raise ParamError("--batch-size must be at least 1.")
+    out_format = format_for(output, fmt)
+    script = load_script()
+    synthesis, assembly = resolve(preset, synthesis_flags, AssemblyOverrides())
+    spec = EngineSpec.from_options(model.value, model_dir, device.value, language)
+    job = jobs.Job(
+        script=script, synthesis=synthesis, assembly=assembly, spec=spec, output=output, fmt=out_format,
+        voice=voice, sample_rate=sample_rate, manifest=manifest, batch_size=batch_size,
+    )
+    show = not quiet and err.is_terminal
+    from cbx_cli.progress import RunProgress
+
+    with RunProgress(err, enabled=show) as progress:
+        result = jobs.run(
+            job,
+            on_progress=progress.update,
+            on_loaded=lambda engine: _warn_device(engine, quiet),
+            stdout=sys.stdout.buffer if output == "-" else None,
+        )
+    for warning in result.warnings:
+        err.print(f"warning: {warning}", markup=False)
+    if not quiet:
+        where = "stdout" if output == "-" else output
+        speed = result.duration / result.wall if result.wall > 0 else 0.0
+        err.print(
+            f"Wrote {where}: {result.chunks} chunks, {result.duration:.1f} s of audio "
+            f"in {result.wall:.1f} s ({speed:.2f}x real time).",
+            markup=False,
+        )
+
+
+def _warn_device(engine, quiet: bool) -> None:
+    warning = getattr(engine, "device_warning", None)
+    if warning:
+        err.print(f"warning: {warning}", markup=False)
+
+
+@app.command()
+def say(
+    text: str = typer.Argument(..., help="The text to speak, or - to read it from stdin."),
+    output: str = OUTPUT,
+    preset: str | None = PRESET,
+    voice: Path | None = VOICE,
+    model: Model = MODEL,
+    model_dir: Path | None = MODEL_DIR,
+    device: Device = DEVICE,
+    language: str | None = LANGUAGE,
+    exaggeration: float | None = EXAGGERATION,
+    temperature: float | None = TEMPERATURE,
+    cfg_weight: float | None = CFG_WEIGHT,
+    min_p: float | None = MIN_P,
+    top_p: float | None = TOP_P,
+    top_k: int | None = TOP_K,
+    repetition_penalty: float | None = REP_PENALTY,
+    seed: int | None = SEED,
+    max_tokens: int | None = MAX_TOKENS,
+    fmt: str | None = FORMAT,
+    sample_rate: int | None = SAMPLE_RATE,
+    manifest: Path | None = MANIFEST,
+    batch_size: int = BATCH,
+    quiet: bool = QUIET,
+    debug: bool = DEBUG,
+) -> None:
+    """Speak a line of text (or stdin) into one audio file."""
+    _setup(debug)
+    from cbx_cli.sources import load_say
+
+    flags = _synthesis_flags(
+        exaggeration=exaggeration, temperature=temperature, cfg_weight=cfg_weight, min_p=min_p, top_p=top_p,
+        top_k=top_k, repetition_penalty=repetition_penalty, seed=seed, max_tokens=max_tokens,
+    )
+    _narrate(
+        lambda: load_say(text), output, preset, voice, model, model_dir, device, language, fmt,
+        sample_rate, manifest, quiet, batch_size, flags,
+    )
+
+
+@app.command()
+def book(
+    script: str = typer.Argument(..., help="A Markdown (.md) or text (.txt) script, or - for Markdown on stdin."),
+    output: str = OUTPUT,
+    preset: str | None = PRESET,
+    voice: Path | None = VOICE,
+    model: Model = MODEL,
+    model_dir: Path | None = MODEL_DIR,
+    device: Device = DEVICE,
+    language: str | None = LANGUAGE,
+    exaggeration: float | None = EXAGGERATION,
+    temperature: float | None = TEMPERATURE,
+    cfg_weight: float | None = CFG_WEIGHT,
+    min_p: float | None = MIN_P,
+    top_p: float | None = TOP_P,
+    top_k: int | None = TOP_K,
+    repetition_penalty: float | None = REP_PENALTY,
+    seed: int | None = SEED,
+    max_tokens: int | None = MAX_TOKENS,
+    fmt: str | None = FORMAT,
+    sample_rate: int | None = SAMPLE_RATE,
+    manifest: Path | None = MANIFEST,
+    batch_size: int = BATCH,
+    quiet: bool = QUIET,
+    debug: bool = DEBUG,
+) -> None:
+    """Narrate a whole script: chapters from headings, paragraphs with pauses, one finished file."""
+    _setup(debug)
+    from cbx_cli.sources import load_book
+
+    flags = _synthesis_flags(
+        exaggeration=exaggeration, temperature=temperature, cfg_weight=cfg_weight, min_p=min_p, top_p=top_p,
+        top_k=top_k, repetition_penalty=repetition_penalty, seed=seed, max_tokens=max_tokens,
+    )
+    _narrate(
+        lambda: load_book(script)[0], output, preset, voice, model, model_dir, device, language, fmt,
+        sample_rate, manifest, quiet, batch_size, flags,
+    )
+
+
+@presets_app.callback()
+def presets_list(ctx: typer.Context) -> None:
+    """List every preset: built-in and your own."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from cbx_cli.presets import all_presets
+
+    for name, preset in all_presets().items():
+        origin = "" if preset.source == "built-in" else f"  ({preset.source})"
+        typer.echo(f"{name:<12} {preset.description}{origin}")
+
+
+@presets_app.command("show")
+def presets_show(name: str = typer.Argument(..., help="Preset name.")) -> None:
+    """Print a preset's resolved values (defaults < preset < your config)."""
+    import yaml
+
+    from cbx_cli.presets import get_preset, resolve
+
+    preset = get_preset(name)
+    synthesis, assembly = resolve(name)
+    data = {
+        "name": name,
+        "source": preset.source,
+        "description": preset.description,
+        "synthesis": synthesis.model_dump(),
+        "assembly": assembly.model_dump(),
+    }
+    typer.echo(yaml.safe_dump(data, sort_keys=False).rstrip())
+
+
+# -- entry point ----------------------------------------------------------------------------------
+
+
+def _setup(debug: bool) -> None:
+    State.debug = debug or State.debug
+    logging.basicConfig(
+        level=logging.DEBUG if State.debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if not State.debug:
+        os.environ.setdefault("TQDM_DISABLE", "1")
+        for noisy in ("transformers", "huggingface_hub", "diffusers", "chatterbox"):
+            logging.getLogger(noisy).setLevel(logging.ERROR)
+
+
+def _fail(message: str, code: int) -> None:
+    err.print(f"cbx: error: {message}", markup=False)
+    raise SystemExit(code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; every failure becomes one line on stderr and an exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    State.debug = "--debug" in args
+    try:
+        app(args=args, prog_name="cbx", standalone_mode=False)
+    except CbxError as exc:
+        if State.debug:
+            raise
+        _fail(exc.message, exc.exit_code)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        if exc.ctx is not None:
+            typer.echo(exc.ctx.get_help())
+        raise SystemExit(0) from None
+    except click.exceptions.UsageError as exc:
+        message = exc.format_message().rstrip()
+        if not message.endswith("."):
+            message += "."
+        hint = f" Try '{exc.ctx.command_path} --help'." if exc.ctx else ""
+        _fail(f"{message}{hint}", 2)
+    except (KeyboardInterrupt, typer.Abort):
+        _fail("interrupted.", EXIT_INTERRUPTED)
+    except typer.Exit as exc:
+        raise SystemExit(exc.exit_code) from None
+    except click.exceptions.ClickException as exc:
+        _fail(exc.format_message(), getattr(exc, "exit_code", 1) or 1)
+    except BrokenPipeError:
+        raise SystemExit(1) from None
+    except Exception as exc:  # the last net: still one line, unless --debug
+        if State.debug:
+            raise
+        _fail(f"{type(exc).__name__}: {exc}. Run again with --debug for details.", 1)
+
+

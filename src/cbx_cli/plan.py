@@ -1,0 +1,123 @@
+"""Script → chunks: sentence-sized texts, each with its own seed, token budget and pause after it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+
+from cbx_cli.params import AssemblySettings, SynthesisParams
+from cbx_cli.text.chunk import chunk_text_report
+from cbx_cli.text.script import Script, strip_tags
+
+MODEL_TOKEN_CAP = 1000
+"""Chatterbox's own cap on speech tokens per generation."""
+TOKENS_PER_CHAR = 3.0
+"""Speech runs at 25 tokens/s; even slow reading (about 8 characters/s) stays under 3 tokens a character."""
+TOKENS_BASE = 30
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One unit of synthesis."""
+
+    index: int
+    text: str
+    """The chunk's text as written in the script (markup removed): what the manifest shows."""
+    spoken: str
+    """What the engine reads."""
+    chapter: int
+    paragraph: int
+    pause_after: float
+    """Seconds of silence after this chunk's take."""
+    seed: int
+    max_tokens: int
+    params: SynthesisParams
+    model: str = "original"
+    language: str | None = None
+
+
+@dataclass
+class Plan:
+    chunks: list[Chunk]
+    chapter_titles: list[str | None]
+    warnings: list[str] = field(default_factory=list)
+    split_between_words: int = 0
+
+
+def token_budget(text: str, cap: int | None) -> int:
+    """Speech tokens a chunk may use: proportional to its text, at most the model's cap or the user's."""
+    budget = TOKENS_BASE + math.ceil(TOKENS_PER_CHAR * len(text))
+    limit = MODEL_TOKEN_CAP if cap is None else min(cap, MODEL_TOKEN_CAP)
+    return max(1, min(budget, limit))
+
+
+def derive_seed(base_seed: int, spoken: str, params: SynthesisParams, model: str, attempt: int = 0) -> int:
+    """A chunk's own seed, from the run's seed, its text and the settings that shape its audio."""
+    settings = params.model_dump(exclude={"seed"})
+    blob = json.dumps([base_seed, spoken, settings, model, attempt], sort_keys=True, ensure_ascii=False)
+    return int.from_bytes(hashlib.sha256(blob.encode("utf-8")).digest()[:4], "big") & 0x7FFFFFFF
+
+
+def plan(
+    script: Script,
+    params: SynthesisParams,
+    assembly: AssemblySettings,
+    model: str = "original",
+    language: str | None = None,
+) -> Plan:
+    """Split every paragraph into chunks and attach seeds, budgets and pauses."""
+    keeps_tags = model == "turbo"
+    chunks: list[Chunk] = []
+    warnings: list[str] = []
+    dropped_tags: list[str] = []
+    split_words = 0
+    titles = [c.title for c in script.chapters]
+    n_chapters = len(script.chapters)
+    for ci, chapter in enumerate(script.chapters):
+        paras = list(chapter.paragraphs)
+        for pi, para in enumerate(paras):
+            text = para.text
+            if not keeps_tags:
+                text, tags = strip_tags(text)
+                dropped_tags += tags
+            if not text.strip():
+                continue
+            pieces, n_split = chunk_text_report(text, assembly.max_chars)
+            split_words += n_split
+            for k, piece in enumerate(pieces):
+                last_in_para = k == len(pieces) - 1
+                last_in_chapter = last_in_para and pi == len(paras) - 1
+                if last_in_chapter and ci < n_chapters - 1:
+                    pause = assembly.chapter_pause
+                elif last_in_para:
+                    pause = assembly.paragraph_pause
+                else:
+                    pause = assembly.sentence_pause
+                chunks.append(
+                    Chunk(
+                        index=len(chunks),
+                        text=piece,
+                        spoken=piece,
+                        chapter=ci,
+                        paragraph=pi,
+                        pause_after=pause,
+                        seed=derive_seed(params.seed, piece, params, model),
+                        max_tokens=token_budget(piece, params.max_tokens),
+                        params=params,
+                        model=model,
+                        language=language,
+                    )
+                )
+    if chunks:
+        last = chunks[-1]
+        chunks[-1] = Chunk(**{**last.__dict__, "pause_after": 0.0})
+    if dropped_tags:
+        shown = ", ".join(sorted(set(dropped_tags)))
+        warnings.append(
+            f"Dropped {len(dropped_tags)} tag(s) ({shown}): only --model turbo speaks tags such as [laugh]."
+        )
+    if split_words:
+        warnings.append(f"{split_words} over-long sentence(s) had to be split between words.")
+    return Plan(chunks, titles, warnings, split_words)

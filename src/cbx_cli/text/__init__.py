@@ -1,0 +1,1 @@
+"""Text stages: source → Script (parse), Script paragraphs → chunk texts (chunk)."""

@@ -1,0 +1,166 @@
+"""Split paragraph text into sentences and pack them into chunks of bounded length."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import pysbd
+
+from cbx_cli.text.script import TAG_RE
+
+# Titles always belong to the following name; e.g./i.e. style markers always continue the sentence.
+_ALWAYS_JOIN = {"dr.", "mr.", "mrs.", "ms.", "mx.", "prof.", "e.g.", "i.e.", "cf.", "viz.", "vs."}
+# These end a sentence only when the next word starts like a new sentence (not lowercase or a digit).
+_JOIN_IF_CONTINUED = {"st.", "etc.", "jr.", "sr.", "inc.", "ltd.", "co.", "approx.", "no.", "fig.", "vol."}
+
+_FALLBACK_END_RE = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*(?= )")
+_CLAUSE_END_RE = re.compile(r"[,;:\u2014\u2013][\"'\u201d\u2019)\]]*$")
+
+
+@lru_cache(maxsize=1)
+def _segmenter() -> pysbd.Segmenter:
+    return pysbd.Segmenter(language="en", clean=False)
+
+
+def _collapse(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _tag_spans(norm: str) -> list[tuple[int, int]]:
+    return [m.span() for m in TAG_RE.finditer(norm)]
+
+
+def _inside_tag(pos: int, spans: list[tuple[int, int]]) -> bool:
+    return any(start < pos < end for start, end in spans)
+
+
+def _pysbd_cuts(norm: str) -> list[int] | None:
+    """Positions just after each pysbd segment in ``norm``, or None when the segments don't line up."""
+    try:
+        segments = _segmenter().segment(norm)
+    except Exception:  # pysbd has crashed on odd input; the regex fallback still works
+        return None
+    cuts: list[int] = []
+    pos = 0
+    for segment in segments:
+        piece = segment.strip()
+        if not piece:
+            continue
+        while pos < len(norm) and norm[pos] == " ":
+            pos += 1
+        if not norm.startswith(piece, pos):
+            return None
+        pos += len(piece)
+        cuts.append(pos)
+    return cuts if pos == len(norm) else None
+
+
+def _fallback_cuts(norm: str) -> list[int]:
+    return [m.end() for m in _FALLBACK_END_RE.finditer(norm)]
+
+
+def _keep_cut(norm: str, cut: int, spans: list[tuple[int, int]]) -> bool:
+    # Only cuts at a space are kept, so numbers and other unspaced tokens are never split.
+    if not 0 < cut < len(norm) or norm[cut] != " " or _inside_tag(cut, spans):
+        return False
+    space = norm.rfind(" ", 0, cut)
+    last = norm[space + 1 : cut].lower()
+    if last in _ALWAYS_JOIN:
+        return False
+    if last in _JOIN_IF_CONTINUED:
+        first = norm[cut + 1]
+        if first.islower() or first.isdigit():
+            return False
+        # "St." before a capitalised word is "Saint" unless a capitalised word precedes it ("Baker St.").
+        prev = norm[norm.rfind(" ", 0, space) + 1 : space] if space >= 0 else ""
+        if last == "st." and first.isupper() and not prev[:1].isupper():
+            return False
+    return True
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split text into whitespace-collapsed sentences; their " ".join is the collapsed text."""
+    norm = _collapse(text)
+    if not norm:
+        return []
+    cuts = _pysbd_cuts(norm)
+    if cuts is None:
+        cuts = _fallback_cuts(norm)
+    spans = _tag_spans(norm)
+    sentences: list[str] = []
+    start = 0
+    for cut in sorted(set(cuts)):
+        if cut > start and _keep_cut(norm, cut, spans):
+            sentences.append(norm[start:cut])
+            start = cut + 1
+    sentences.append(norm[start:])
+    return sentences
+
+
+def _split_at(norm: str, positions: list[int]) -> list[str]:
+    pieces, start = [], 0
+    for pos in positions:
+        pieces.append(norm[start:pos])
+        start = pos + 1
+    pieces.append(norm[start:])
+    return pieces
+
+
+def _pack(pieces: list[str], max_chars: int) -> list[str]:
+    packed: list[str] = []
+    for piece in pieces:
+        if packed and len(packed[-1]) + 1 + len(piece) <= max_chars:
+            packed[-1] += " " + piece
+        else:
+            packed.append(piece)
+    return packed
+
+
+def _word_cuts(norm: str) -> list[int]:
+    spans = _tag_spans(norm)
+    return [i for i, ch in enumerate(norm) if ch == " " and not _inside_tag(i, spans)]
+
+
+def _split_long(sentence: str, max_chars: int) -> tuple[list[str], bool]:
+    norm = _collapse(sentence)
+    if len(norm) <= max_chars:
+        return ([norm] if norm else []), False
+    clause_cuts = [i for i in _word_cuts(norm) if _CLAUSE_END_RE.search(norm, 0, i)]
+    pieces: list[str] = []
+    group: list[str] = []
+    word_split = False
+    for clause in _split_at(norm, clause_cuts):
+        if len(clause) <= max_chars:
+            group.append(clause)
+            continue
+        pieces += _pack(group, max_chars)
+        group = []
+        words = _split_at(clause, _word_cuts(clause))
+        pieces += _pack(words, max_chars)
+        word_split = word_split or len(words) > 1
+    pieces += _pack(group, max_chars)
+    return pieces, word_split
+
+
+def split_long(sentence: str, max_chars: int) -> list[str]:
+    """Split an over-long sentence at clause punctuation, then between words, into pieces <= max_chars."""
+    return _split_long(sentence, max_chars)[0]
+
+
+def chunk_text_report(text: str, max_chars: int) -> tuple[list[str], int]:
+    """Chunk text like chunk_text; also return how many sentences had to be split between words."""
+    if max_chars < 1:
+        raise ValueError(f"max_chars must be positive, got {max_chars}")
+    pieces: list[str] = []
+    word_splits = 0
+    for sentence in split_sentences(text):
+        parts, word_split = _split_long(sentence, max_chars)
+        pieces += parts
+        word_splits += word_split
+    return _pack(pieces, max_chars), word_splits
+
+
+def chunk_text(text: str, max_chars: int) -> list[str]:
+    """Split text into sentences and pack them greedily into chunks of at most max_chars."""
+    return chunk_text_report(text, max_chars)[0]

@@ -1,0 +1,142 @@
+"""Tests for sentence splitting and chunk packing."""
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cbx_cli.text.chunk import chunk_text, chunk_text_report, split_long, split_sentences
+from cbx_cli.text.script import TAG_RE
+
+
+def collapse(text: str) -> str:
+    return " ".join(text.split())
+
+
+def is_single_word(chunk: str) -> bool:
+    return " " not in TAG_RE.sub("", chunk)
+
+
+def test_abbreviations_and_numbers_do_not_split():
+    assert split_sentences("Dr. Smith arrived at 3.14 p.m. on the dot.") == [
+        "Dr. Smith arrived at 3.14 p.m. on the dot."
+    ]
+    assert split_sentences("Use one, e.g. this one. Then stop.") == ["Use one, e.g. this one.", "Then stop."]
+    assert split_sentences("Pick any, i.e. This one.") == ["Pick any, i.e. This one."]
+    assert split_sentences("Mr. Brown paid $1,000.50 for it. Mrs. Brown did not.") == [
+        "Mr. Brown paid $1,000.50 for it.",
+        "Mrs. Brown did not.",
+    ]
+    assert split_sentences("Apples, pears, etc. were sold. We went to St. Louis.") == [
+        "Apples, pears, etc. were sold.",
+        "We went to St. Louis.",
+    ]
+
+
+def test_sentences_basic():
+    assert split_sentences("  One.  Two?\n\nThree!   ") == ["One.", "Two?", "Three!"]
+    assert split_sentences(" \n\t ") == []
+    assert split_sentences("no punctuation at all") == ["no punctuation at all"]
+
+
+def test_fallback_when_pysbd_alters_text():
+    # pysbd uses these characters as internal placeholders and drops text around them.
+    assert split_sentences("Hi ∯ there. Dr. Who &ᓰ& came. Yes") == ["Hi ∯ there.", "Dr. Who &ᓰ& came.", "Yes"]
+
+
+def test_tags_stay_intact():
+    text = "He paused. [clear throat] Then he spoke. [laugh] Fine."
+    sentences = split_sentences(text)
+    assert " ".join(sentences) == text
+    assert all(s.count("[") == s.count("]") for s in sentences)
+    pieces = split_long("word " * 8 + "[clear throat] " + "word " * 8, 45)
+    assert any("[clear throat]" in p for p in pieces)
+
+
+def test_packing_up_to_bound():
+    text = "Aaaa bbbb. Cccc dddd. Eeee ffff. Gggg hhhh."  # sentences of 10 chars
+    assert chunk_text(text, 21) == ["Aaaa bbbb. Cccc dddd.", "Eeee ffff. Gggg hhhh."]
+    assert chunk_text(text, 20) == ["Aaaa bbbb.", "Cccc dddd.", "Eeee ffff.", "Gggg hhhh."]
+    assert chunk_text(text, 400) == [text]
+    assert chunk_text("", 100) == []
+
+
+def test_long_sentence_splits_at_commas_then_words():
+    sentence = (
+        "The quick brown fox, which was quick, jumped over the lazy dog; "
+        "and then it ran across a very long field without stopping once to rest at all"
+    )
+    pieces, word_splits = chunk_text_report(sentence, 40)
+    assert " ".join(pieces) == sentence
+    assert pieces[:3] == [
+        "The quick brown fox, which was quick,",
+        "jumped over the lazy dog;",
+        "and then it ran across a very long field",
+    ]
+    assert all(len(p) <= 40 for p in pieces)
+    assert word_splits == 1
+    assert split_long("alpha, beta, gamma", 100) == ["alpha, beta, gamma"]
+    assert chunk_text_report("Short one. Another.", 40) == (["Short one. Another."], 0)
+
+
+def test_clause_only_split_is_not_word_split():
+    sentence = "one two three four five six, seven eight nine ten eleven twelve"
+    pieces, word_splits = chunk_text_report(sentence, 40)
+    assert pieces == ["one two three four five six,", "seven eight nine ten eleven twelve"]
+    assert word_splits == 0
+
+
+def test_overlong_word_stays_whole():
+    word = "x" * 300
+    assert chunk_text(f"Start here. {word} end.", 40) == ["Start here.", word, "end."]
+    assert split_long(word, 40) == [word]
+
+
+def test_number_with_comma_not_split():
+    sentence = "We counted 1,000 birds and 2,500 bats and 3,000,000 ants in the garden today"
+    pieces = split_long(sentence, 20)
+    assert " ".join(pieces) == sentence
+    assert any("1,000" in p for p in pieces) and any("3,000,000" in p for p in pieces)
+
+
+def test_invalid_max_chars():
+    with pytest.raises(ValueError):
+        chunk_text("x", 0)
+
+
+WORDS = st.sampled_from(
+    "the cat Sat on a mat Dr. Mr. Mrs. Ms. St. e.g. i.e. etc. p.m. 3.14 1,000 1,000.50 42 U.S.A. end. "
+    'Why? Yes! so, then; note: — – "quoted." (aside.) [laugh] [sigh] ... … café naïve Ünïcödé 日本語。 '
+    "Привет. [ ] . , Mr e.g".split()
+    + ["[clear throat]", "x" * 60, "∯", "&ᓰ&", "ȸ"]
+)
+SPACES = st.sampled_from([" ", "  ", "\n", "\n\n", "\t", " \r\n "])
+TEXT = st.lists(st.tuples(st.one_of(WORDS, st.text(min_size=1, max_size=8)), SPACES), max_size=60).map(
+    lambda parts: "".join(w + s for w, s in parts)
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(TEXT)
+def test_sentence_join_invariant(text):
+    sentences = split_sentences(text)
+    assert " ".join(sentences) == collapse(text)
+    assert all(s and s == s.strip() for s in sentences)
+
+
+@settings(max_examples=200, deadline=None)
+@given(TEXT, st.integers(min_value=40, max_value=400))
+def test_chunk_invariants(text, max_chars):
+    chunks, word_splits = chunk_text_report(text, max_chars)
+    assert " ".join(chunks) == collapse(text)
+    assert all(chunks)
+    assert all(len(c) <= max_chars or is_single_word(c) for c in chunks)
+    assert word_splits >= 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(), st.integers(min_value=1, max_value=80))
+def test_split_long_join_invariant(sentence, max_chars):
+    pieces = split_long(sentence, max_chars)
+    assert " ".join(pieces) == collapse(sentence)
+    assert all(p for p in pieces)
+    assert all(len(p) <= max_chars or is_single_word(p) for p in pieces)
