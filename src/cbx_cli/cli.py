@@ -84,6 +84,10 @@ MANIFEST = typer.Option(None, "--manifest", help="Write chunk texts, seeds and t
 QUIET = typer.Option(False, "--quiet", "-q", help="No progress or summary on stderr.")
 DEBUG = typer.Option(False, "--debug", help="Show full tracebacks and debug logs.")
 BATCH = typer.Option(8, "--batch-size", help="Chunks synthesized together.")
+CACHE_DIR = typer.Option(None, "--cache-dir", help="Where finished takes are kept (default: your cache folder).")
+NO_CACHE = typer.Option(False, "--no-cache", help="Neither read nor write the take cache.")
+RETRIES = typer.Option(2, "--retries", help="Re-render a bad take with the next seed up to N times (0-10).")
+STRICT = typer.Option(False, "--strict", help="Fail (exit 3) if a take is still bad after its retries.")
 EXAGGERATION = typer.Option(None, "--exaggeration", help="Emotion intensity, 0-2.")
 TEMPERATURE = typer.Option(None, "--temperature", help="Sampling temperature, 0.05-2.")
 CFG_WEIGHT = typer.Option(None, "--cfg-weight", help="Classifier-free guidance weight, 0-2.")
@@ -114,6 +118,10 @@ def _narrate(
     quiet: bool,
     batch_size: int,
     synthesis_flags: SynthesisOverrides,
+    cache_dir: Path | None = None,
+    no_cache: bool = False,
+    retries: int = 2,
+    strict: bool = False,
 ) -> None:
     from cbx_cli import job as jobs
     from cbx_cli.audio.export import format_for
@@ -133,6 +141,8 @@ def _narrate(
         raise ParamError(f"--sample-rate {sample_rate} is out of range; use 8000 to 192000 Hz.")
     if batch_size < 1:
         raise ParamError("--batch-size must be at least 1.")
+    if not 0 <= retries <= 10:
+        raise ParamError(f"--retries {retries} is out of range; use 0 to 10.")
     out_format = format_for(output, fmt)
     script = load_script()
     synthesis, assembly = resolve(preset, synthesis_flags, AssemblyOverrides())
@@ -140,27 +150,42 @@ def _narrate(
     job = jobs.Job(
         script=script, synthesis=synthesis, assembly=assembly, spec=spec, output=output, fmt=out_format,
         voice=voice, sample_rate=sample_rate, manifest=manifest, batch_size=batch_size,
+        cache_dir=None if no_cache else _cache_root(cache_dir), retries=retries, strict=strict,
     )
     show = not quiet and err.is_terminal
     from cbx_cli.progress import RunProgress
+    from cbx_cli.render import RenderInterrupted
 
-    with RunProgress(err, enabled=show) as progress:
-        result = jobs.run(
-            job,
-            on_progress=progress.update,
-            on_loaded=lambda engine: _warn_device(engine, quiet),
-            stdout=sys.stdout.buffer if output == "-" else None,
-        )
+    try:
+        with RunProgress(err, enabled=show) as progress:
+            result = jobs.run(
+                job,
+                on_progress=progress.update,
+                on_loaded=lambda engine: _warn_device(engine, quiet),
+                stdout=sys.stdout.buffer if output == "-" else None,
+            )
+    except RenderInterrupted as exc:
+        where = "in the cache; run the same command again to resume" if job.cache_dir else \
+            "nowhere (--no-cache); a new run starts over"
+        _fail(f"interrupted: {exc.saved} of {exc.total} takes are saved {where}.", EXIT_INTERRUPTED)
     for warning in result.warnings:
         err.print(f"warning: {warning}", markup=False)
     if not quiet:
         where = "stdout" if output == "-" else output
         speed = result.duration / result.wall if result.wall > 0 else 0.0
+        st = result.stats
         err.print(
-            f"Wrote {where}: {result.chunks} chunks, {result.duration:.1f} s of audio "
+            f"Wrote {where}: {result.chunks} chunks ({st.rendered} rendered, {st.cached} from cache, "
+            f"{st.retried} retried, {st.flagged} flagged), {result.duration:.1f} s of audio "
             f"in {result.wall:.1f} s ({speed:.2f}x real time).",
             markup=False,
         )
+
+
+def _cache_root(cache_dir: Path | None) -> Path:
+    from cbx_cli import paths
+
+    return Path(cache_dir).expanduser() if cache_dir else paths.cache_dir() / "takes"
 
 
 def _warn_device(engine, quiet: bool) -> None:
@@ -192,6 +217,10 @@ def say(
     sample_rate: int | None = SAMPLE_RATE,
     manifest: Path | None = MANIFEST,
     batch_size: int = BATCH,
+    cache_dir: Path | None = CACHE_DIR,
+    no_cache: bool = NO_CACHE,
+    retries: int = RETRIES,
+    strict: bool = STRICT,
     quiet: bool = QUIET,
     debug: bool = DEBUG,
 ) -> None:
@@ -205,7 +234,7 @@ def say(
     )
     _narrate(
         lambda: load_say(text), output, preset, voice, model, model_dir, device, language, fmt,
-        sample_rate, manifest, quiet, batch_size, flags,
+        sample_rate, manifest, quiet, batch_size, flags, cache_dir, no_cache, retries, strict,
     )
 
 
@@ -232,6 +261,10 @@ def book(
     sample_rate: int | None = SAMPLE_RATE,
     manifest: Path | None = MANIFEST,
     batch_size: int = BATCH,
+    cache_dir: Path | None = CACHE_DIR,
+    no_cache: bool = NO_CACHE,
+    retries: int = RETRIES,
+    strict: bool = STRICT,
     quiet: bool = QUIET,
     debug: bool = DEBUG,
 ) -> None:
@@ -245,7 +278,7 @@ def book(
     )
     _narrate(
         lambda: load_book(script)[0], output, preset, voice, model, model_dir, device, language, fmt,
-        sample_rate, manifest, quiet, batch_size, flags,
+        sample_rate, manifest, quiet, batch_size, flags, cache_dir, no_cache, retries, strict,
     )
 
 
@@ -278,6 +311,36 @@ def presets_show(name: str = typer.Argument(..., help="Preset name.")) -> None:
         "assembly": assembly.model_dump(),
     }
     typer.echo(yaml.safe_dump(data, sort_keys=False).rstrip())
+
+
+cache_app = typer.Typer(help="Look at or empty the take cache.", no_args_is_help=True)
+app.add_typer(cache_app, name="cache")
+
+
+@cache_app.command("info")
+def cache_info(cache_dir: Path | None = CACHE_DIR) -> None:
+    """Entries, size and location of the take cache."""
+    from cbx_cli.cache import TakeCache
+
+    info = TakeCache(_cache_root(cache_dir)).info()
+    typer.echo(f"location: {info.root}")
+    typer.echo(f"entries:  {info.entries}")
+    typer.echo(f"size:     {info.size_bytes / 1e6:.1f} MB")
+
+
+@cache_app.command("clear")
+def cache_clear(
+    older_than: float | None = typer.Option(None, "--older-than", help="Only entries unused for more than DAYS."),
+    cache_dir: Path | None = CACHE_DIR,
+) -> None:
+    """Remove cached takes (all of them, or those unused for more than --older-than DAYS)."""
+    from cbx_cli.cache import TakeCache
+    from cbx_cli.errors import ParamError
+
+    if older_than is not None and older_than < 0:
+        raise ParamError(f"--older-than {older_than} is out of range; use a number of days, 0 or more.")
+    removed = TakeCache(_cache_root(cache_dir)).clear(older_than)
+    typer.echo(f"removed {removed} cached take(s)")
 
 
 # -- entry point ----------------------------------------------------------------------------------

@@ -12,12 +12,13 @@ from cbx_cli import __version__
 from cbx_cli.audio.assemble import assemble
 from cbx_cli.audio.export import check_output_path, export, resample
 from cbx_cli.audio.loudness import normalize
+from cbx_cli.cache import TakeCache
 from cbx_cli.engine.base import Engine, EngineSpec
-from cbx_cli.errors import OutputError
+from cbx_cli.errors import OutputError, RenderError
 from cbx_cli.manifest import build_manifest, write_manifest
 from cbx_cli.params import AssemblySettings, SynthesisParams
 from cbx_cli.plan import Plan, plan
-from cbx_cli.render import ProgressFn, render
+from cbx_cli.render import ProgressFn, RenderStats, render
 from cbx_cli.text.script import Script
 from cbx_cli.voice import check_voice
 
@@ -36,6 +37,10 @@ class Job:
     sample_rate: int | None = None
     manifest: Path | None = None
     batch_size: int = 8
+    cache_dir: Path | None = None
+    """Where takes are cached; None disables the cache."""
+    retries: int = 2
+    strict: bool = False
 
 
 @dataclass
@@ -44,6 +49,7 @@ class Result:
     duration: float
     wall: float
     chunks: int
+    stats: RenderStats = field(default_factory=RenderStats)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -79,9 +85,20 @@ def run(
     engine.set_voice(job.voice, job.synthesis.exaggeration)
     if on_loaded:
         on_loaded(engine)
-    takes = render(the_plan.chunks, engine, job.batch_size, on_progress)
+    cache = TakeCache(job.cache_dir) if job.cache_dir is not None else None
+    stats = RenderStats()
+    takes = render(the_plan.chunks, engine, job.batch_size, on_progress, cache, job.retries, stats)
+    warnings = list(the_plan.warnings)
+    for take in takes:
+        for problem in take.warnings:
+            warnings.append(f"chunk {take.chunk.index + 1} ({_excerpt(take.chunk.text)}): {problem}")
+    if job.strict and stats.flagged:
+        raise RenderError(
+            f"{stats.flagged} chunk(s) still bad after {job.retries} retries (--strict): "
+            + "; ".join(w for w in warnings if w.startswith("chunk "))[:400]
+        )
     program = assemble(
-        [t.audio for t in takes], [c.pause_after for c in the_plan.chunks], engine.sample_rate,
+        [t.audio for t in takes], [t.chunk.pause_after for t in takes], engine.sample_rate,
         job.assembly.crossfade_ms,
     )
     audio = normalize(program.audio, program.sample_rate, job.assembly.loudness, job.assembly.peak)
@@ -96,5 +113,10 @@ def run(
             "sample_rate": sr,
             "duration": round(len(audio) / sr, 3),
         }
-        write_manifest(job.manifest, build_manifest(the_plan.chunks, program.spans, info))
-    return Result(the_plan, len(audio) / sr, time.monotonic() - started, len(takes), list(the_plan.warnings))
+        write_manifest(job.manifest, build_manifest(takes, program.spans, info))
+    return Result(the_plan, len(audio) / sr, time.monotonic() - started, len(takes), stats, warnings)
+
+
+def _excerpt(text: str, width: int = 40) -> str:
+    return f'"{text}"' if len(text) <= width else f'"{text[: width - 1]}…"'
+

@@ -7,23 +7,23 @@ from pathlib import Path
 from typing import Any
 
 from cbx_cli.audio.export import write_bytes_atomic
-from cbx_cli.plan import Chunk
+from cbx_cli.render import Take
 
 
-def build_manifest(
-    chunks: list[Chunk], spans: list[tuple[float, float]], info: dict[str, Any] | None = None
-) -> dict[str, Any]:
+def build_manifest(takes: list[Take], spans: list[tuple[float, float]], info: dict[str, Any] | None = None) -> dict:
+    """Each take's text as written, the seed that made it, and its span in the output (seconds)."""
     entries = []
-    for chunk, (start, end) in zip(chunks, spans, strict=True):
-        entries.append(
-            {
-                "text": chunk.text,
-                "seed": chunk.seed,
-                "start": round(start, 3),
-                "end": round(end, 3),
-                "chapter": chunk.chapter,
-            }
-        )
+    for take, (start, end) in zip(takes, spans, strict=True):
+        entry = {
+            "text": take.chunk.text,
+            "seed": take.chunk.seed,
+            "start": round(start, 3),
+            "end": round(end, 3),
+            "chapter": take.chunk.chapter,
+        }
+        if take.warnings:
+            entry["warnings"] = take.warnings
+        entries.append(entry)
     return {**(info or {}), "chunks": entries}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from cbx_cli.params import AssemblySettings, SynthesisParams
 from cbx_cli.text.chunk import chunk_text_report
@@ -112,7 +112,7 @@ def plan(
                 )
     if chunks:
         last = chunks[-1]
-        chunks[-1] = Chunk(**{**last.__dict__, "pause_after": 0.0})
+        chunks[-1] = replace(last, pause_after=0.0)
     if dropped_tags:
         shown = ", ".join(sorted(set(dropped_tags)))
         warnings.append(
@@ -121,3 +121,9 @@ def plan(
     if split_words:
         warnings.append(f"{split_words} over-long sentence(s) had to be split between words.")
     return Plan(chunks, titles, warnings, split_words)
+
+
+def retry_chunk(chunk: Chunk, attempt: int) -> Chunk:
+    """The chunk again, with the seed its ``attempt``-th retry uses (attempt 0 is the chunk itself)."""
+    seed = derive_seed(chunk.params.seed, chunk.spoken, chunk.params, chunk.model, attempt)
+    return replace(chunk, seed=seed)

@@ -1,16 +1,22 @@
-"""Chunks → takes: the only stage that drives the engine."""
+"""Chunks → takes: cache first, then the engine in batches, then guards with seeded retries.
+
+The only stage that drives the engine. Every take is stored in the cache the moment its batch is done,
+so a run cut off at any point loses no finished chunk.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from cbx_cli.cache import TakeCache, take_key
 from cbx_cli.engine.base import Engine
-from cbx_cli.plan import Chunk
+from cbx_cli.guards import check_take
+from cbx_cli.plan import Chunk, retry_chunk
 
 log = logging.getLogger(__name__)
 
@@ -18,9 +24,13 @@ log = logging.getLogger(__name__)
 @dataclass
 class Take:
     chunk: Chunk
+    """The chunk as finally rendered (its seed is the retry's, if it was retried)."""
     audio: np.ndarray
     seconds: float
+    tokens: int | None = None
     from_cache: bool = False
+    attempts: int = 1
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -29,6 +39,25 @@ class Progress:
     total: int
     audio_seconds: float
     elapsed: float
+    cached: int = 0
+
+
+@dataclass
+class RenderStats:
+    rendered: int = 0
+    cached: int = 0
+    retried: int = 0
+    flagged: int = 0
+    corrupt: int = 0
+
+
+class RenderInterrupted(Exception):
+    """Ctrl-C during a render; finished takes are already in the cache."""
+
+    def __init__(self, saved: int, total: int):
+        super().__init__(f"{saved} of {total} chunks saved")
+        self.saved = saved
+        self.total = total
 
 
 ProgressFn = Callable[[Progress], None]
@@ -39,18 +68,63 @@ def render(
     engine: Engine,
     batch_size: int = 8,
     on_progress: ProgressFn | None = None,
+    cache: TakeCache | None = None,
+    retries: int = 0,
+    stats: RenderStats | None = None,
 ) -> list[Take]:
-    """Synthesize every chunk, in batches, reporting progress after each batch."""
-    takes: list[Take] = []
+    """Synthesize every chunk (or take it from the cache), retrying bad takes with the next derived seed."""
+    stats = stats if stats is not None else RenderStats()
+    identity = engine.identity()
+    sr = engine.sample_rate
+    final: dict[int, Take] = {}
+    attempt_of = {c.index: 0 for c in chunks}
     started = time.monotonic()
-    audio_seconds = 0.0
-    for i in range(0, len(chunks), max(1, batch_size)):
-        batch = list(chunks[i : i + batch_size])
-        waves = engine.synthesize(batch)
-        for chunk, wav in zip(batch, waves, strict=True):
-            seconds = len(wav) / engine.sample_rate
-            audio_seconds += seconds
-            takes.append(Take(chunk, wav, seconds))
-        if on_progress:
-            on_progress(Progress(len(takes), len(chunks), audio_seconds, time.monotonic() - started))
-    return takes
+    pending = list(chunks)
+    try:
+        while pending:
+            ready: dict[int, Take] = {}
+            misses = []
+            for chunk in pending:
+                hit = cache.get(take_key(identity, chunk)) if cache else None
+                if hit is not None and hit.sample_rate == sr:
+                    ready[chunk.index] = Take(chunk, hit.audio, len(hit.audio) / sr, hit.tokens, from_cache=True)
+                    stats.cached += 1
+                else:
+                    misses.append(chunk)
+            for i in range(0, len(misses), max(1, batch_size)):
+                batch = misses[i : i + batch_size]
+                waves = engine.synthesize(batch)
+                counts = getattr(engine, "last_token_counts", None) or [None] * len(batch)
+                for chunk, wav, tokens in zip(batch, waves, counts, strict=True):
+                    if cache:
+                        cache.put(take_key(identity, chunk), wav, sr, tokens, chunk.spoken)
+                    ready[chunk.index] = Take(chunk, wav, len(wav) / sr, tokens)
+                    stats.rendered += 1
+                if on_progress:
+                    done = {**final, **ready}
+                    on_progress(Progress(len(done), len(chunks), sum(t.seconds for t in done.values()),
+                                         time.monotonic() - started, stats.cached))
+            pending = []
+            for chunk in (c for c in chunks if c.index in ready):
+                take = ready[chunk.index]
+                problems = check_take(take.chunk, take.audio, sr, take.tokens)
+                attempt = attempt_of[chunk.index]
+                if problems and attempt < retries:
+                    attempt_of[chunk.index] = attempt + 1
+                    stats.retried += attempt == 0
+                    pending.append(retry_chunk(chunk, attempt + 1))
+                    continue
+                take.attempts = attempt + 1
+                if problems:
+                    take.warnings = [f"take {p}" for p in problems]
+                    stats.flagged += 1
+                final[chunk.index] = take
+    except KeyboardInterrupt:
+        raise RenderInterrupted(stats.rendered + stats.cached, len(chunks)) from None
+    finally:
+        if cache:
+            stats.corrupt = cache.corrupt
+    if on_progress:
+        on_progress(Progress(len(final), len(chunks), sum(t.seconds for t in final.values()),
+                             time.monotonic() - started, stats.cached))
+    return [final[c.index] for c in chunks]

@@ -90,6 +90,7 @@ class ChatterboxEngine:
         self.device_warning: str | None = None
         self.checkpoint_id = ""
         self.voice_id = "builtin"
+        self.last_token_counts: list[int] = []
         self._torch = None
 
     # -- loading -------------------------------------------------------------------------------
@@ -170,25 +171,32 @@ class ChatterboxEngine:
         self.voice_id = "file:" + hashlib.sha256(Path(voice).read_bytes()).hexdigest()[:16]
 
     def identity(self) -> str:
-        return f"{self.spec.model}:{self.checkpoint_id}:{self.voice_id}"
+        return f"{type(self).__name__}:{self.spec.model}:{self.checkpoint_id}:{self.voice_id}"
 
     # -- synthesis -----------------------------------------------------------------------------
 
     def synthesize(self, chunks: Sequence[Chunk]) -> list[np.ndarray]:
+        """One waveform per chunk; ``last_token_counts`` then holds each chunk's speech-token count."""
+        waves, counts = [], []
         with contextlib.redirect_stdout(sys.stderr):
-            return [self._one(chunk) for chunk in chunks]
+            for chunk in chunks:
+                wav, n = self._one(chunk)
+                waves.append(wav)
+                counts.append(n)
+        self.last_token_counts = counts
+        return waves
 
-    def _one(self, chunk: Chunk) -> np.ndarray:
+    def _one(self, chunk: Chunk) -> tuple[np.ndarray, int]:
         """Exactly the work of stock `generate` for one chunk, with the chunk's seed and token budget."""
         torch = self._torch
         torch.manual_seed(chunk.seed)
         with torch.inference_mode():
-            tokens = self.speech_tokens(chunk)
+            tokens, generated = self.speech_tokens(chunk)
             wav = self.decode(tokens)
-        return wav
+        return wav, generated
 
     def speech_tokens(self, chunk: Chunk):
-        """T3: text → speech tokens, as stock generate does it, bounded by the chunk's budget."""
+        """T3: text → (speech tokens for S3Gen, number generated), as stock generate does it, within budget."""
         torch = self._torch
         import torch.nn.functional as F
 
@@ -206,7 +214,7 @@ class ChatterboxEngine:
                 repetition_penalty=p.repetition_penalty,
                 max_gen_len=max(chunk.max_tokens - 1, 0),
             )
-            return tokens[tokens < 6561]
+            return tokens[tokens < 6561], int(tokens.numel())
         self._set_exaggeration(p.exaggeration)
         if self.spec.model == "multilingual":
             from chatterbox.mtl_tts import punc_norm
@@ -233,8 +241,9 @@ class ChatterboxEngine:
         )
         from chatterbox.models.s3tokenizer import drop_invalid_tokens
 
+        generated = int(tokens.shape[-1])
         tokens = drop_invalid_tokens(tokens[0])
-        return tokens[tokens < 6561]
+        return tokens[tokens < 6561], generated
 
     def decode(self, tokens) -> np.ndarray:
         """S3Gen: speech tokens → waveform, then Chatterbox's watermark."""

@@ -1,0 +1,161 @@
+"""The take cache, guards and render's bookkeeping (resume, retries), with a stand-in engine.
+
+The stand-in makes a tone per chunk so render's cache, retry and ordering logic can be checked exactly
+and fast; the real engine's resume behaviour is tested in test_resume.py.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+import pytest
+
+from cbx_cli.cache import TakeCache, take_key
+from cbx_cli.guards import check_take
+from cbx_cli.params import AssemblySettings, SynthesisParams
+from cbx_cli.plan import plan, retry_chunk
+from cbx_cli.render import RenderInterrupted, RenderStats, render
+from cbx_cli.text.script import parse_plain
+
+SR = 24000
+
+
+def speech_like(seconds: float, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * SR)) / SR
+    env = 0.5 + 0.5 * np.sin(2 * np.pi * 3 * t)
+    return (0.2 * env * np.sin(2 * np.pi * (150 + seed % 100) * t) + 0.01 * rng.normal(size=t.size)).astype(
+        np.float32
+    )
+
+
+class ToneEngine:
+    """A stand-in engine for render's bookkeeping: a plausible take per chunk, a silent one on request."""
+
+    sample_rate = SR
+
+    def __init__(self, silent_seeds=(), fail_after=None):
+        self.calls: list[list[int]] = []
+        self.silent_seeds = set(silent_seeds)
+        self.fail_after = fail_after
+        self.last_token_counts: list[int] = []
+
+    def identity(self) -> str:
+        return "tone:1"
+
+    def synthesize(self, chunks):
+        if self.fail_after is not None and len(self.calls) >= self.fail_after:
+            raise KeyboardInterrupt
+        self.calls.append([c.index for c in chunks])
+        self.last_token_counts = [min(c.max_tokens - 1, 25 * len(c.spoken) // 14) for c in chunks]
+        return [
+            np.zeros(SR, np.float32) if c.seed in self.silent_seeds else speech_like(len(c.spoken) / 14, c.seed)
+            for c in chunks
+        ]
+
+
+TEXT = "\n\n".join(f"Paragraph {i} says something worth hearing, at a calm and even pace." for i in range(6))
+
+
+def chunks_of(text=TEXT):
+    return plan(parse_plain(text), SynthesisParams(), AssemblySettings()).chunks
+
+
+def test_cache_round_trip_and_checksum(tmp_path):
+    cache = TakeCache(tmp_path)
+    audio = speech_like(1.0, 3)
+    cache.put("ab" * 32, audio, SR, tokens=25, text="hi")
+    hit = cache.get("ab" * 32)
+    assert hit is not None and np.array_equal(hit.audio, audio) and hit.tokens == 25
+    path = next(tmp_path.glob("*/*.take"))
+    data = bytearray(path.read_bytes())
+    data[-10] ^= 0xFF  # flip bits in the samples
+    path.write_bytes(bytes(data))
+    assert cache.get("ab" * 32) is None
+    assert not path.exists() and cache.corrupt == 1
+
+
+def test_truncated_entry_is_not_used(tmp_path):
+    cache = TakeCache(tmp_path)
+    cache.put("cd" * 32, speech_like(1.0, 4), SR)
+    path = next(tmp_path.glob("*/*.take"))
+    path.write_bytes(path.read_bytes()[:-100])
+    assert cache.get("cd" * 32) is None
+
+
+def test_key_covers_what_changes_audio():
+    a = chunks_of("One sentence here.")[0]
+    base = take_key("engine:x", a)
+    assert take_key("engine:y", a) != base
+    assert take_key("engine:x", retry_chunk(a, 1)) != base
+    other = plan(parse_plain("One sentence here."), SynthesisParams(temperature=0.3), AssemblySettings()).chunks[0]
+    assert take_key("engine:x", other) != base
+    assert take_key("engine:x", a) == base
+
+
+def test_info_and_clear(tmp_path):
+    cache = TakeCache(tmp_path)
+    for i in range(3):
+        cache.put(f"{i:02d}" + "0" * 62, speech_like(0.5, i), SR)
+    info = cache.info()
+    assert info.entries == 3 and info.size_bytes > 3 * 0.5 * SR * 4
+    old = next(tmp_path.glob("00/*.take"))
+    past = time.time() - 10 * 86400
+    os.utime(old, (past, past))
+    assert cache.clear(older_than_days=5) == 1
+    assert cache.info().entries == 2
+    assert cache.clear() == 2 and cache.info().entries == 0
+
+
+def test_resume_renders_only_missing_chunks(tmp_path):
+    chunks = chunks_of()
+    cache = TakeCache(tmp_path)
+    with pytest.raises(RenderInterrupted) as exc:
+        render(chunks, ToneEngine(fail_after=2), batch_size=2, cache=cache)
+    assert exc.value.saved == 4
+    engine = ToneEngine()
+    stats = RenderStats()
+    resumed = render(chunks, engine, batch_size=2, cache=cache, stats=stats)
+    assert stats.cached == 4 and stats.rendered == len(chunks) - 4
+    assert engine.calls == [[4, 5]]
+    fresh = render(chunks, ToneEngine(), batch_size=3)
+    assert all(np.array_equal(a.audio, b.audio) for a, b in zip(resumed, fresh))
+
+
+def test_edit_one_paragraph_renders_only_it(tmp_path):
+    cache = TakeCache(tmp_path)
+    render(chunks_of(), ToneEngine(), cache=cache)
+    edited = TEXT.replace("Paragraph 3 says", "Paragraph 3 now says")
+    engine = ToneEngine()
+    render(chunks_of(edited), engine, cache=cache)
+    assert engine.calls == [[3]]
+
+
+def test_bad_take_is_retried_with_next_seed_then_kept_with_warning():
+    chunks = chunks_of("A sentence that is long enough to judge its length.")
+    first = chunks[0]
+    engine = ToneEngine(silent_seeds={first.seed, retry_chunk(first, 1).seed, retry_chunk(first, 2).seed})
+    stats = RenderStats()
+    takes = render(chunks, engine, retries=2, stats=stats)
+    assert [c for call in engine.calls for c in call] == [0, 0, 0]
+    assert takes[0].chunk.seed == retry_chunk(first, 2).seed
+    assert takes[0].warnings == ["take is mostly silence"]
+    assert stats.retried == 1 and stats.flagged == 1
+
+    engine = ToneEngine(silent_seeds={first.seed})
+    takes = render(chunks, engine, retries=2)
+    assert takes[0].chunk.seed == retry_chunk(first, 1).seed and takes[0].warnings == []
+
+
+def test_guards():
+    chunk = chunks_of("Twelve words or so, enough to judge how long this ought to take.")[0]
+    n = len(chunk.spoken)
+    assert check_take(chunk, speech_like(n / 14, 1), SR, 40) == []
+    assert check_take(chunk, speech_like(n / 14, 1), SR, chunk.max_tokens) == [
+        f"ran to its token budget ({chunk.max_tokens} tokens) without stopping"
+    ]
+    assert check_take(chunk, np.zeros(SR * 3, np.float32), SR, 40) == ["is mostly silence"]
+    assert check_take(chunk, speech_like(n / 1.0, 1), SR, 40)[0].startswith("is too long for its text")
+    assert check_take(chunk, speech_like(n / 60, 1), SR, 40)[0].startswith("is too short for its text")
