@@ -73,6 +73,7 @@ OUTPUT = typer.Option(..., "-o", "--output", help="Output file (.wav .flac .mp3 
 PRESET = typer.Option(None, "--preset", "-p", help="Preset: agent, game, narration, meme, audiobook, or your own.")
 VOICE = typer.Option(None, "--voice", help="Reference recording of the voice to use (5-15 s of speech).")
 MODEL = typer.Option(Model.original, "--model", help="Chatterbox model.", case_sensitive=False)
+REVISION = typer.Option(None, "--revision", help="Pin a Hugging Face revision (branch, tag or commit) of the weights.")
 MODEL_DIR = typer.Option(
     None, "--model-dir", help="Checkpoint folder (default: Hugging Face cache; env CBX_MODEL_DIR)."
 )
@@ -99,29 +100,28 @@ SEED = typer.Option(None, "--seed", help="Base seed (default 42); each chunk der
 MAX_TOKENS = typer.Option(None, "--max-tokens", help="Cap on speech tokens per chunk (default: by text length).")
 
 
-def _synthesis_flags(**values) -> SynthesisOverrides:
-    return overrides_from_flags(SynthesisOverrides, **values)
-
-
 def _narrate(
     load_script,
+    *,
     output: str,
     preset: str | None,
     voice: Path | None,
     model: Model,
     model_dir: Path | None,
+    revision: str | None,
     device: Device,
     language: str | None,
     fmt: str | None,
     sample_rate: int | None,
     manifest: Path | None,
     quiet: bool,
+    debug: bool,
     batch_size: int,
-    synthesis_flags: SynthesisOverrides,
-    cache_dir: Path | None = None,
-    no_cache: bool = False,
-    retries: int = 2,
-    strict: bool = False,
+    cache_dir: Path | None,
+    no_cache: bool,
+    retries: int,
+    strict: bool,
+    **sampling,
 ) -> None:
     from cbx_cli import job as jobs
     from cbx_cli.audio.export import format_for
@@ -129,6 +129,8 @@ def _narrate(
     from cbx_cli.errors import ParamError
     from cbx_cli.presets import resolve
 
+    _setup(debug)
+    synthesis_flags = overrides_from_flags(SynthesisOverrides, **sampling)
     if model is Model.multilingual:
         if not language:
             raise ParamError("--model multilingual needs --language CODE, one of: " + ", ".join(LANGUAGES) + ".")
@@ -146,7 +148,7 @@ def _narrate(
     out_format = format_for(output, fmt)
     script = load_script()
     synthesis, assembly = resolve(preset, synthesis_flags, AssemblyOverrides())
-    spec = EngineSpec.from_options(model.value, model_dir, device.value, language)
+    spec = EngineSpec.from_options(model.value, model_dir, device.value, language, revision=revision)
     job = jobs.Job(
         script=script, synthesis=synthesis, assembly=assembly, spec=spec, output=output, fmt=out_format,
         voice=voice, sample_rate=sample_rate, manifest=manifest, batch_size=batch_size,
@@ -202,6 +204,7 @@ def say(
     voice: Path | None = VOICE,
     model: Model = MODEL,
     model_dir: Path | None = MODEL_DIR,
+    revision: str | None = REVISION,
     device: Device = DEVICE,
     language: str | None = LANGUAGE,
     exaggeration: float | None = EXAGGERATION,
@@ -225,17 +228,11 @@ def say(
     debug: bool = DEBUG,
 ) -> None:
     """Speak a line of text (or stdin) into one audio file."""
-    _setup(debug)
+    options = dict(locals())
+    text = options.pop("text")
     from cbx_cli.sources import load_say
 
-    flags = _synthesis_flags(
-        exaggeration=exaggeration, temperature=temperature, cfg_weight=cfg_weight, min_p=min_p, top_p=top_p,
-        top_k=top_k, repetition_penalty=repetition_penalty, seed=seed, max_tokens=max_tokens,
-    )
-    _narrate(
-        lambda: load_say(text), output, preset, voice, model, model_dir, device, language, fmt,
-        sample_rate, manifest, quiet, batch_size, flags, cache_dir, no_cache, retries, strict,
-    )
+    _narrate(lambda: load_say(text), **options)
 
 
 @app.command()
@@ -246,6 +243,7 @@ def book(
     voice: Path | None = VOICE,
     model: Model = MODEL,
     model_dir: Path | None = MODEL_DIR,
+    revision: str | None = REVISION,
     device: Device = DEVICE,
     language: str | None = LANGUAGE,
     exaggeration: float | None = EXAGGERATION,
@@ -269,17 +267,11 @@ def book(
     debug: bool = DEBUG,
 ) -> None:
     """Narrate a whole script: chapters from headings, paragraphs with pauses, one finished file."""
-    _setup(debug)
+    options = dict(locals())
+    source = options.pop("script")
     from cbx_cli.sources import load_book
 
-    flags = _synthesis_flags(
-        exaggeration=exaggeration, temperature=temperature, cfg_weight=cfg_weight, min_p=min_p, top_p=top_p,
-        top_k=top_k, repetition_penalty=repetition_penalty, seed=seed, max_tokens=max_tokens,
-    )
-    _narrate(
-        lambda: load_book(script)[0], output, preset, voice, model, model_dir, device, language, fmt,
-        sample_rate, manifest, quiet, batch_size, flags, cache_dir, no_cache, retries, strict,
-    )
+    _narrate(lambda: load_book(source)[0], **options)
 
 
 @presets_app.callback()

@@ -107,14 +107,29 @@ def run(
     export(audio, sr, job.output, job.fmt, stdout=stdout)
     if job.manifest is not None:
         info = {
-            "cbx_version": __version__,
             "model": job.spec.model,
+            "checkpoint": getattr(engine, "checkpoint_id", None),
+            "revision": getattr(engine, "revision", None),
             "engine": engine.identity(),
+            "versions": versions(),
             "sample_rate": sr,
             "duration": round(len(audio) / sr, 3),
         }
         write_manifest(job.manifest, build_manifest(takes, program.spans, info))
     return Result(the_plan, len(audio) / sr, time.monotonic() - started, len(takes), stats, warnings)
+
+
+def versions() -> dict[str, str | None]:
+    """Versions of cbx, chatterbox-tts and torch, for manifests and `cbx doctor`."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found: dict[str, str | None] = {"cbx": __version__}
+    for dist in ("chatterbox-tts", "torch"):
+        try:
+            found[dist] = version(dist)
+        except PackageNotFoundError:
+            found[dist] = None
+    return found
 
 
 def _excerpt(text: str, width: int = 40) -> str:

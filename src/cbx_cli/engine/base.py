@@ -45,10 +45,12 @@ class EngineSpec:
         device: str,
         language: str | None,
         batched: bool = True,
+        revision: str | None = None,
     ) -> EngineSpec:
         if model_dir is None and os.environ.get(MODEL_DIR_ENV):
             model_dir = Path(os.environ[MODEL_DIR_ENV])
-        return cls(model=model, model_dir=model_dir, device=device, language=language, batched=batched)
+        return cls(model=model, model_dir=model_dir, device=device, language=language, batched=batched,
+                   revision=revision)
 
 
 class Engine(Protocol):

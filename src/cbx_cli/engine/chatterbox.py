@@ -91,6 +91,8 @@ class ChatterboxEngine:
         self.checkpoint_id = ""
         self.voice_id = "builtin"
         self.last_token_counts: list[int] = []
+        self.revision: str | None = None
+        """The Hugging Face revision (commit) the weights came from, when loaded from the hub cache."""
         self._torch = None
 
     # -- loading -------------------------------------------------------------------------------
@@ -111,7 +113,11 @@ class ChatterboxEngine:
             else:
                 ckpt = self._cached_dir()
                 with t3_sized_to(ckpt / T3_FILE[self.spec.model]):
-                    self.model = cls.from_pretrained(self.device)
+                    if self.spec.revision:
+                        self.model = cls.from_local(self._download(ckpt), self.device)
+                    else:
+                        self.model = cls.from_pretrained(self.device)
+                self.revision = ckpt.name if ckpt.parent.name == "snapshots" else None
         self.checkpoint_id = checkpoint_identity(ckpt, FILES[self.spec.model])
         if self.model.conds is None:
             log.info("checkpoint has no built-in voice (conds.pt)")
@@ -151,8 +157,26 @@ class ChatterboxEngine:
             path = hf_hub_download(repo_id=repo, filename=T3_FILE[self.spec.model], revision=self.spec.revision)
         except Exception as exc:  # hub errors come in many classes: offline, missing, network, auth
             log.debug("weights lookup failed: %r", exc)
+            if self.spec.revision and "revision" in str(exc).lower():
+                raise ModelError(
+                    f"Revision '{self.spec.revision}' of {repo} is not available. Check --revision."
+                ) from None
             raise ModelError(no_weights_message(self.spec.model)) from None
         return Path(path).parent
+
+    def _download(self, snapshot: Path) -> Path:
+        """Every file of the model at the pinned --revision, in one snapshot folder of the cache."""
+        from huggingface_hub import hf_hub_download
+
+        repo = REPOS[self.spec.model]
+        for name in FILES[self.spec.model]:
+            try:
+                hf_hub_download(repo_id=repo, filename=name, revision=self.spec.revision)
+            except Exception as exc:  # conds.pt is optional; everything else must be there
+                if name != "conds.pt":
+                    log.debug("download of %s failed: %r", name, exc)
+                    raise ModelError(no_weights_message(self.spec.model)) from None
+        return snapshot
 
     # -- voice ---------------------------------------------------------------------------------
 
