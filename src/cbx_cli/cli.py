@@ -335,6 +335,72 @@ def cache_clear(
     typer.echo(f"removed {removed} cached take(s)")
 
 
+@app.command("plan")
+def plan_cmd(
+    script: str = typer.Argument(..., help="A Markdown (.md) or text (.txt) script, or - for stdin."),
+    preset: str | None = PRESET,
+    model: Model = MODEL,
+    language: str | None = LANGUAGE,
+    max_tokens: int | None = MAX_TOKENS,
+    as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON."),
+) -> None:
+    """Show chapters and chunks with estimated durations and warnings, without loading a model."""
+    import json
+
+    from cbx_cli.plan import estimate_seconds, plan
+    from cbx_cli.presets import resolve
+    from cbx_cli.sources import load_book
+
+    parsed, _ = load_book(script)
+    synthesis, assembly = resolve(preset, overrides_from_flags(SynthesisOverrides, max_tokens=max_tokens))
+    the_plan = plan(parsed, synthesis, assembly, model.value, language)
+    chunks = the_plan.chunks
+    total = sum(estimate_seconds(c) + c.pause_after for c in chunks)
+    if as_json:
+        data = {
+            "chapters": [
+                {
+                    "title": title,
+                    "chunks": [
+                        {"index": c.index, "text": c.text, "seed": c.seed, "max_tokens": c.max_tokens,
+                         "estimated_seconds": round(estimate_seconds(c), 2)}
+                        for c in chunks if c.chapter == ci
+                    ],
+                }
+                for ci, title in enumerate(the_plan.chapter_titles)
+            ],
+            "chunks": len(chunks),
+            "estimated_seconds": round(total, 1),
+            "warnings": the_plan.warnings,
+        }
+        typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    from rich.table import Table
+
+    out = Console(highlight=False)
+    table = Table(show_lines=False)
+    for column in ("#", "chapter", "chunk", "est. s"):
+        table.add_column(column, overflow="fold")
+    for c in chunks:
+        title = the_plan.chapter_titles[c.chapter] or "-"
+        table.add_row(str(c.index + 1), title[:24], c.text, f"{estimate_seconds(c):.1f}")
+    out.print(table)
+    chapters = len(the_plan.chapter_titles)
+    out.print(f"{chapters} chapter(s), {len(chunks)} chunk(s), about {total / 60:.1f} min of audio.", markup=False)
+    for warning in the_plan.warnings:
+        err.print(f"warning: {warning}", markup=False)
+
+
+@app.command()
+def doctor() -> None:
+    """Check the set-up: torch and GPUs, ffmpeg, Chatterbox weights in the cache and their revisions."""
+    from cbx_cli.doctor import diagnose
+
+    for finding in diagnose():
+        mark = "ok " if finding.ok else "-- "
+        typer.echo(f"{mark}{finding.name:<22} {finding.value}")
+
+
 # -- entry point ----------------------------------------------------------------------------------
 
 

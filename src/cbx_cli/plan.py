@@ -46,6 +46,15 @@ class Plan:
     split_between_words: int = 0
 
 
+SPEAKING_RATE = 14.0
+"""Characters per second of typical narration, for estimates before anything is rendered."""
+
+
+def estimate_seconds(chunk: Chunk) -> float:
+    """A rough duration for a chunk's take, before it is rendered."""
+    return len(chunk.spoken) / SPEAKING_RATE
+
+
 def token_budget(text: str, cap: int | None) -> int:
     """Speech tokens a chunk may use: proportional to its text, at most the model's cap or the user's."""
     budget = TOKENS_BASE + math.ceil(TOKENS_PER_CHAR * len(text))
