@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 
 from cbx_cli.params import AssemblySettings, SynthesisParams
 from cbx_cli.text.chunk import chunk_text_report
+from cbx_cli.text.normalize import Lexicon, normalize
 from cbx_cli.text.script import Script, strip_tags
 
 MODEL_TOKEN_CAP = 1000
@@ -75,8 +76,9 @@ def plan(
     assembly: AssemblySettings,
     model: str = "original",
     language: str | None = None,
+    lexicon: Lexicon | None = None,
 ) -> Plan:
-    """Split every paragraph into chunks and attach seeds, budgets and pauses."""
+    """Split every paragraph into chunks, spell out what the model should read, attach seeds, budgets, pauses."""
     keeps_tags = model == "turbo"
     chunks: list[Chunk] = []
     warnings: list[str] = []
@@ -96,6 +98,7 @@ def plan(
             pieces, n_split = chunk_text_report(text, assembly.max_chars)
             split_words += n_split
             for k, piece in enumerate(pieces):
+                spoken = normalize(piece, language or "en", lexicon)
                 last_in_para = k == len(pieces) - 1
                 last_in_chapter = last_in_para and pi == len(paras) - 1
                 if last_in_chapter and ci < n_chapters - 1:
@@ -108,12 +111,12 @@ def plan(
                     Chunk(
                         index=len(chunks),
                         text=piece,
-                        spoken=piece,
+                        spoken=spoken,
                         chapter=ci,
                         paragraph=pi,
                         pause_after=pause,
-                        seed=derive_seed(params.seed, piece, params, model),
-                        max_tokens=token_budget(piece, params.max_tokens),
+                        seed=derive_seed(params.seed, spoken, params, model),
+                        max_tokens=token_budget(spoken, params.max_tokens),
                         params=params,
                         model=model,
                         language=language,
