@@ -73,6 +73,7 @@ OUTPUT = typer.Option(..., "-o", "--output", help="Output file (.wav .flac .mp3 
 PRESET = typer.Option(None, "--preset", "-p", help="Preset: agent, game, narration, meme, audiobook, or your own.")
 VOICE = typer.Option(None, "--voice", help="Reference recording of the voice to use (5-15 s of speech).")
 MODEL = typer.Option(Model.original, "--model", help="Chatterbox model.", case_sensitive=False)
+LEXICON = typer.Option(None, "--lexicon", help="YAML file of 'word or phrase: respelling' for names.")
 REVISION = typer.Option(None, "--revision", help="Pin a Hugging Face revision (branch, tag or commit) of the weights.")
 MODEL_DIR = typer.Option(
     None, "--model-dir", help="Checkpoint folder (default: Hugging Face cache; env CBX_MODEL_DIR)."
@@ -114,6 +115,7 @@ def _narrate(
     fmt: str | None,
     sample_rate: int | None,
     manifest: Path | None,
+    lexicon: Path | None,
     quiet: bool,
     debug: bool,
     batch_size: int,
@@ -153,6 +155,7 @@ def _narrate(
         script=script, synthesis=synthesis, assembly=assembly, spec=spec, output=output, fmt=out_format,
         voice=voice, sample_rate=sample_rate, manifest=manifest, batch_size=batch_size,
         cache_dir=None if no_cache else _cache_root(cache_dir), retries=retries, strict=strict,
+        lexicon=_lexicon(lexicon),
     )
     show = not quiet and err.is_terminal
     from cbx_cli.progress import RunProgress
@@ -182,6 +185,14 @@ def _narrate(
             f"in {result.wall:.1f} s ({speed:.2f}x real time).",
             markup=False,
         )
+
+
+def _lexicon(path: Path | None):
+    if path is None:
+        return None
+    from cbx_cli.text.normalize import Lexicon
+
+    return Lexicon.load(path)
 
 
 def _cache_root(cache_dir: Path | None) -> Path:
@@ -219,6 +230,7 @@ def say(
     fmt: str | None = FORMAT,
     sample_rate: int | None = SAMPLE_RATE,
     manifest: Path | None = MANIFEST,
+    lexicon: Path | None = LEXICON,
     batch_size: int = BATCH,
     cache_dir: Path | None = CACHE_DIR,
     no_cache: bool = NO_CACHE,
@@ -258,6 +270,7 @@ def book(
     fmt: str | None = FORMAT,
     sample_rate: int | None = SAMPLE_RATE,
     manifest: Path | None = MANIFEST,
+    lexicon: Path | None = LEXICON,
     batch_size: int = BATCH,
     cache_dir: Path | None = CACHE_DIR,
     no_cache: bool = NO_CACHE,
@@ -342,6 +355,7 @@ def plan_cmd(
     model: Model = MODEL,
     language: str | None = LANGUAGE,
     max_tokens: int | None = MAX_TOKENS,
+    lexicon: Path | None = LEXICON,
     as_json: bool = typer.Option(False, "--json", help="Print the plan as JSON."),
 ) -> None:
     """Show chapters and chunks with estimated durations and warnings, without loading a model."""
@@ -353,7 +367,14 @@ def plan_cmd(
 
     parsed, _ = load_book(script)
     synthesis, assembly = resolve(preset, overrides_from_flags(SynthesisOverrides, max_tokens=max_tokens))
-    the_plan = plan(parsed, synthesis, assembly, model.value, language)
+    words = _lexicon(lexicon)
+    the_plan = plan(parsed, synthesis, assembly, model.value, language, words)
+    from cbx_cli.text.normalize import unknown_words
+
+    unknown = unknown_words(parsed.speakable_text(), words)
+    if unknown:
+        shown = ", ".join(unknown[:12]) + (", ..." if len(unknown) > 12 else "")
+        the_plan.warnings.append(f"{len(unknown)} word(s) may need a --lexicon respelling: {shown}")
     chunks = the_plan.chunks
     total = sum(estimate_seconds(c) + c.pause_after for c in chunks)
     if as_json:

@@ -19,6 +19,7 @@ from cbx_cli.manifest import build_manifest, write_manifest
 from cbx_cli.params import AssemblySettings, SynthesisParams
 from cbx_cli.plan import Plan, plan
 from cbx_cli.render import ProgressFn, RenderStats, render
+from cbx_cli.text.normalize import Lexicon
 from cbx_cli.text.script import Script
 from cbx_cli.voice import check_voice
 
@@ -41,6 +42,7 @@ class Job:
     """Where takes are cached; None disables the cache."""
     retries: int = 2
     strict: bool = False
+    lexicon: Lexicon | None = None
 
 
 @dataclass
@@ -68,7 +70,7 @@ def prepare(job: Job) -> Plan:
             raise OutputError("--manifest must not be the audio output path. Choose another file name.")
     if job.voice is not None:
         check_voice(job.voice, job.spec.model)
-    return plan(job.script, job.synthesis, job.assembly, job.spec.model, job.spec.language)
+    return plan(job.script, job.synthesis, job.assembly, job.spec.model, job.spec.language, job.lexicon)
 
 
 def run(

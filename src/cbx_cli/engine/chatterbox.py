@@ -299,6 +299,44 @@ class ChatterboxEngine:
                 emotion_adv=value * self._torch.ones(1, 1, 1),
             ).to(device=self.device)
 
+    # -- stored conditioning -------------------------------------------------------------------
+
+    def save_conditioning(self, path: Path) -> None:
+        """Write the current voice conditioning (``model.conds``) to ``path``, atomically."""
+        if self.model is None or self.model.conds is None:
+            raise VoiceError("There is no voice conditioning to store: load the model and set a voice first.")
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+        try:
+            self.model.conds.save(tmp)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def load_conditioning(self, path: Path, voice_id: str | None = None) -> None:
+        """Use conditioning stored by `save_conditioning` instead of computing it from a recording.
+
+        ``voice_id`` names the voice in `identity()` (cache keys); by default, a hash of the stored file.
+        """
+        if self.spec.model == "turbo":
+            from chatterbox.tts_turbo import Conditionals
+        elif self.spec.model == "multilingual":
+            from chatterbox.mtl_tts import Conditionals
+        else:
+            from chatterbox.tts import Conditionals
+        path = Path(path)
+        try:
+            conds = Conditionals.load(path, map_location="cpu").to(self.device)
+        except Exception as exc:  # torch raises many kinds for a truncated or foreign file
+            log.debug("cannot load conditioning %s: %r", path, exc)
+            raise VoiceError(
+                f"Stored voice conditioning '{path}' cannot be read. Delete it, or add the voice again with "
+                "cbx voices add NAME FILE --replace."
+            ) from None
+        self.model.conds = conds
+        self.voice_id = voice_id or "conds:" + hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
 
 def checkpoint_identity(folder: Path, files: Sequence[str]) -> str:
     """A short fingerprint of a checkpoint: names, sizes and modification times of its files."""

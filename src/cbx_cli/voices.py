@@ -1,0 +1,191 @@
+"""The user's voice library: named reference recordings with their precomputed conditioning.
+
+Each voice is a folder ``<data dir>/voices/NAME/`` holding ``reference<ext>`` (a copy of the checked
+recording), ``voice.json`` (name, source, seconds, time added) and, once a model has computed it,
+``conds-<model>-<checkpoint id>.pt`` (Chatterbox ``Conditionals``), so a run with that voice skips the work.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from cbx_cli import paths
+from cbx_cli.errors import VoiceError
+from cbx_cli.voice import VOICE_NAME_RE, check_voice, fetch_voice, is_url
+
+log = logging.getLogger(__name__)
+
+META_FILE = "voice.json"
+NAME_RULE = "use 1 to 40 letters, digits, '-' or '_'"
+NO_VOICES = "No voices yet. Add one with: cbx voices add NAME FILE"
+
+
+@dataclass(frozen=True)
+class Voice:
+    """One voice in the library."""
+
+    name: str
+    dir: Path
+    """The voice's folder."""
+    reference: Path
+    """The stored copy of the reference recording."""
+    source: str
+    """Where it came from: the file's absolute path or the URL, as added."""
+    seconds: float
+    added: str
+    """When it was added, ISO 8601 in UTC."""
+
+    def conditioned_models(self) -> list[str]:
+        """Models with stored conditioning for this voice (any checkpoint), sorted."""
+        models = {p.name[len("conds-"):].rsplit("-", 1)[0] for p in self.dir.glob("conds-*-*.pt")}
+        return sorted(models)
+
+
+def voices_dir() -> Path:
+    return paths.data_dir() / "voices"
+
+
+def check_name(name: str) -> str:
+    if not VOICE_NAME_RE.fullmatch(name):
+        raise VoiceError(f"Voice name '{name}' is not allowed: {NAME_RULE}.")
+    return name
+
+
+def conds_path(voice_dir: Path, model: str, checkpoint_id: str) -> Path:
+    """Where a voice's conditioning for one model and checkpoint is stored."""
+    return Path(voice_dir) / f"conds-{model}-{checkpoint_id}.pt"
+
+
+def stored_conditioning(voice_dir: Path | None, model: str, checkpoint_id: str) -> Path | None:
+    """The stored conditioning file for this model and checkpoint, if there is one."""
+    if voice_dir is None or not checkpoint_id:
+        return None
+    path = conds_path(voice_dir, model, checkpoint_id)
+    return path if path.is_file() else None
+
+
+def _read(folder: Path, name: str | None = None) -> Voice | None:
+    try:
+        meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
+        reference = folder / meta["reference"]
+        return Voice(
+            name=name or folder.name, dir=folder, reference=reference, source=str(meta["source"]),
+            seconds=float(meta["seconds"]), added=str(meta["added"]),
+        )
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.warning("skipping voice folder %s: %s", folder, exc)
+        return None
+
+
+def get_voice(name: str) -> Voice | None:
+    """The library voice called ``name``, or None."""
+    if not VOICE_NAME_RE.fullmatch(name):
+        return None
+    folder = voices_dir() / name
+    if not (folder / META_FILE).is_file():
+        return None
+    return _read(folder)
+
+
+def list_voices() -> list[Voice]:
+    """Every voice in the library, by name."""
+    root = voices_dir()
+    if not root.is_dir():
+        return []
+    found = (_read(d) for d in sorted(root.iterdir()) if VOICE_NAME_RE.fullmatch(d.name) and (d / META_FILE).is_file())
+    return [v for v in found if v is not None]
+
+
+def _unknown(name: str) -> VoiceError:
+    known = [v.name for v in list_voices()]
+    if not known:
+        return VoiceError(NO_VOICES)
+    return VoiceError(f"Unknown voice '{name}'. Known: {', '.join(known)}.")
+
+
+def check_new(name: str, replace: bool = False) -> None:
+    """Fail unless ``name`` is a valid name that is free (or ``replace`` is set)."""
+    check_name(name)
+    if not replace and get_voice(name) is not None:
+        raise VoiceError(f"Voice '{name}' already exists. Pass --replace to overwrite it, or choose another name.")
+
+
+def source_audio(source: str, model: str) -> tuple[Path, float]:
+    """The checked recording behind ``source`` (a file, or an http(s) URL downloaded once) and its length."""
+    path = fetch_voice(source, model=model) if is_url(source) else Path(source).expanduser()
+    return path, check_voice(path, model)
+
+
+def add_voice(name: str, source: str, model: str, replace: bool = False, engine=None) -> Voice:
+    """Store ``source`` (a file or URL) as voice ``name``; with a loaded ``engine``, store its conditioning too.
+
+    The voice folder appears complete or not at all; with ``replace`` the old voice is swapped out at the end.
+    """
+    check_new(name, replace)
+    audio, seconds = source_audio(source, model)
+    root = voices_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".new", dir=root))
+    try:
+        suffix = audio.suffix.lower() if audio.suffix else ".wav"
+        shutil.copyfile(audio, staging / f"reference{suffix}")
+        meta = {
+            "name": name,
+            "source": source if is_url(source) else str(audio.resolve()),
+            "seconds": round(seconds, 3),
+            "added": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "reference": f"reference{suffix}",
+        }
+        (staging / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        staged = _read(staging, name)
+        assert staged is not None
+        if engine is not None:
+            compute_conditioning(staged, engine)
+        target = root / name
+        old = None
+        if target.exists():
+            if not replace:  # appeared meanwhile
+                raise VoiceError(f"Voice '{name}' already exists. Pass --replace to overwrite it.")
+            old = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".old", dir=root))
+            os.replace(target, old / name)
+        os.replace(staging, target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    voice = get_voice(name)
+    assert voice is not None
+    return voice
+
+
+def remove_voice(name: str) -> None:
+    """Delete voice ``name`` and its stored conditioning."""
+    voice = get_voice(name)
+    if voice is None:
+        raise _unknown(name)
+    root = voices_dir()
+    trash = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".old", dir=root))
+    os.replace(voice.dir, trash / name)
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+def compute_conditioning(voice: Voice, engine) -> Path:
+    """Compute ``voice``'s conditioning on a loaded ChatterboxEngine and store it; returns the file."""
+    path = conds_path(voice.dir, engine.spec.model, engine.checkpoint_id)
+    with contextlib.redirect_stdout(sys.stderr):
+        try:
+            engine.model.prepare_conditionals(str(voice.reference), exaggeration=0.5)
+        except AssertionError as exc:
+            raise VoiceError(f"Voice '{voice.name}' cannot be used with the {engine.spec.model} model: {exc}") from None
+    engine.save_conditioning(path)
+    return path

@@ -1,0 +1,77 @@
+"""`cbx voices`: add, list and remove voices in the user's library (mounted by cli.py)."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+
+import typer
+
+voices_app = typer.Typer(help="Your voice library: add, list, remove.", no_args_is_help=True)
+
+
+class VoiceModel(str, Enum):
+    original = "original"
+    turbo = "turbo"
+    multilingual = "multilingual"
+
+
+class VoiceDevice(str, Enum):
+    auto = "auto"
+    cuda = "cuda"
+    mps = "mps"
+    cpu = "cpu"
+
+
+@voices_app.command("add")
+def voices_add(
+    name: str = typer.Argument(..., help="Name for the voice: letters, digits, '-' or '_' (up to 40)."),
+    source: str = typer.Argument(..., metavar="FILE_OR_URL", help="A recording (5-15 s of speech), or its URL."),
+    model: VoiceModel = typer.Option(
+        VoiceModel.original, "--model", help="Model to compute the conditioning for.", case_sensitive=False
+    ),
+    model_dir: Path | None = typer.Option(
+        None, "--model-dir", help="Checkpoint folder (default: Hugging Face cache; env CBX_MODEL_DIR)."
+    ),
+    device: VoiceDevice = typer.Option(VoiceDevice.auto, "--device", help="Where to compute the conditioning."),
+    replace: bool = typer.Option(False, "--replace", help="Overwrite a voice of the same name."),
+) -> None:
+    """Check a recording, store it under NAME, and store its conditioning for --model."""
+    from cbx_cli.engine.base import EngineSpec
+    from cbx_cli.engine.chatterbox import ChatterboxEngine
+    from cbx_cli.voices import add_voice, check_new, get_voice, source_audio
+
+    check_new(name, replace)
+    source_audio(source, model.value)  # a bad recording fails before the model loads
+    existed = get_voice(name) is not None
+    engine = ChatterboxEngine(EngineSpec.from_options(model.value, model_dir, device.value, None))
+    engine.load()
+    if engine.device_warning:
+        typer.echo(f"warning: {engine.device_warning}", err=True)
+    voice = add_voice(name, source, model.value, replace=replace, engine=engine)
+    verb = "Replaced" if existed else "Added"
+    typer.echo(f"{verb} voice '{voice.name}' ({voice.seconds:.1f} s); conditioning stored for {model.value}.")
+
+
+@voices_app.command("list")
+def voices_list() -> None:
+    """Every voice: name, length, and the models it has stored conditioning for."""
+    from cbx_cli.voices import NO_VOICES, list_voices
+
+    voices = list_voices()
+    if not voices:
+        typer.echo(NO_VOICES)
+        return
+    width = max(len(v.name) for v in voices)
+    for voice in voices:
+        models = ", ".join(voice.conditioned_models()) or "-"
+        typer.echo(f"{voice.name:<{width}}  {voice.seconds:5.1f} s  {models}")
+
+
+@voices_app.command("remove")
+def voices_remove(name: str = typer.Argument(..., help="The voice to delete.")) -> None:
+    """Delete a voice and its stored conditioning."""
+    from cbx_cli.voices import remove_voice
+
+    remove_voice(name)
+    typer.echo(f"Removed voice '{name}'.")
