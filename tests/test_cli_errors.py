@@ -104,12 +104,12 @@ def test_missing_output_folder(tmp_path):
 
 def test_unknown_extension(tmp_path):
     r = run(["say", "Hello.", "-o", str(tmp_path / "out.aiff")])
-    one_error_line(r, "Unknown output extension '.aiff'. Use one of .flac, .mp3, .ogg, .wav, or pass --format.", 2)
+    one_error_line(r, "Unknown output extension '.aiff'. Use one of .flac, .m4a, .m4b, .mp3, .ogg, .opus, .wav, or pass --format.", 2)
 
 
 def test_unknown_format(out):
     r = run(["say", "Hello.", "-o", str(out), "--format", "wma"])
-    one_error_line(r, "Unknown --format 'wma'. Use one of: flac, mp3, ogg, wav.", 2)
+    one_error_line(r, "Unknown --format 'wma'. Use one of: flac, m4a, m4b, mp3, ogg, opus, wav.", 2)
 
 
 def test_missing_voice(tmp_path, out):

@@ -73,6 +73,15 @@ OUTPUT = typer.Option(..., "-o", "--output", help="Output file (.wav .flac .mp3 
 PRESET = typer.Option(None, "--preset", "-p", help="Preset: agent, game, narration, meme, audiobook, or your own.")
 VOICE = typer.Option(None, "--voice", help="Reference recording of the voice to use (5-15 s of speech).")
 MODEL = typer.Option(Model.original, "--model", help="Chatterbox model.", case_sensitive=False)
+SPEED = typer.Option(1.0, "--speed", help="Speaking speed, 0.5-2.0, pitch preserved.")
+VOLUME = typer.Option(0.0, "--volume", help="Gain in dB after loudness normalization (-20 to 20).")
+BITRATE = typer.Option(None, "--bitrate", help="Bitrate for .mp3/.opus/.m4a/.m4b, e.g. 64k.")
+TITLE = typer.Option(None, "--title", help="Title tag (and album) of the output.")
+AUTHOR = typer.Option(None, "--author", help="Author (artist) tag of the output.")
+COVER = typer.Option(None, "--cover", help="Cover image (PNG/JPEG) for .m4b/.m4a/.mp3.")
+SPLIT = typer.Option(False, "--split-chapters", help="Write one numbered file per chapter into the folder -o.")
+SRT = typer.Option(None, "--srt", help="Write sentence-level subtitles (SRT) timed to the output.")
+VTT = typer.Option(None, "--vtt", help="Write sentence-level subtitles (WebVTT) timed to the output.")
 LEXICON = typer.Option(None, "--lexicon", help="YAML file of 'word or phrase: respelling' for names.")
 REVISION = typer.Option(None, "--revision", help="Pin a Hugging Face revision (branch, tag or commit) of the weights.")
 MODEL_DIR = typer.Option(
@@ -116,6 +125,15 @@ def _narrate(
     sample_rate: int | None,
     manifest: Path | None,
     lexicon: Path | None,
+    speed: float,
+    volume: float,
+    bitrate: str | None,
+    title: str | None,
+    author: str | None,
+    cover: Path | None,
+    split_chapters: bool,
+    srt: Path | None,
+    vtt: Path | None,
     quiet: bool,
     debug: bool,
     batch_size: int,
@@ -145,9 +163,15 @@ def _narrate(
         raise ParamError(f"--sample-rate {sample_rate} is out of range; use 8000 to 192000 Hz.")
     if batch_size < 1:
         raise ParamError("--batch-size must be at least 1.")
+    if not 0.5 <= speed <= 2.0:
+        raise ParamError(f"--speed {speed} is out of range; use 0.5 to 2.0.")
+    if not -20.0 <= volume <= 20.0:
+        raise ParamError(f"--volume {volume} is out of range; use -20 to 20 dB.")
     if not 0 <= retries <= 10:
         raise ParamError(f"--retries {retries} is out of range; use 0 to 10.")
-    out_format = format_for(output, fmt)
+    out_format = (fmt or "wav").lower() if split_chapters and not fmt else format_for(output, fmt)
+    if split_chapters:
+        out_format = format_for(f"x.{out_format}", None)
     script = load_script()
     synthesis, assembly = resolve(preset, synthesis_flags, AssemblyOverrides())
     spec = EngineSpec.from_options(model.value, model_dir, device.value, language, revision=revision)
@@ -155,7 +179,8 @@ def _narrate(
         script=script, synthesis=synthesis, assembly=assembly, spec=spec, output=output, fmt=out_format,
         voice=voice, sample_rate=sample_rate, manifest=manifest, batch_size=batch_size,
         cache_dir=None if no_cache else _cache_root(cache_dir), retries=retries, strict=strict,
-        lexicon=_lexicon(lexicon),
+        lexicon=_lexicon(lexicon), speed=speed, volume=volume, title=title, author=author, cover=cover,
+        bitrate=bitrate, split_chapters=split_chapters, srt=srt, vtt=vtt,
     )
     show = not quiet and err.is_terminal
     from cbx_cli.progress import RunProgress
@@ -231,6 +256,15 @@ def say(
     sample_rate: int | None = SAMPLE_RATE,
     manifest: Path | None = MANIFEST,
     lexicon: Path | None = LEXICON,
+    speed: float = SPEED,
+    volume: float = VOLUME,
+    bitrate: str | None = BITRATE,
+    title: str | None = TITLE,
+    author: str | None = AUTHOR,
+    cover: Path | None = COVER,
+    split_chapters: bool = SPLIT,
+    srt: Path | None = SRT,
+    vtt: Path | None = VTT,
     batch_size: int = BATCH,
     cache_dir: Path | None = CACHE_DIR,
     no_cache: bool = NO_CACHE,
@@ -271,6 +305,15 @@ def book(
     sample_rate: int | None = SAMPLE_RATE,
     manifest: Path | None = MANIFEST,
     lexicon: Path | None = LEXICON,
+    speed: float = SPEED,
+    volume: float = VOLUME,
+    bitrate: str | None = BITRATE,
+    title: str | None = TITLE,
+    author: str | None = AUTHOR,
+    cover: Path | None = COVER,
+    split_chapters: bool = SPLIT,
+    srt: Path | None = SRT,
+    vtt: Path | None = VTT,
     batch_size: int = BATCH,
     cache_dir: Path | None = CACHE_DIR,
     no_cache: bool = NO_CACHE,
@@ -413,6 +456,21 @@ def plan_cmd(
 
 
 @app.command()
+def check(
+    audio: Path = typer.Argument(..., help="An audio file to measure."),
+    acx: bool = typer.Option(False, "--acx", help="Check against ACX audiobook requirements."),
+) -> None:
+    """Measure RMS loudness, peak and noise floor; with --acx, exit 1 if any ACX requirement fails."""
+    from cbx_cli.check import acx_check, format_requirements
+
+    requirements = acx_check(audio)
+    for line in format_requirements(requirements):
+        typer.echo(line)
+    if acx and not all(r.passed for r in requirements):
+        raise typer.Exit(1)
+
+
+@app.command()
 def doctor() -> None:
     """Check the set-up: torch and GPUs, ffmpeg, Chatterbox weights in the cache and their revisions."""
     from cbx_cli.doctor import diagnose
@@ -448,7 +506,9 @@ def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     State.debug = "--debug" in args
     try:
-        app(args=args, prog_name="cbx", standalone_mode=False)
+        code = app(args=args, prog_name="cbx", standalone_mode=False)
+        if isinstance(code, int) and code:
+            raise SystemExit(code)
     except CbxError as exc:
         if State.debug:
             raise

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from cbx_cli import __version__
 from cbx_cli.audio.assemble import assemble
-from cbx_cli.audio.export import check_output_path, export, resample
+from cbx_cli.audio.delivery import chapters_from_spans, check_options, export_ffmpeg, uses_ffmpeg
+from cbx_cli.audio.effects import apply_volume, change_speed, scale_spans
+from cbx_cli.audio.export import check_output_path, export, resample, write_bytes_atomic
 from cbx_cli.audio.loudness import normalize
 from cbx_cli.cache import TakeCache
 from cbx_cli.engine.base import Engine, EngineSpec
@@ -19,6 +23,7 @@ from cbx_cli.manifest import build_manifest, write_manifest
 from cbx_cli.params import AssemblySettings, SynthesisParams
 from cbx_cli.plan import Plan, plan
 from cbx_cli.render import ProgressFn, RenderStats, render
+from cbx_cli.subtitles import cues_from_manifest, to_srt, to_vtt
 from cbx_cli.text.normalize import Lexicon
 from cbx_cli.text.script import Script
 from cbx_cli.voice import check_voice
@@ -43,6 +48,17 @@ class Job:
     retries: int = 2
     strict: bool = False
     lexicon: Lexicon | None = None
+    speed: float = 1.0
+    volume: float = 0.0
+    """Gain in dB applied after loudness normalization."""
+    title: str | None = None
+    author: str | None = None
+    cover: Path | None = None
+    bitrate: str | None = None
+    split_chapters: bool = False
+    """Write one numbered file per chapter into the folder named by ``output``."""
+    srt: Path | None = None
+    vtt: Path | None = None
 
 
 @dataclass
@@ -63,11 +79,21 @@ def make_engine(spec: EngineSpec) -> Engine:
 
 def prepare(job: Job) -> Plan:
     """Everything that can fail on bad input, checked before any model loads."""
-    check_output_path(job.output)
-    if job.manifest is not None:
-        check_output_path(str(job.manifest))
-        if str(job.manifest) == job.output:
-            raise OutputError("--manifest must not be the audio output path. Choose another file name.")
+    if job.split_chapters:
+        check_split_folder(job.output)
+    else:
+        check_output_path(job.output)
+    for flag, side in (("--manifest", job.manifest), ("--srt", job.srt), ("--vtt", job.vtt)):
+        if side is not None:
+            check_output_path(str(side))
+            if str(side) == job.output:
+                raise OutputError(f"{flag} must not be the audio output path. Choose another file name.")
+    if uses_ffmpeg(job.fmt, job.bitrate):
+        check_options(job.fmt, job.bitrate, job.cover)
+    elif job.cover is not None:
+        raise OutputError(f"A cover image cannot be attached to .{job.fmt}; use .m4b, .m4a or .mp3.")
+    elif job.bitrate is not None:
+        raise OutputError(f"--bitrate applies to .mp3, .opus, .m4a and .m4b, not .{job.fmt}.")
     if job.voice is not None:
         check_voice(job.voice, job.spec.model)
     return plan(job.script, job.synthesis, job.assembly, job.spec.model, job.spec.language, job.lexicon)
@@ -103,22 +129,78 @@ def run(
         [t.audio for t in takes], [t.chunk.pause_after for t in takes], engine.sample_rate,
         job.assembly.crossfade_ms,
     )
-    audio = normalize(program.audio, program.sample_rate, job.assembly.loudness, job.assembly.peak)
+    audio, spans = program.audio, program.spans
+    if job.speed != 1.0:
+        audio = change_speed(audio, program.sample_rate, job.speed)
+        spans = scale_spans(spans, job.speed)
+    audio = normalize(audio, program.sample_rate, job.assembly.loudness, job.assembly.peak)
+    if job.volume:
+        audio = apply_volume(audio, job.volume)
     sr = job.sample_rate or program.sample_rate
     audio = resample(audio, program.sample_rate, sr)
-    export(audio, sr, job.output, job.fmt, stdout=stdout)
+    duration = len(audio) / sr
+    chapters = chapters_from_spans(spans, [t.chunk.chapter for t in takes], the_plan.chapter_titles, duration)
+    if job.split_chapters:
+        write_chapter_files(job, audio, sr, chapters)
+    elif uses_ffmpeg(job.fmt, job.bitrate):
+        export_ffmpeg(audio, sr, job.output, job.fmt, chapters if len(chapters) > 1 else None, job.title,
+                      job.author, job.cover, job.bitrate, stdout=stdout)
+    else:
+        export(audio, sr, job.output, job.fmt, stdout=stdout)
+    info = {
+        "model": job.spec.model,
+        "checkpoint": getattr(engine, "checkpoint_id", None),
+        "revision": getattr(engine, "revision", None),
+        "engine": engine.identity(),
+        "versions": versions(),
+        "sample_rate": sr,
+        "duration": round(duration, 3),
+        "chapters": [{"title": t, "start": round(a, 3), "end": round(b, 3)} for a, b, t in chapters],
+    }
+    manifest = build_manifest(takes, spans, info)
     if job.manifest is not None:
-        info = {
-            "model": job.spec.model,
-            "checkpoint": getattr(engine, "checkpoint_id", None),
-            "revision": getattr(engine, "revision", None),
-            "engine": engine.identity(),
-            "versions": versions(),
-            "sample_rate": sr,
-            "duration": round(len(audio) / sr, 3),
-        }
-        write_manifest(job.manifest, build_manifest(takes, program.spans, info))
-    return Result(the_plan, len(audio) / sr, time.monotonic() - started, len(takes), stats, warnings)
+        write_manifest(job.manifest, manifest)
+    if job.srt is not None or job.vtt is not None:
+        cues = cues_from_manifest(manifest["chunks"])
+        if job.srt is not None:
+            write_bytes_atomic(job.srt, to_srt(cues).encode("utf-8"))
+        if job.vtt is not None:
+            write_bytes_atomic(job.vtt, to_vtt(cues).encode("utf-8"))
+    return Result(the_plan, duration, time.monotonic() - started, len(takes), stats, warnings)
+
+
+def check_split_folder(folder: str) -> None:
+    """--split-chapters writes into a folder: it may exist, or be new inside an existing folder."""
+    path = Path(folder)
+    if folder == "-":
+        raise OutputError("--split-chapters writes files into a folder; give -o FOLDER, not -o -.")
+    if path.exists() and not path.is_dir():
+        raise OutputError(f"--split-chapters needs -o to name a folder, and '{folder}' is a file.")
+    if not path.exists() and not path.parent.is_dir():
+        raise OutputError(f"Output folder '{path.parent}' does not exist. Create it first (mkdir -p {path.parent}).")
+
+
+def write_chapter_files(job: Job, audio, sr: int, chapters: list[tuple[float, float, str]]) -> list[Path]:
+    """One numbered file per chapter, cut from the normalized program, each written atomically."""
+    folder = Path(job.output)
+    folder.mkdir(exist_ok=True)
+    written = []
+    width = max(2, len(str(len(chapters))))
+    for n, (start, end, title) in enumerate(chapters, 1):
+        piece = audio[int(round(start * sr)) : int(round(end * sr))]
+        path = folder / f"{n:0{width}d}-{slug(title)}.{job.fmt}"
+        if uses_ffmpeg(job.fmt, job.bitrate):
+            export_ffmpeg(piece, sr, str(path), job.fmt, None, title, job.author, job.cover, job.bitrate)
+        else:
+            export(piece, sr, str(path), job.fmt)
+        written.append(path)
+    return written
+
+
+def slug(title: str) -> str:
+    """A file-name-safe form of a chapter title."""
+    text = re.sub(r"[^\w\s-]", "", unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode())
+    return re.sub(r"[\s_-]+", "-", text).strip("-").lower()[:60] or "chapter"
 
 
 def versions() -> dict[str, str | None]:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cbx_cli.audio.export import FORMATS, encode, write_atomic
+from cbx_cli.audio.export import encode, write_atomic
 from cbx_cli.errors import OutputError, ParamError
 
 FFMPEG_FORMATS = {"m4b", "m4a", "opus"}
@@ -42,30 +42,6 @@ COVER_FORMATS = {"m4b", "m4a", "mp3"}
 _BITRATE_RE = re.compile(r"^(?:(\d+(?:\.\d+)?)[kK]|(\d+))$")
 MIN_BITRATE = 6_000
 MAX_BITRATE = 512_000
-
-
-def known_formats() -> list[str]:
-    """Every output format: libsndfile's and ffmpeg's."""
-    return sorted(set(FORMATS) | FFMPEG_FORMATS)
-
-
-def format_for(path: str, override: str | None) -> str:
-    """The output format from --format or the file's extension, ffmpeg formats included (cf. export.format_for)."""
-    every = known_formats()
-    if override:
-        fmt = override.lower().lstrip(".")
-        if fmt not in every:
-            raise OutputError(f"Unknown --format '{override}'. Use one of: {', '.join(every)}.")
-        return fmt
-    if path == "-":
-        return "wav"
-    ext = Path(path).suffix.lower().lstrip(".")
-    dotted = ", ".join("." + f for f in every)
-    if not ext:
-        raise OutputError(f"Output '{path}' has no extension. Add one ({dotted}) or pass --format.")
-    if ext not in every:
-        raise OutputError(f"Unknown output extension '.{ext}'. Use one of {dotted}, or pass --format.")
-    return ext
 
 
 def uses_ffmpeg(fmt: str, bitrate: str | None = None) -> bool:

@@ -21,8 +21,12 @@ FORMATS = {
 """Formats written by libsndfile: name → (soundfile format, subtype)."""
 
 
+FFMPEG_ONLY = ("m4a", "m4b", "opus")
+"""Formats made with ffmpeg (see delivery.py)."""
+
+
 def known_formats() -> list[str]:
-    return sorted(FORMATS)
+    return sorted([*FORMATS, *FFMPEG_ONLY])
 
 
 def format_for(path: str, override: str | None) -> str:
@@ -89,6 +93,9 @@ def write_atomic(path: str | Path, write: Callable[[Path], None]) -> None:
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent or ".")
     os.close(fd)
     tmp = Path(tmp_name)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; outputs get the usual permissions
     try:
         write(tmp)
         with open(tmp, "rb+") as fh:
