@@ -31,6 +31,15 @@ app = typer.Typer(
 presets_app = typer.Typer(help="List presets, or show one's resolved values.", invoke_without_command=True)
 app.add_typer(presets_app, name="presets")
 
+
+def _mount_voices() -> None:
+    from cbx_cli.voices_cli import voices_app
+
+    app.add_typer(voices_app, name="voices")
+
+
+_mount_voices()
+
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 log = logging.getLogger("cbx_cli")
 
@@ -71,7 +80,9 @@ def _root(
 
 OUTPUT = typer.Option(..., "-o", "--output", help="Output file (.wav .flac .mp3 .ogg), or - for WAV on stdout.")
 PRESET = typer.Option(None, "--preset", "-p", help="Preset: agent, game, narration, meme, audiobook, or your own.")
-VOICE = typer.Option(None, "--voice", help="Reference recording of the voice to use (5-15 s of speech).")
+VOICE = typer.Option(
+    None, "--voice", help="Voice: a recording (5-15 s of speech), an http(s) URL, or a name from `cbx voices`."
+)
 MODEL = typer.Option(Model.original, "--model", help="Chatterbox model.", case_sensitive=False)
 SPEED = typer.Option(1.0, "--speed", help="Speaking speed, 0.5-2.0, pitch preserved.")
 VOLUME = typer.Option(0.0, "--volume", help="Gain in dB after loudness normalization (-20 to 20).")
@@ -115,7 +126,7 @@ def _narrate(
     *,
     output: str,
     preset: str | None,
-    voice: Path | None,
+    voice: str | None,
     model: Model,
     model_dir: Path | None,
     revision: str | None,
@@ -172,15 +183,22 @@ def _narrate(
     out_format = (fmt or "wav").lower() if split_chapters and not fmt else format_for(output, fmt)
     if split_chapters:
         out_format = format_for(f"x.{out_format}", None)
-    script = load_script()
+    script, source_name = load_script()
     synthesis, assembly = resolve(preset, synthesis_flags, AssemblyOverrides())
+
+    def block_params(over):
+        values, _ = resolve(over.preset or preset, synthesis_flags, AssemblyOverrides())
+        picked = {k: getattr(over, k) for k in ("exaggeration", "seed") if getattr(over, k) is not None}
+        return values.model_copy(update=picked)
+
     spec = EngineSpec.from_options(model.value, model_dir, device.value, language, revision=revision)
     job = jobs.Job(
         script=script, synthesis=synthesis, assembly=assembly, spec=spec, output=output, fmt=out_format,
         voice=voice, sample_rate=sample_rate, manifest=manifest, batch_size=batch_size,
         cache_dir=None if no_cache else _cache_root(cache_dir), retries=retries, strict=strict,
         lexicon=_lexicon(lexicon), speed=speed, volume=volume, title=title, author=author, cover=cover,
-        bitrate=bitrate, split_chapters=split_chapters, srt=srt, vtt=vtt,
+        bitrate=bitrate, split_chapters=split_chapters, srt=srt, vtt=vtt, source_name=source_name,
+        block_params=block_params,
     )
     show = not quiet and err.is_terminal
     from cbx_cli.progress import RunProgress
@@ -237,7 +255,7 @@ def say(
     text: str = typer.Argument(..., help="The text to speak, or - to read it from stdin."),
     output: str = OUTPUT,
     preset: str | None = PRESET,
-    voice: Path | None = VOICE,
+    voice: str | None = VOICE,
     model: Model = MODEL,
     model_dir: Path | None = MODEL_DIR,
     revision: str | None = REVISION,
@@ -278,7 +296,7 @@ def say(
     text = options.pop("text")
     from cbx_cli.sources import load_say
 
-    _narrate(lambda: load_say(text), **options)
+    _narrate(lambda: (load_say(text), None), **options)
 
 
 @app.command()
@@ -286,7 +304,7 @@ def book(
     script: str = typer.Argument(..., help="A Markdown (.md) or text (.txt) script, or - for Markdown on stdin."),
     output: str = OUTPUT,
     preset: str | None = PRESET,
-    voice: Path | None = VOICE,
+    voice: str | None = VOICE,
     model: Model = MODEL,
     model_dir: Path | None = MODEL_DIR,
     revision: str | None = REVISION,
@@ -327,7 +345,7 @@ def book(
     source = options.pop("script")
     from cbx_cli.sources import load_book
 
-    _narrate(lambda: load_book(source)[0], **options)
+    _narrate(lambda: load_book(source), **options)
 
 
 @presets_app.callback()

@@ -7,7 +7,7 @@ import re
 import time
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from cbx_cli import __version__
@@ -22,11 +22,11 @@ from cbx_cli.errors import OutputError, RenderError
 from cbx_cli.manifest import build_manifest, write_manifest
 from cbx_cli.params import AssemblySettings, SynthesisParams
 from cbx_cli.plan import Plan, plan
-from cbx_cli.render import ProgressFn, RenderStats, render
+from cbx_cli.render import Progress, ProgressFn, RenderStats, render
 from cbx_cli.subtitles import cues_from_manifest, to_srt, to_vtt
 from cbx_cli.text.normalize import Lexicon
-from cbx_cli.text.script import Script
-from cbx_cli.voice import check_voice
+from cbx_cli.text.script import Script, check_voices
+from cbx_cli.voice import VoiceRef, resolve_voice
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,8 @@ class Job:
     spec: EngineSpec
     output: str
     fmt: str
-    voice: Path | None = None
+    voice: str | None = None
+    """--voice: a file, an http(s) URL or a library voice name."""
     sample_rate: int | None = None
     manifest: Path | None = None
     batch_size: int = 8
@@ -59,6 +60,10 @@ class Job:
     """Write one numbered file per chapter into the folder named by ``output``."""
     srt: Path | None = None
     vtt: Path | None = None
+    source_name: str | None = None
+    """The script's file name, for messages that point at a line."""
+    block_params: Callable | None = None
+    """Resolves a directive's preset into sampling values (see plan.plan)."""
 
 
 @dataclass
@@ -77,7 +82,7 @@ def make_engine(spec: EngineSpec) -> Engine:
     return ChatterboxEngine(spec)
 
 
-def prepare(job: Job) -> Plan:
+def prepare(job: Job) -> tuple[Plan, dict[str | None, VoiceRef | None]]:
     """Everything that can fail on bad input, checked before any model loads."""
     if job.split_chapters:
         check_split_folder(job.output)
@@ -94,9 +99,16 @@ def prepare(job: Job) -> Plan:
         raise OutputError(f"A cover image cannot be attached to .{job.fmt}; use .m4b, .m4a or .mp3.")
     elif job.bitrate is not None:
         raise OutputError(f"--bitrate applies to .mp3, .opus, .m4a and .m4b, not .{job.fmt}.")
-    if job.voice is not None:
-        check_voice(job.voice, job.spec.model)
-    return plan(job.script, job.synthesis, job.assembly, job.spec.model, job.spec.language, job.lexicon)
+    from cbx_cli.voices import list_voices
+
+    check_voices(job.script, {v.name for v in list_voices()}, job.source_name)
+    the_plan = plan(job.script, job.synthesis, job.assembly, job.spec.model, job.spec.language, job.lexicon,
+                    job.block_params)
+    voices = {None: resolve_voice(job.voice, job.spec.model)}
+    for chunk in the_plan.chunks:
+        if chunk.voice not in voices:
+            voices[chunk.voice] = resolve_voice(chunk.voice, chunk.model)
+    return the_plan, voices
 
 
 def run(
@@ -107,15 +119,28 @@ def run(
     stdout=None,
 ) -> Result:
     started = time.monotonic()
-    the_plan = prepare(job)
-    engine = engine or make_engine(job.spec)
-    engine.load()
-    engine.set_voice(job.voice, job.synthesis.exaggeration)
-    if on_loaded:
-        on_loaded(engine)
+    the_plan, voices = prepare(job)
     cache = TakeCache(job.cache_dir) if job.cache_dir is not None else None
     stats = RenderStats()
-    takes = render(the_plan.chunks, engine, job.batch_size, on_progress, cache, job.retries, stats)
+    engines: dict[str, Engine] = {}
+    groups: dict[tuple[str, str | None], list] = {}
+    for chunk in the_plan.chunks:
+        groups.setdefault((chunk.model, chunk.voice), []).append(chunk)
+    rendered: list = []
+    for (model, voice), group in groups.items():
+        if model not in engines:
+            engines[model] = engine or make_engine(replace(job.spec, model=model))
+            engines[model].load()
+            if on_loaded:
+                on_loaded(engines[model])
+        current = engines[model]
+        current.set_voice(voices[voice] if voice is not None else voices[None], job.synthesis.exaggeration)
+        done_before = len(rendered)
+        seconds_before = sum(t.seconds for t in rendered)
+        progress = _offset(on_progress, done_before, seconds_before, len(the_plan.chunks)) if on_progress else None
+        rendered += render(group, current, job.batch_size, progress, cache, job.retries, stats)
+    takes = sorted(rendered, key=lambda t: t.chunk.index)
+    engine = engines[job.spec.model] if job.spec.model in engines else next(iter(engines.values()))
     warnings = list(the_plan.warnings)
     for take in takes:
         for problem in take.warnings:
@@ -167,6 +192,15 @@ def run(
         if job.vtt is not None:
             write_bytes_atomic(job.vtt, to_vtt(cues).encode("utf-8"))
     return Result(the_plan, duration, time.monotonic() - started, len(takes), stats, warnings)
+
+
+def _offset(on_progress: ProgressFn, done_before: int, seconds_before: float, total: int) -> ProgressFn:
+    """Progress of one voice/model group, reported as progress of the whole run."""
+
+    def report(p: Progress) -> None:
+        on_progress(Progress(done_before + p.done, total, seconds_before + p.audio_seconds, p.elapsed, p.cached))
+
+    return report
 
 
 def check_split_folder(folder: str) -> None:

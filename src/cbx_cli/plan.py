@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from cbx_cli.params import AssemblySettings, SynthesisParams
 from cbx_cli.text.chunk import chunk_text_report
 from cbx_cli.text.normalize import Lexicon, normalize
-from cbx_cli.text.script import Script, strip_tags
+from cbx_cli.text.script import BlockOverrides, Script, strip_tags
 
 MODEL_TOKEN_CAP = 1000
 """Chatterbox's own cap on speech tokens per generation."""
@@ -37,6 +38,8 @@ class Chunk:
     params: SynthesisParams
     model: str = "original"
     language: str | None = None
+    voice: str | None = None
+    """A directive's voice (library name, file or URL); None means the run's --voice."""
 
 
 @dataclass
@@ -77,9 +80,13 @@ def plan(
     model: str = "original",
     language: str | None = None,
     lexicon: Lexicon | None = None,
+    block_params: Callable[[BlockOverrides], SynthesisParams] | None = None,
 ) -> Plan:
-    """Split every paragraph into chunks, spell out what the model should read, attach seeds, budgets, pauses."""
-    keeps_tags = model == "turbo"
+    """Split every paragraph into chunks, spell out what the model should read, attach seeds, budgets, pauses.
+
+    A paragraph's directive (voice, preset, exaggeration, seed, model) applies to its chunks; ``block_params``
+    resolves a directive's preset (defaults to applying only its exaggeration and seed to ``params``).
+    """
     chunks: list[Chunk] = []
     warnings: list[str] = []
     dropped_tags: list[str] = []
@@ -90,6 +97,10 @@ def plan(
         paras = list(chapter.paragraphs)
         for pi, para in enumerate(paras):
             text = para.text
+            over = para.overrides
+            para_model = (over.model if over and over.model else model)
+            para_params = _block_params(params, over, block_params)
+            keeps_tags = para_model == "turbo"
             if not keeps_tags:
                 text, tags = strip_tags(text)
                 dropped_tags += tags
@@ -101,7 +112,9 @@ def plan(
                 spoken = normalize(piece, language or "en", lexicon)
                 last_in_para = k == len(pieces) - 1
                 last_in_chapter = last_in_para and pi == len(paras) - 1
-                if last_in_chapter and ci < n_chapters - 1:
+                if last_in_para and para.pause_after is not None:
+                    pause = para.pause_after
+                elif last_in_chapter and ci < n_chapters - 1:
                     pause = assembly.chapter_pause
                 elif last_in_para:
                     pause = assembly.paragraph_pause
@@ -115,11 +128,12 @@ def plan(
                         chapter=ci,
                         paragraph=pi,
                         pause_after=pause,
-                        seed=derive_seed(params.seed, spoken, params, model),
-                        max_tokens=token_budget(spoken, params.max_tokens),
-                        params=params,
-                        model=model,
+                        seed=derive_seed(para_params.seed, spoken, para_params, para_model),
+                        max_tokens=token_budget(spoken, para_params.max_tokens),
+                        params=para_params,
+                        model=para_model,
                         language=language,
+                        voice=over.voice if over else None,
                     )
                 )
     if chunks:
@@ -133,6 +147,19 @@ def plan(
     if split_words:
         warnings.append(f"{split_words} over-long sentence(s) had to be split between words.")
     return Plan(chunks, titles, warnings, split_words)
+
+
+def _block_params(
+    params: SynthesisParams,
+    over: BlockOverrides | None,
+    block_params: Callable[[BlockOverrides], SynthesisParams] | None,
+) -> SynthesisParams:
+    if over is None or (over.preset is None and over.exaggeration is None and over.seed is None):
+        return params
+    if block_params is not None:
+        return block_params(over)
+    values = {k: v for k, v in (("exaggeration", over.exaggeration), ("seed", over.seed)) if v is not None}
+    return params.model_copy(update=values)
 
 
 def retry_chunk(chunk: Chunk, attempt: int) -> Chunk:

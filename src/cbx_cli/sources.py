@@ -43,8 +43,8 @@ def read_file(path: Path) -> str:
         ) from None
 
 
-def script_from_text(text: str, markdown: bool = False) -> Script:
-    script = parse_markdown(text) if markdown else parse_plain(text)
+def script_from_text(text: str, markdown: bool = False, name: str | None = None) -> Script:
+    script = parse_markdown(text, name) if markdown else parse_plain(text)
     if script.is_empty():
         raise InputError("There is no text to speak: the input is empty or has only markup. Give some words.")
     return script
@@ -65,4 +65,4 @@ def load_book(arg: str, stdin=None) -> tuple[Script, str]:
     suffix = path.suffix.lower()
     if suffix not in MARKDOWN_SUFFIXES | TEXT_SUFFIXES:
         raise InputError(f"Script '{path}' is not a .md or .txt file. Rename it or pipe it in with '-'.")
-    return script_from_text(text, markdown=suffix in MARKDOWN_SUFFIXES), path.name
+    return script_from_text(text, markdown=suffix in MARKDOWN_SUFFIXES, name=path.name), path.name

@@ -181,11 +181,15 @@ def remove_voice(name: str) -> None:
 
 def compute_conditioning(voice: Voice, engine) -> Path:
     """Compute ``voice``'s conditioning on a loaded ChatterboxEngine and store it; returns the file."""
+    import torch
+
     path = conds_path(voice.dir, engine.spec.model, engine.checkpoint_id)
-    with contextlib.redirect_stdout(sys.stderr):
+    # The engine loads its weights in inference mode, so the voice must be computed in it too.
+    with contextlib.redirect_stdout(sys.stderr), torch.inference_mode():
         try:
             engine.model.prepare_conditionals(str(voice.reference), exaggeration=0.5)
         except AssertionError as exc:
             raise VoiceError(f"Voice '{voice.name}' cannot be used with the {engine.spec.model} model: {exc}") from None
     engine.save_conditioning(path)
     return path
+

@@ -33,7 +33,7 @@ def format_for(path: str, override: str | None) -> str:
     """The output format: --format if given, else the file's extension."""
     if override:
         fmt = override.lower().lstrip(".")
-        if fmt not in FORMATS:
+        if fmt not in known_formats():
             raise OutputError(f"Unknown --format '{override}'. Use one of: {', '.join(known_formats())}.")
         return fmt
     if path == "-":
@@ -44,7 +44,7 @@ def format_for(path: str, override: str | None) -> str:
             f"Output '{path}' has no extension. Add one ({', '.join('.' + f for f in known_formats())}) "
             "or pass --format."
         )
-    if ext not in FORMATS:
+    if ext not in known_formats():
         raise OutputError(
             f"Unknown output extension '.{ext}'. Use one of {', '.join('.' + f for f in known_formats())}, "
             "or pass --format."

@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,6 +21,9 @@ from cbx_cli.engine.base import EngineSpec
 from cbx_cli.engine.layers import t3_sized_to
 from cbx_cli.errors import ModelError, VoiceError
 from cbx_cli.plan import Chunk
+
+if TYPE_CHECKING:
+    from cbx_cli.voice import VoiceRef
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +95,7 @@ class ChatterboxEngine:
         self.checkpoint_id = ""
         self.voice_id = "builtin"
         self.last_token_counts: list[int] = []
+        self._voices: dict[str, tuple[object, str]] = {}
         self.revision: str | None = None
         """The Hugging Face revision (commit) the weights came from, when loaded from the hub cache."""
         self._torch = None
@@ -180,19 +185,42 @@ class ChatterboxEngine:
 
     # -- voice ---------------------------------------------------------------------------------
 
-    def set_voice(self, voice: Path | None, exaggeration: float) -> None:
-        """Compute the voice conditioning once for the whole run."""
-        if voice is None:
+    def set_voice(self, voice: VoiceRef | Path | None, exaggeration: float = 0.5) -> None:
+        """Condition on ``voice`` (None: the checkpoint's built-in voice).
+
+        Conditioning is computed once per voice and kept, so switching between voices costs nothing; a
+        library voice with stored conditioning for this checkpoint skips the computation altogether.
+        """
+        from cbx_cli.voice import VoiceRef
+
+        ref = voice if isinstance(voice, VoiceRef) or voice is None else VoiceRef(Path(voice))
+        key = "builtin" if ref is None else str(ref.path)
+        if key in self._voices:
+            self.model.conds, self.voice_id = self._voices[key]
+            return
+        if ref is None:
             if self.model.conds is None:
                 raise VoiceError("This checkpoint has no built-in voice (conds.pt). Pass --voice FILE.")
             self.voice_id = "builtin"
+        else:
+            self._condition(ref, exaggeration)
+        self._voices[key] = (self.model.conds, self.voice_id)
+
+    def _condition(self, ref: VoiceRef, exaggeration: float) -> None:
+        from cbx_cli.voices import conds_path, stored_conditioning
+
+        stored = stored_conditioning(ref.conds_dir, self.spec.model, self.checkpoint_id) if ref.conds_dir else None
+        if stored is not None:
+            self.load_conditioning(stored, voice_id=f"voice:{ref.name}:" + _digest(stored))
             return
         with contextlib.redirect_stdout(sys.stderr):
             try:
-                self.model.prepare_conditionals(str(voice), exaggeration=exaggeration)
+                self.model.prepare_conditionals(str(ref.path), exaggeration=exaggeration)
             except AssertionError as exc:
-                raise VoiceError(f"Voice file '{voice}' cannot be used: {exc}") from None
-        self.voice_id = "file:" + hashlib.sha256(Path(voice).read_bytes()).hexdigest()[:16]
+                raise VoiceError(f"Voice file '{ref.path}' cannot be used: {exc}") from None
+        self.voice_id = "file:" + _digest(ref.path)
+        if ref.conds_dir is not None:
+            self.save_conditioning(conds_path(ref.conds_dir, self.spec.model, self.checkpoint_id))
 
     def identity(self) -> str:
         return f"{type(self).__name__}:{self.spec.model}:{self.checkpoint_id}:{self.voice_id}"
@@ -336,6 +364,10 @@ class ChatterboxEngine:
             ) from None
         self.model.conds = conds
         self.voice_id = voice_id or "conds:" + hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
 def checkpoint_identity(folder: Path, files: Sequence[str]) -> str:
