@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import logging
 import os
 import sys
@@ -110,7 +111,8 @@ class ChatterboxEngine:
         except ImportError as exc:
             raise ModelError(f"chatterbox-tts cannot be imported ({exc}). {INSTALL_HINT}") from None
         cls = self._model_class()
-        with contextlib.redirect_stdout(sys.stderr), torch.inference_mode():
+        chatter = io.StringIO()  # the loaders print progress notes; stdout may be carrying audio (-o -)
+        with contextlib.redirect_stdout(chatter), torch.inference_mode():
             if self.spec.model_dir is not None:
                 ckpt = self._local_dir(self.spec.model_dir)
                 with t3_sized_to(ckpt / T3_FILE[self.spec.model]):
@@ -124,6 +126,8 @@ class ChatterboxEngine:
                         self.model = cls.from_pretrained(self.device)
                 self.revision = ckpt.name if ckpt.parent.name == "snapshots" else None
         self.checkpoint_id = checkpoint_identity(ckpt, FILES[self.spec.model])
+        if chatter.getvalue().strip():
+            log.debug("loader said: %s", chatter.getvalue().strip())
         if self.model.conds is None:
             log.info("checkpoint has no built-in voice (conds.pt)")
 
@@ -213,7 +217,7 @@ class ChatterboxEngine:
         if stored is not None:
             self.load_conditioning(stored, voice_id=f"voice:{ref.name}:" + _digest(stored))
             return
-        with contextlib.redirect_stdout(sys.stderr):
+        with contextlib.redirect_stdout(sys.stderr), self._torch.inference_mode():
             try:
                 self.model.prepare_conditionals(str(ref.path), exaggeration=exaggeration)
             except AssertionError as exc:

@@ -1,0 +1,296 @@
+"""The voice library: add, list, remove; stored conditioning; `cbx voices` commands."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import soundfile as sf
+import typer
+from typer.testing import CliRunner
+
+from cbx_cli import paths
+from cbx_cli.errors import VoiceError
+from cbx_cli.voices import (
+    NO_VOICES,
+    Voice,
+    add_voice,
+    compute_conditioning,
+    conds_path,
+    get_voice,
+    list_voices,
+    remove_voice,
+    stored_conditioning,
+    voices_dir,
+)
+from cbx_cli.voices_cli import voices_app
+from clirun import run
+
+
+def make_wav(path: Path, seconds: float = 6.0, sr: int = 24000, freq: float = 150.0) -> Path:
+    t = np.arange(int(seconds * sr)) / sr
+    audio = (0.3 * np.sin(2 * np.pi * freq * t) * (0.6 + 0.4 * np.sin(2 * np.pi * 4 * t))).astype(np.float32)
+    sf.write(str(path), audio, sr, subtype="PCM_16")
+    return path
+
+
+@pytest.fixture
+def wav(tmp_path) -> Path:
+    return make_wav(tmp_path / "Narrator.WAV")
+
+
+def voice_error(fn, *args, **kwargs) -> str:
+    with pytest.raises(VoiceError) as info:
+        fn(*args, **kwargs)
+    return info.value.message
+
+
+def test_add_stores_reference_and_metadata(wav):
+    voice = add_voice("narrator", str(wav), "original")
+    folder = paths.data_dir() / "voices" / "narrator"
+    assert voice.dir == folder and voice.name == "narrator"
+    assert voice.reference == folder / "reference.wav"
+    assert voice.reference.read_bytes() == wav.read_bytes()
+    meta = json.loads((folder / "voice.json").read_text())
+    assert meta["name"] == "narrator" and meta["source"] == str(wav.resolve())
+    assert meta["seconds"] == pytest.approx(6.0)
+    assert datetime.fromisoformat(meta["added"]).tzinfo is not None
+    assert voice.seconds == pytest.approx(6.0) and voice.conditioned_models() == []
+    assert sorted(p.name for p in voices_dir().iterdir()) == ["narrator"]  # no staging folder left
+    assert get_voice("narrator") == voice and list_voices() == [voice]
+
+
+@pytest.mark.parametrize("name", ["bad name", "a/b", "../x", "x" * 41, "", "é", "v.wav"])
+def test_name_rules(wav, name):
+    assert voice_error(add_voice, name, str(wav), "original") == (
+        f"Voice name '{name}' is not allowed: use 1 to 40 letters, digits, '-' or '_'."
+    )
+    assert not voices_dir().exists() or list(voices_dir().iterdir()) == []
+
+
+def test_names_allowed(wav):
+    for name in ("a", "Hero_2", "old-man", "x" * 40):
+        add_voice(name, str(wav), "original")
+    assert [v.name for v in list_voices()] == sorted(["a", "Hero_2", "old-man", "x" * 40])
+
+
+def test_duplicate_refused_unless_replace(wav, tmp_path):
+    first = add_voice("hero", str(wav), "original")
+    first.dir.joinpath("conds-original-abc.pt").write_bytes(b"stale")
+    assert voice_error(add_voice, "hero", str(wav), "original") == (
+        "Voice 'hero' already exists. Pass --replace to overwrite it, or choose another name."
+    )
+    other = make_wav(tmp_path / "other.flac", seconds=8.0, freq=220.0)
+    second = add_voice("hero", str(other), "original", replace=True)
+    assert second.reference.name == "reference.flac" and second.seconds == pytest.approx(8.0)
+    assert sorted(p.name for p in second.dir.iterdir()) == ["reference.flac", "voice.json"]  # stale conds gone
+    assert sorted(p.name for p in voices_dir().iterdir()) == ["hero"]
+
+
+def test_bad_sources_store_nothing(tmp_path):
+    notes = tmp_path / "notes.wav"
+    notes.write_text("not audio")
+    assert voice_error(add_voice, "hero", str(notes), "original") == (
+        f"Voice file '{notes}' is not readable audio. Use a WAV, FLAC, OGG or MP3 recording."
+    )
+    short = make_wav(tmp_path / "short.wav", seconds=3.0)
+    assert voice_error(add_voice, "hero", str(short), "turbo") == (
+        f"Voice file '{short}' is 3.0 s long; the turbo model needs at least 5 s of clean speech "
+        "(5 to 15 s works best)."
+    )
+    missing = tmp_path / "missing.wav"
+    assert voice_error(add_voice, "hero", str(missing), "original") == (
+        f"Voice file '{missing}' does not exist. Pass a WAV/FLAC/MP3 recording with --voice."
+    )
+    assert list_voices() == [] and get_voice("hero") is None
+
+
+def test_remove(wav):
+    assert voice_error(remove_voice, "x") == "No voices yet. Add one with: cbx voices add NAME FILE"
+    for name in ("b", "a"):
+        add_voice(name, str(wav), "original")
+    assert voice_error(remove_voice, "x") == "Unknown voice 'x'. Known: a, b."
+    assert voice_error(remove_voice, "../a") == "Unknown voice '../a'. Known: a, b."
+    remove_voice("a")
+    assert [v.name for v in list_voices()] == ["b"] and get_voice("a") is None
+    assert sorted(p.name for p in voices_dir().iterdir()) == ["b"]
+
+
+def test_conds_paths(wav):
+    voice = add_voice("hero", str(wav), "original")
+    assert conds_path(voice.dir, "turbo", "0123abcd") == voice.dir / "conds-turbo-0123abcd.pt"
+    assert stored_conditioning(voice.dir, "turbo", "0123abcd") is None
+    conds_path(voice.dir, "turbo", "0123abcd").write_bytes(b"x")
+    conds_path(voice.dir, "multilingual", "ffff").write_bytes(b"x")
+    assert stored_conditioning(voice.dir, "turbo", "0123abcd") == voice.dir / "conds-turbo-0123abcd.pt"
+    assert stored_conditioning(None, "turbo", "0123abcd") is None
+    assert get_voice("hero").conditioned_models() == ["multilingual", "turbo"]
+
+
+class FakeEngine:
+    """Stands in for a loaded ChatterboxEngine: records prepare_conditionals, writes what it would store."""
+
+    def __init__(self, model: str = "original", checkpoint_id: str = "feedbeef"):
+        self.spec = SimpleNamespace(model=model)
+        self.checkpoint_id = checkpoint_id
+        self.calls: list[tuple[str, float]] = []
+        self.model = SimpleNamespace(prepare_conditionals=self._prepare)
+
+    def _prepare(self, path: str, exaggeration: float = 0.5) -> None:
+        self.calls.append((path, exaggeration))
+
+    def save_conditioning(self, path: Path) -> None:
+        Path(path).write_bytes(b"conds of " + Path(self.calls[-1][0]).name.encode())
+
+
+def test_add_with_engine_stores_conditioning(wav):
+    engine = FakeEngine()
+    voice = add_voice("hero", str(wav), "original", engine=engine)
+    assert len(engine.calls) == 1
+    staged, exaggeration = engine.calls[0]
+    assert Path(staged).name == "reference.wav" and exaggeration == 0.5
+    assert (voice.dir / "conds-original-feedbeef.pt").read_bytes() == b"conds of reference.wav"
+    assert voice.conditioned_models() == ["original"]
+    # later, for another model, on the stored voice
+    path = compute_conditioning(voice, FakeEngine("turbo", "cafe"))
+    assert path == voice.dir / "conds-turbo-cafe.pt" and path.exists()
+
+
+def test_conditioning_failure_stores_nothing(wav):
+    engine = FakeEngine()
+
+    def refuse(path, exaggeration=0.5):
+        raise AssertionError("Audio prompt must be longer than 5 seconds!")
+
+    engine.model.prepare_conditionals = refuse
+    assert voice_error(add_voice, "hero", str(wav), "original", engine=engine) == (
+        "Voice 'hero' cannot be used with the original model: Audio prompt must be longer than 5 seconds!"
+    )
+    assert list_voices() == [] and list(voices_dir().iterdir()) == []
+
+
+# -- the commands, mounted on a test-local app ---------------------------------------------------
+
+
+@pytest.fixture
+def cli():
+    app = typer.Typer()
+    app.add_typer(voices_app, name="voices")
+
+    @app.callback()
+    def root() -> None:
+        pass
+
+    runner = CliRunner()
+    return lambda *args: runner.invoke(app, list(args))
+
+
+def test_commands_list_and_remove(cli, wav):
+    r = cli("voices", "list")
+    assert r.exit_code == 0 and r.output == NO_VOICES + "\n"
+    add_voice("narrator", str(wav), "original")
+    add_voice("b", str(wav), "original")
+    conds_path(voices_dir() / "narrator", "original", "abc").write_bytes(b"x")
+    r = cli("voices", "list")
+    assert r.exit_code == 0
+    assert r.output.splitlines() == ["b           6.0 s  -", "narrator    6.0 s  original"]
+    r = cli("voices", "remove", "b")
+    assert r.exit_code == 0 and r.output == "Removed voice 'b'.\n"
+    r = cli("voices", "remove", "zz")
+    assert isinstance(r.exception, VoiceError) and r.exception.message == "Unknown voice 'zz'. Known: narrator."
+
+
+def test_command_add_checks_before_loading(cli, tmp_path, wav, monkeypatch):
+    def no_load(self):
+        raise AssertionError("the model must not load for a bad voice")
+
+    monkeypatch.setattr("cbx_cli.engine.chatterbox.ChatterboxEngine.load", no_load)
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello")
+    r = cli("voices", "add", "hero", str(notes), "--device", "cpu")
+    assert isinstance(r.exception, VoiceError)
+    assert r.exception.message == f"Voice file '{notes}' is not readable audio. Use a WAV, FLAC, OGG or MP3 recording."
+    r = cli("voices", "add", "bad name", str(wav))
+    assert r.exception.message == "Voice name 'bad name' is not allowed: use 1 to 40 letters, digits, '-' or '_'."
+    add_voice("hero", str(wav), "original")
+    r = cli("voices", "add", "hero", str(wav))
+    assert r.exception.message == "Voice 'hero' already exists. Pass --replace to overwrite it, or choose another name."
+    r = cli("voices", "add", "x", str(wav), "--model", "bogus")
+    assert r.exit_code == 2
+
+
+def test_command_add_with_fake_engine(cli, wav, monkeypatch):
+    fake = FakeEngine()
+    made = []
+
+    def make(spec):
+        made.append(spec)
+        fake.device_warning = None
+        fake.load = lambda: None
+        return fake
+
+    monkeypatch.setattr("cbx_cli.engine.chatterbox.ChatterboxEngine", make)
+    r = cli("voices", "add", "hero", str(wav), "--device", "cpu", "--model-dir", "/ckpt")
+    assert r.exit_code == 0, r.output
+    assert r.output == "Added voice 'hero' (6.0 s); conditioning stored for original.\n"
+    assert made[0].model == "original" and made[0].device == "cpu" and str(made[0].model_dir) == "/ckpt"
+    r = cli("voices", "add", "hero", str(wav), "--replace")
+    assert r.output == "Replaced voice 'hero' (6.0 s); conditioning stored for original.\n"
+
+
+# -- through the real `cbx` entry point (needs cli.py to mount voices_app) -----------------------------
+
+
+def test_cbx_voices_commands(wav):
+    r = run(["voices", "list"])
+    assert r.exit_code == 0, r.output
+    assert r.stdout == NO_VOICES + "\n"
+    r = run(["voices", "remove", "hero"])
+    assert r.exit_code == 2
+    assert r.stderr.strip() == f"cbx: error: {NO_VOICES}"
+    r = run(["voices", "add", "bad name", str(wav)])
+    assert r.exit_code == 2
+    assert r.stderr.strip() == (
+        "cbx: error: Voice name 'bad name' is not allowed: use 1 to 40 letters, digits, '-' or '_'."
+    )
+
+
+# -- with the tiny real checkpoint -----------------------------------------------------------------
+
+
+@pytest.mark.engine
+def test_add_computes_and_stores_real_conditioning(original_ckpt, wav):
+    import torch
+
+    from cbx_cli.engine.base import EngineSpec
+    from cbx_cli.engine.chatterbox import ChatterboxEngine
+
+    r = run(["voices", "add", "hero", str(wav), "--model-dir", str(original_ckpt), "--device", "cpu"])
+    assert r.exit_code == 0, r.output
+    assert r.stdout == "Added voice 'hero' (6.0 s); conditioning stored for original.\n"
+    voice: Voice = get_voice("hero")
+
+    engine = ChatterboxEngine(EngineSpec(model="original", model_dir=original_ckpt, device="cpu"))
+    engine.load()
+    path = conds_path(voice.dir, "original", engine.checkpoint_id)
+    assert path.is_file() and stored_conditioning(voice.dir, "original", engine.checkpoint_id) == path
+    assert voice.conditioned_models() == ["original"]
+
+    engine.load_conditioning(path)
+    loaded = engine.model.conds
+    assert engine.voice_id.startswith("conds:")
+    with torch.inference_mode():  # computed afresh, as the engine does it
+        engine.model.prepare_conditionals(str(voice.reference), exaggeration=0.5)
+    fresh = engine.model.conds
+    assert loaded is not fresh
+    assert torch.equal(loaded.t3.speaker_emb, fresh.t3.speaker_emb)
+    assert torch.equal(loaded.t3.cond_prompt_speech_tokens, fresh.t3.cond_prompt_speech_tokens)
+    for key, value in fresh.gen.items():
+        if torch.is_tensor(value):
+            assert torch.equal(loaded.gen[key], value), key
+    engine.load_conditioning(path, voice_id="library:hero")
+    assert engine.identity().endswith(":library:hero")
