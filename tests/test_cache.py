@@ -121,7 +121,7 @@ def test_resume_renders_only_missing_chunks(tmp_path):
     assert stats.cached == 4 and stats.rendered == len(chunks) - 4
     assert engine.calls == [[4, 5]]
     fresh = render(chunks, ToneEngine(), batch_size=3)
-    assert all(np.array_equal(a.audio, b.audio) for a, b in zip(resumed, fresh))
+    assert all(np.array_equal(a.audio, b.audio) for a, b in zip(resumed, fresh, strict=True))
 
 
 def test_edit_one_paragraph_renders_only_it(tmp_path):

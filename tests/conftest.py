@@ -1,0 +1,73 @@
+"""Shared fixtures: isolated user folders for every test, and tiny random Chatterbox checkpoints.
+
+The checkpoints (see checkpoints.py) are built once per session, on first use; tests that need
+them are slow, so mark them `@pytest.mark.engine`.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from checkpoints import build_original, build_turbo, write_voice_wav
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path, monkeypatch):
+    """Point config/cache/data folders and the Hugging Face home under tmp_path, offline.
+
+    platformdirs honours XDG_CONFIG_HOME / XDG_CACHE_HOME / XDG_DATA_HOME on Linux. The hub cache
+    is `hf_hub_cache` (HF_HOME/hub); fill it with `checkpoints.fill_hf_cache`.
+    """
+    env = SimpleNamespace(
+        config=tmp_path / "xdg-config",
+        cache=tmp_path / "xdg-cache",
+        data=tmp_path / "xdg-data",
+        hf_home=tmp_path / "hf-home",
+    )
+    env.hf_hub_cache = env.hf_home / "hub"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(env.config))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(env.cache))
+    monkeypatch.setenv("XDG_DATA_HOME", str(env.data))
+    monkeypatch.setenv("HF_HOME", str(env.hf_home))
+    monkeypatch.setenv("HF_HUB_CACHE", str(env.hf_hub_cache))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.delenv("CBX_MODEL_DIR", raising=False)
+    # huggingface_hub copies these env vars into `huggingface_hub.constants` when first imported
+    # (and the hub functions and transformers read the constants), so once imported, patch those.
+    constants = sys.modules.get("huggingface_hub.constants")
+    if constants is not None:
+        for name, value in {
+            "HF_HOME": str(env.hf_home),
+            "HF_HUB_CACHE": str(env.hf_hub_cache),
+            "HF_ASSETS_CACHE": str(env.hf_home / "assets"),
+            "HF_XET_CACHE": str(env.hf_home / "xet"),
+            "HF_TOKEN_PATH": str(env.hf_home / "token"),
+            "HF_STORED_TOKENS_PATH": str(env.hf_home / "stored_tokens"),
+            "HF_HUB_OFFLINE": True,
+        }.items():
+            if hasattr(constants, name):
+                monkeypatch.setattr(constants, name, value)
+    return env
+
+
+@pytest.fixture(scope="session")
+def original_ckpt(tmp_path_factory) -> Path:
+    """A 2-layer random Chatterbox (original) checkpoint folder, as `ChatterboxTTS.from_local` reads it."""
+    return build_original(tmp_path_factory.mktemp("ckpt-original"))
+
+
+@pytest.fixture(scope="session")
+def turbo_ckpt(tmp_path_factory) -> Path:
+    """A 2-layer random Chatterbox-Turbo checkpoint folder, as `ChatterboxTurboTTS.from_local` reads it."""
+    return build_turbo(tmp_path_factory.mktemp("ckpt-turbo"))
+
+
+@pytest.fixture(scope="session")
+def voice_wav(tmp_path_factory) -> Path:
+    """A 6 s synthetic voice, 24 kHz mono 16-bit wav."""
+    return write_voice_wav(tmp_path_factory.mktemp("voice") / "voice.wav", seconds=6.0, sr=24000)
