@@ -14,7 +14,7 @@ from clirun import run
 
 pytestmark = pytest.mark.engine
 
-FAST = ["--device", "cpu", "--max-tokens", "12", "--quiet"]
+FAST = ["--device", "cpu", "--max-tokens", "12", "--retries", "0", "--quiet"]
 
 BOOK = """\
 # The First Chapter
@@ -54,7 +54,7 @@ def test_say_writes_a_normalized_wav(original_ckpt, tmp_path):
 
 
 def test_same_command_same_bytes(original_ckpt, tmp_path):
-    args = ["say", "Same words. Same seed.", "--model-dir", str(original_ckpt), *FAST]
+    args = ["say", "Same words. Same seed.", "--model-dir", str(original_ckpt), "--no-cache", *FAST]
     a, b = tmp_path / "a.wav", tmp_path / "b.wav"
     assert run([*args, "-o", str(a)]).exit_code == 0
     assert run([*args, "-o", str(b)]).exit_code == 0
@@ -98,7 +98,7 @@ def test_book_two_chapters_with_manifest(original_ckpt, tmp_path):
 
 def test_stdin_to_stdout_pipeline(original_ckpt, tmp_path):
     r = run(["say", "-", "--preset", "agent", "-o", "-", "--model-dir", str(original_ckpt), "--device", "cpu",
-             "--max-tokens", "10"], input="Build finished.\n")
+             "--max-tokens", "10", "--retries", "0"], input="Build finished.\n")
     assert r.exit_code == 0, r.stderr
     assert r.stdout_bytes[:4] == b"RIFF"
     audio, sr = sf.read(io.BytesIO(r.stdout_bytes))

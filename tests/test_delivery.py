@@ -19,7 +19,6 @@ from cbx_cli.audio.delivery import (
     ffmetadata,
     uses_ffmpeg,
 )
-from cbx_cli.audio.export import format_for
 from cbx_cli.errors import OutputError, ParamError
 
 SR = 24000
@@ -223,11 +222,3 @@ def test_chapters_from_spans():
     spans = [(0.2, 1.0), (1.5, 2.0), (3.0, 4.0), (4.5, 5.0)]
     marks = chapters_from_spans(spans, [0, 0, 1, 1], ["Intro", ""], 5.5)
     assert marks == [(0.0, 3.0, "Intro"), (3.0, 5.5, "Chapter 2")]
-
-
-def test_format_for_knows_ffmpeg_formats():
-    assert format_for("book.M4B", None) == "m4b"
-    assert format_for("x.wav", "opus") == "opus"
-    assert format_for("x.mp3", None) == "mp3"
-    with pytest.raises(OutputError, match=r"\.m4b"):
-        format_for("x.aiff", None)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from enum import Enum
 from pathlib import Path
 
 import typer
@@ -17,6 +16,7 @@ except ImportError:  # pragma: no cover - older typer uses click itself
     import click
 
 from cbx_cli import __version__
+from cbx_cli.engine.base import Device, Model
 from cbx_cli.errors import CbxError
 from cbx_cli.params import AssemblyOverrides, SynthesisOverrides, overrides_from_flags
 
@@ -44,19 +44,6 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 log = logging.getLogger("cbx_cli")
 
 EXIT_INTERRUPTED = 130
-
-
-class Model(str, Enum):
-    original = "original"
-    turbo = "turbo"
-    multilingual = "multilingual"
-
-
-class Device(str, Enum):
-    auto = "auto"
-    cuda = "cuda"
-    mps = "mps"
-    cpu = "cpu"
 
 
 class State:

@@ -2,38 +2,26 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 
 import typer
 
+from cbx_cli.engine.base import Device, Model
+
 voices_app = typer.Typer(help="Your voice library: add, list, remove.", no_args_is_help=True)
-
-
-class VoiceModel(str, Enum):
-    original = "original"
-    turbo = "turbo"
-    multilingual = "multilingual"
-
-
-class VoiceDevice(str, Enum):
-    auto = "auto"
-    cuda = "cuda"
-    mps = "mps"
-    cpu = "cpu"
 
 
 @voices_app.command("add")
 def voices_add(
     name: str = typer.Argument(..., help="Name for the voice: letters, digits, '-' or '_' (up to 40)."),
     source: str = typer.Argument(..., metavar="FILE_OR_URL", help="A recording (5-15 s of speech), or its URL."),
-    model: VoiceModel = typer.Option(
-        VoiceModel.original, "--model", help="Model to compute the conditioning for.", case_sensitive=False
+    model: Model = typer.Option(
+        Model.original, "--model", help="Model to compute the conditioning for.", case_sensitive=False
     ),
     model_dir: Path | None = typer.Option(
         None, "--model-dir", help="Checkpoint folder (default: Hugging Face cache; env CBX_MODEL_DIR)."
     ),
-    device: VoiceDevice = typer.Option(VoiceDevice.auto, "--device", help="Where to compute the conditioning."),
+    device: Device = typer.Option(Device.auto, "--device", help="Where to compute the conditioning."),
     replace: bool = typer.Option(False, "--replace", help="Overwrite a voice of the same name."),
 ) -> None:
     """Check a recording, store it under NAME, and store its conditioning for --model."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Protocol
 
@@ -12,8 +13,26 @@ import numpy as np
 
 from cbx_cli.plan import Chunk
 
-MODELS = ("original", "turbo", "multilingual")
-DEVICES = ("auto", "cuda", "mps", "cpu")
+
+class Model(str, Enum):
+    """The Chatterbox models."""
+
+    original = "original"
+    turbo = "turbo"
+    multilingual = "multilingual"
+
+
+class Device(str, Enum):
+    """Where to run; auto picks CUDA, then MPS, then the CPU."""
+
+    auto = "auto"
+    cuda = "cuda"
+    mps = "mps"
+    cpu = "cpu"
+
+
+MODELS = tuple(m.value for m in Model)
+DEVICES = tuple(d.value for d in Device)
 
 LANGUAGES = {
     "ar": "Arabic", "da": "Danish", "de": "German", "el": "Greek", "en": "English", "es": "Spanish",
