@@ -289,7 +289,7 @@ def test_interrupt_keeps_finished_takes(original_ckpt, tmp_path, monkeypatch):
 
     monkeypatch.setattr(ChatterboxEngine, "synthesize", interrupted)
     out, cache = tmp_path / "out.wav", tmp_path / "cache"
-    args = ["say", "One. Two. Three.", "-o", str(out), "--model-dir", str(original_ckpt), "--device", "cpu",
+    args = ["say", "One.\n\nTwo.\n\nThree.", "-o", str(out), "--model-dir", str(original_ckpt), "--device", "cpu",
             "--max-tokens", "8", "--retries", "0", "--quiet", "--batch-size", "1", "--cache-dir", str(cache)]
     r = run(args)
     assert r.exit_code == 130
