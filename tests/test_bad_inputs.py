@@ -276,9 +276,9 @@ def test_full_disk_leaves_nothing(original_ckpt, tmp_path, monkeypatch):
 @pytest.mark.engine
 def test_interrupt_keeps_finished_takes(original_ckpt, tmp_path, monkeypatch):
     from cbx_cli.cache import TakeCache
-    from cbx_cli.engine.chatterbox import ChatterboxEngine
+    from cbx_cli.engine.batched import BatchedChatterboxEngine
 
-    real = ChatterboxEngine.synthesize
+    real = BatchedChatterboxEngine.synthesize
     calls = []
 
     def interrupted(self, chunks):
@@ -287,7 +287,7 @@ def test_interrupt_keeps_finished_takes(original_ckpt, tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return real(self, chunks)
 
-    monkeypatch.setattr(ChatterboxEngine, "synthesize", interrupted)
+    monkeypatch.setattr(BatchedChatterboxEngine, "synthesize", interrupted)
     out, cache = tmp_path / "out.wav", tmp_path / "cache"
     args = ["say", "One.\n\nTwo.\n\nThree.", "-o", str(out), "--model-dir", str(original_ckpt), "--device", "cpu",
             "--max-tokens", "8", "--retries", "0", "--quiet", "--batch-size", "1", "--cache-dir", str(cache)]

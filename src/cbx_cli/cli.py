@@ -93,6 +93,7 @@ MANIFEST = typer.Option(None, "--manifest", help="Write chunk texts, seeds and t
 QUIET = typer.Option(False, "--quiet", "-q", help="No progress or summary on stderr.")
 DEBUG = typer.Option(False, "--debug", help="Show full tracebacks and debug logs.")
 BATCH = typer.Option(8, "--batch-size", help="Chunks synthesized together.")
+NO_BATCH = typer.Option(False, "--no-batch", help="Synthesize one chunk at a time, exactly as stock Chatterbox.")
 CACHE_DIR = typer.Option(None, "--cache-dir", help="Where finished takes are kept (default: your cache folder).")
 NO_CACHE = typer.Option(False, "--no-cache", help="Neither read nor write the take cache.")
 RETRIES = typer.Option(2, "--retries", help="Re-render a bad take with the next seed up to N times (0-10).")
@@ -135,6 +136,7 @@ def _narrate(
     quiet: bool,
     debug: bool,
     batch_size: int,
+    no_batch: bool,
     cache_dir: Path | None,
     no_cache: bool,
     retries: int,
@@ -178,7 +180,8 @@ def _narrate(
         picked = {k: getattr(over, k) for k in ("exaggeration", "seed") if getattr(over, k) is not None}
         return values.model_copy(update=picked)
 
-    spec = EngineSpec.from_options(model.value, model_dir, device.value, language, revision=revision)
+    spec = EngineSpec.from_options(model.value, model_dir, device.value, language, batched=not no_batch,
+                                   revision=revision)
     job = jobs.Job(
         script=script, synthesis=synthesis, assembly=assembly, spec=spec, output=output, fmt=out_format,
         voice=voice, sample_rate=sample_rate, manifest=manifest, batch_size=batch_size,
@@ -271,6 +274,7 @@ def say(
     srt: Path | None = SRT,
     vtt: Path | None = VTT,
     batch_size: int = BATCH,
+    no_batch: bool = NO_BATCH,
     cache_dir: Path | None = CACHE_DIR,
     no_cache: bool = NO_CACHE,
     retries: int = RETRIES,
@@ -320,6 +324,7 @@ def book(
     srt: Path | None = SRT,
     vtt: Path | None = VTT,
     batch_size: int = BATCH,
+    no_batch: bool = NO_BATCH,
     cache_dir: Path | None = CACHE_DIR,
     no_cache: bool = NO_CACHE,
     retries: int = RETRIES,
@@ -473,6 +478,32 @@ def check(
         typer.echo(line)
     if acx and not all(r.passed for r in requirements):
         raise typer.Exit(1)
+
+
+@app.command()
+def bench(
+    model_dir: Path | None = typer.Option(None, "--model-dir", help="Checkpoint (default: random full-size weights)."),
+    model: Model = typer.Option(Model.original, "--model", help="original or turbo."),
+    device: Device = typer.Option(Device.auto, "--device", help="cpu or cuda (auto: CUDA if present)."),
+    chunks: int = typer.Option(8, "--chunks", help="Chunks of realistic sentences to render."),
+    tokens: int = typer.Option(40, "--tokens", help="Speech tokens per chunk (fixed, on both sides)."),
+    repeats: int = typer.Option(1, "--repeats", help="Time each side this many times and keep the fastest."),
+    json_path: Path | None = typer.Option(None, "--json", help="Also write the results to this JSON file."),
+) -> None:
+    """Stock Chatterbox (one chunk at a time) against cbx's batched engine, on the same chunks and weights."""
+    from cbx_cli.bench import format_report, run_bench, write_json
+    from cbx_cli.engine.chatterbox import resolve_device
+    from cbx_cli.errors import ParamError
+
+    if model is Model.multilingual:
+        raise ParamError("cbx bench measures --model original or turbo.")
+    if not 1 <= chunks <= 1024 or not 1 <= tokens <= 1000 or not 1 <= repeats <= 20:
+        raise ParamError("--chunks must be 1-1024, --tokens 1-1000 and --repeats 1-20.")
+    where, _ = resolve_device(device.value)
+    result = run_bench(model_dir, model.value, where, chunks, tokens, repeats=repeats)
+    typer.echo(format_report(result))
+    if json_path is not None:
+        write_json(result, json_path)
 
 
 @app.command()

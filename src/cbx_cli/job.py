@@ -77,6 +77,11 @@ class Result:
 
 
 def make_engine(spec: EngineSpec) -> Engine:
+    """The batched engine by default; the stock per-chunk path with --no-batch."""
+    if spec.batched:
+        from cbx_cli.engine.batched import BatchedChatterboxEngine
+
+        return BatchedChatterboxEngine(spec)
     from cbx_cli.engine.chatterbox import ChatterboxEngine
 
     return ChatterboxEngine(spec)

@@ -15,16 +15,21 @@ Design (original model; turbo and multilingual use the parent's per-chunk path):
   (``argmax(p / E)``, which samples from ``p``), so a chunk's tokens depend on its seed and its own logits only.
   Each row stops at its stop token (6562) or its own budget ``chunk.max_tokens``. The host looks at the
   "all stopped" flag only every ``check_every`` steps; finished rows are then dropped from the batch.
-* S3Gen. The conformer encoder and the flow-matching decoder (the expensive part: 10 Euler steps, CFG doubled)
-  run on right-padded token batches with each row's length mask; the starting noise is drawn per row from a
-  generator seeded with the chunk's seed. One change to stock's encoder is needed for padding: the look-ahead
-  convolution must see zeros past a row's end, as it does unbatched. HiFT (the vocoder: non-causal
-  convolutions, where padding would leak into the end of a row) runs per chunk under ``torch.manual_seed(seed)``;
-  then Chatterbox's watermark, per take.
+* S3Gen. On CUDA the conformer encoder and the flow-matching decoder (the expensive part: 10 Euler steps, CFG
+  doubled) run on right-padded token batches with each row's length mask; the starting noise is drawn per row
+  from a generator seeded with the chunk's seed. One change to stock's encoder is needed for padding: the
+  look-ahead convolution must see zeros past a row's end, as it does unbatched. On the CPU the same code runs one
+  chunk at a time (``s3gen_batch``), with one worker thread per core each running one chunk single-threaded:
+  there a batched flow decoder is slower, not faster, and one row is bit-exact with stock's ``flow_inference``
+  for the same noise and thread count. HiFT (the vocoder: non-causal convolutions, where padding would leak into
+  the end of a row) always runs per chunk, in turn, under ``torch.manual_seed(seed)`` (its noise comes from the
+  global generator); then Chatterbox's watermark, per take.
 
-Batch invariance: the same chunk gives the same tokens and, up to float rounding, the same audio alone or in any
-batch. Bit equality is not guaranteed: padded lengths change matrix shapes and so the order of float sums
-(~1e-6 relative), which cannot flip a token except at an exact near-tie of the sampled scores.
+Batch invariance: the same chunk gives the same tokens alone or in any batch, and the same audio up to float
+rounding (~1e-6 relative): with batched S3Gen on CUDA, padded lengths change matrix shapes and so the order of
+float sums; on the CPU a chunk decoded alone uses all threads, one in a batch uses one thread, and MKL's sums
+depend on the thread count (with one torch thread, CPU takes are bit-for-bit identical). T3's logits get the
+same rounding-level differences from padding, which could flip a sampled token only at an exact near-tie.
 
 torch is imported lazily (in methods), like the parent, so importing this module stays cheap.
 """
@@ -209,6 +214,11 @@ class BatchedChatterboxEngine(ChatterboxEngine):
         self.last_token_counts: list[int | None] | None = None
         self.timings = {"t3": 0.0, "s3gen": 0.0}
         """Seconds spent in T3 and in S3Gen (watermark included) by the last `synthesize` call."""
+        self.s3gen_batch: int | None = None
+        """Chunks per S3Gen flow-decoder batch; None: the T3 batch on CUDA, 1 elsewhere (on a CPU a batched flow
+        decoder is no faster than one chunk at a time, and one at a time is bit-exact with stock)."""
+        self.cpu_workers = True
+        """On the CPU, decode several chunks' S3Gen flow at once, one thread each (see batch_decode)."""
         self.use_cuda_graphs = True
         self._bf16 = None  # (layers, norm) in bfloat16, CUDA only
         self._graph_failed = False
@@ -423,7 +433,7 @@ class BatchedChatterboxEngine(ChatterboxEngine):
         return tfmr.layers, tfmr.norm
 
     def _forward(self, st, x, position_ids, slots, mask):
-        """Llama layers over x (R, S, D) at the given RoPE positions and cache slots; speech logits of the last position."""
+        """Llama layers over x (R, S, D) at RoPE positions / cache slots; the speech logits of the last position."""
         t3 = self.model.t3
         layers, norm = self._layers(st)
         h = x.to(st.dtype)
@@ -455,7 +465,6 @@ class BatchedChatterboxEngine(ChatterboxEngine):
 
     def _step(self, st, tok, k):
         """Feed the k-th sampled token of every active row (learned position k, RoPE position length + k - 1)."""
-        torch = self._torch
         t3 = self.model.t3
         emb = t3.speech_emb(tok)[:, None] + t3.speech_pos_emb.emb.weight[k]
         emb = emb.repeat_interleave(2, dim=0)
@@ -497,6 +506,8 @@ class BatchedChatterboxEngine(ChatterboxEngine):
             st.graph.replay()
             return st.g_out
         except Exception as exc:
+            if _is_oom(exc):
+                raise  # the batch is too big: synthesize() halves it
             log.warning("CUDA graph capture failed (%s); decoding eagerly", exc)
             self._graph_failed = True
             st.graph = None
@@ -546,8 +557,32 @@ class BatchedChatterboxEngine(ChatterboxEngine):
                 out[i] = np.zeros(0, dtype=np.float32)
         if not live:
             return out  # type: ignore[return-value]
+        group = self.s3gen_batch or (self.max_batch if self.device == "cuda" else 1)
+        batches = [live[g : g + group] for g in range(0, len(live), group)]
+
+        def flow(rows):
+            with torch.inference_mode():
+                return self.batch_mels([token_lists[i] for i in rows], [seeds[i] for i in rows])
+
+        workers = max(1, min(len(batches), torch.get_num_threads())) if self.device == "cpu" and self.cpu_workers else 0
+        if workers:
+            # Always one thread per chunk on the CPU, even for a lone chunk: a take must not depend on how many
+            # chunks shared its batch (a resumed run renders fewer), and thread counts change float sums.
+            # On the CPU, S3Gen's flow decoder (many mid-sized ops) scales better across chunks than across the
+            # threads of one op: one single-threaded chunk per core is ~1.4x faster than chunks in turn on 2 cores.
+            from concurrent.futures import ThreadPoolExecutor
+
+            threads = torch.get_num_threads()
+            torch.set_num_threads(1)
+            try:
+                with ThreadPoolExecutor(workers) as pool:
+                    results = list(pool.map(flow, batches))
+            finally:
+                torch.set_num_threads(threads)
+        else:
+            results = [flow(rows) for rows in batches]
+        mels = [mel for result in results for mel in result]
         with torch.inference_mode():
-            mels = self.batch_mels([token_lists[i] for i in live], [seeds[i] for i in live])
             s3 = self.model.s3gen
             for i, mel in zip(live, mels, strict=True):
                 torch.manual_seed(seeds[i])

@@ -1,0 +1,258 @@
+"""The batched engine: stock-equal greedy tokens, batch invariance, per-row budgets and streams, OOM halving, bench.
+
+All on the tiny random checkpoint (2-layer T3, full-size S3Gen), CPU only. Random weights never draw the stop
+token, so every row runs to its budget; budgets are kept small (S3Gen on a CPU is the slow part).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from cbx_cli.params import SynthesisParams
+from cbx_cli.plan import Chunk
+
+TEXTS = (
+    "Hi there.",
+    "The quick brown fox jumps over the lazy dog.",
+    "A somewhat longer sentence, with a comma, so that its prompt is the longest of them all.",
+    "Numbers: 1, 2 and 3!",
+)
+GREEDY = SynthesisParams(min_p=1.0)
+"""min_p = 1 keeps only the most likely token: sampling is then argmax, whatever the random stream."""
+# Greedy too, but with every other per-row setting changed: CFG, temperature, repetition penalty, top-p.
+GREEDY_ODD = SynthesisParams(min_p=1.0, top_p=0.8, temperature=1.3, repetition_penalty=1.6, cfg_weight=0.9)
+
+
+def chunk(i: int, text: str, max_tokens: int, params: SynthesisParams = SynthesisParams(), seed: int | None = None):
+    return Chunk(index=i, text=text, spoken=text, chapter=0, paragraph=0, pause_after=0.0,
+                 seed=1000 + i if seed is None else seed, max_tokens=max_tokens, params=params)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """One intra-op thread for this module: the tiny model gains nothing from more, and on a busy (shared) CI
+    runner OpenMP's spinning threads make every small op wait for a descheduled peer (4x slower here)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def engine(original_ckpt):
+    from cbx_cli.engine.base import EngineSpec
+    from cbx_cli.engine.batched import BatchedChatterboxEngine
+
+    eng = BatchedChatterboxEngine(EngineSpec(model="original", model_dir=original_ckpt, device="cpu"))
+    eng.load()
+    eng.set_voice(None, 0.5)
+    return eng
+
+
+def stock_tokens(engine, c: Chunk):
+    """Stock `T3.inference`, called as `ChatterboxTTS.generate` calls it, with the chunk's settings and budget."""
+    import torch
+    import torch.nn.functional as F
+    from chatterbox.tts import punc_norm
+
+    m, p = engine.model, c.params
+    engine._set_exaggeration(p.exaggeration)
+    text = m.tokenizer.text_to_tokens(punc_norm(c.spoken))
+    text = torch.cat([text, text], dim=0)
+    text = F.pad(F.pad(text, (1, 0), value=m.t3.hp.start_text_token), (0, 1), value=m.t3.hp.stop_text_token)
+    torch.manual_seed(c.seed)
+    return m.t3.inference(
+        t3_cond=m.conds.t3, text_tokens=text, max_new_tokens=c.max_tokens, temperature=p.temperature,
+        cfg_weight=p.cfg_weight, repetition_penalty=p.repetition_penalty, min_p=p.min_p, top_p=p.top_p,
+    )[0]
+
+
+def test_import_does_not_load_torch():
+    code = "import sys, cbx_cli.engine.batched, cbx_cli.bench; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_logits_pipeline_matches_stock_processors():
+    """process_logits, per row, equals stock's CFG + HF processors applied to that row alone."""
+    import torch
+    from transformers.generation.logits_process import (
+        MinPLogitsWarper,
+        RepetitionPenaltyLogitsProcessor,
+        TopPLogitsWarper,
+    )
+
+    from cbx_cli.engine.batched import process_logits
+
+    g = torch.Generator().manual_seed(0)
+    V, settings = 300, [(0.5, 1.2, 0.8, 0.05, 1.0), (0.0, 1.0, 1.0, 0.0, 0.9), (1.5, 1.7, 0.3, 0.2, 0.5)]
+    n = len(settings)
+    logits = torch.randn(2 * n, V, generator=g) * 3
+    ids = [torch.randint(0, V, (1, 7), generator=g) for _ in range(n)]
+    seen = torch.zeros(n, V, dtype=torch.bool)
+    for i, row in enumerate(ids):
+        seen[i, row[0]] = True
+
+    def col(k, f=lambda x: x):
+        return torch.tensor([f(s[k]) for s in settings], dtype=torch.float32)[:, None]
+
+    got = process_logits(logits, seen, col(0), col(1), col(2), col(3), col(4, lambda p: 1 - p), use_top_p=True)
+    for i, (cfg_w, pen, temp, min_p, top_p) in enumerate(settings):
+        cond, uncond = logits[2 * i : 2 * i + 1], logits[2 * i + 1 : 2 * i + 2]
+        x = cond + torch.as_tensor(cfg_w, dtype=cond.dtype) * (cond - uncond)
+        x = RepetitionPenaltyLogitsProcessor(penalty=float(pen))(ids[i], x)
+        if temp != 1.0:
+            x = x / temp
+        x = MinPLogitsWarper(min_p=min_p)(ids[i], x)
+        x = TopPLogitsWarper(top_p=top_p)(ids[i], x)
+        assert torch.equal(torch.softmax(x, dim=-1)[0], got[i])
+
+
+def test_random_streams_depend_on_seed_and_step_only():
+    import torch
+
+    from cbx_cli.engine.batched import seed_key, step_uniforms
+
+    keys = torch.tensor([seed_key(s) for s in (1, 2, 2**40 + 1)], dtype=torch.int64)
+    u = step_uniforms(keys, 5, 1000)
+    assert u.shape == (3, 1000) and float(u.min()) > 0 and float(u.max()) < 1
+    assert abs(float(u.mean()) - 0.5) < 0.02
+    assert torch.equal(step_uniforms(keys[1:2], 5, 1000)[0], u[1])  # a row's draws ignore the other rows
+    assert not torch.equal(step_uniforms(keys, 6, 1000), u)
+    assert not torch.equal(u[0], u[2])  # seeds differing only above 32 bits still differ
+
+
+@pytest.mark.engine
+def test_greedy_tokens_equal_stock(engine):
+    chunks = [chunk(i, t, 10, GREEDY_ODD if i % 2 else GREEDY) for i, t in enumerate(TEXTS)]
+    got = engine.batch_speech_tokens(chunks)
+    for c, tokens in zip(chunks, got, strict=True):
+        expected = stock_tokens(engine, c)
+        assert tokens.tolist() == expected.tolist(), c.spoken
+
+
+@pytest.mark.engine
+def test_per_row_budgets(engine):
+    budgets = [3, 11, 6, 17]
+    chunks = [chunk(i, t, b) for i, (t, b) in enumerate(zip(TEXTS, budgets, strict=True))]
+    got = engine.batch_speech_tokens(chunks)
+    assert [len(t) for t in got] == budgets  # no stop token from random weights: each runs to its own budget
+    # a longer budget continues the same stream: the first tokens do not depend on the budget
+    longer = engine.batch_speech_tokens([chunk(0, TEXTS[0], 9)])[0]
+    assert longer[:3].tolist() == got[0].tolist()
+
+
+@pytest.mark.engine
+def test_sampling_reproducible_per_seed(engine):
+    a = engine.batch_speech_tokens([chunk(0, TEXTS[1], 12, seed=7)])[0]
+    b = engine.batch_speech_tokens([chunk(0, TEXTS[1], 12, seed=7)])[0]
+    c = engine.batch_speech_tokens([chunk(0, TEXTS[1], 12, seed=8)])[0]
+    assert a.tolist() == b.tolist()
+    assert a.tolist() != c.tolist()
+
+
+@pytest.mark.engine
+def test_batch_invariance(engine):
+    """A chunk's take is the same alone, in a batch of 3, or with other neighbours: tokens and audio, bit for bit.
+
+    On the CPU S3Gen decodes one chunk at a time (its batched form is checked in the next test); with one torch
+    thread (this module) a chunk's arithmetic is then the same in any batch. With more threads, a chunk decoded
+    alone uses them all and one in a batch uses one, and MKL's float sums depend on the thread count: equal to
+    ~1e-6 relative then, not bit for bit.
+    """
+    target = chunk(0, TEXTS[1], 6)
+    first = [target, chunk(1, TEXTS[2], 9), chunk(2, TEXTS[0], 4)]
+    second = [chunk(3, TEXTS[3], 7, seed=5), target]
+
+    alone_tokens = engine.batch_speech_tokens([target])[0]
+    assert engine.batch_speech_tokens(first)[0].tolist() == alone_tokens.tolist()
+    assert engine.batch_speech_tokens(second)[1].tolist() == alone_tokens.tolist()
+    reordered = engine.batch_speech_tokens([first[2], first[1], target, second[0]])
+    assert reordered[2].tolist() == alone_tokens.tolist()
+
+    alone = engine.synthesize([target])[0]
+    in_first = engine.synthesize(first)
+    assert engine.last_token_counts == [6, 9, 4]
+    in_second = engine.synthesize(second)
+    assert alone.dtype == np.float32 and alone.ndim == 1 and len(alone) > 0
+    for other in (in_first[0], in_second[1]):
+        assert np.array_equal(other, alone)
+
+
+@pytest.mark.engine
+def test_batched_flow_decoder(engine):
+    """S3Gen's token -> mel step batched (as on CUDA): one row is stock's `flow_inference` bit for bit (same noise);
+    in a padded batch each row matches its single-row result to float rounding.
+
+    Not bit for bit: padding to the longest row changes the matrix shapes inside the encoder and flow decoder,
+    and with them the order in which floats are summed (~1e-6 relative on mels of magnitude ~5).
+    """
+    import torch
+
+    g = torch.Generator().manual_seed(3)
+    tokens = [torch.randint(0, 6561, (n,), generator=g) for n in (6, 2, 9)]
+    seeds = [11, 22, 33]
+    s3 = engine.model.s3gen
+    with torch.inference_mode():
+        torch.manual_seed(seeds[0])
+        stock = s3.flow_inference(tokens[0], ref_dict=engine.model.conds.gen, finalize=True)
+        singles = [engine.batch_mels([t], [s])[0] for t, s in zip(tokens, seeds, strict=True)]
+        batch = engine.batch_mels(tokens, seeds)
+    assert torch.equal(singles[0], stock)
+    for one, row, t in zip(singles, batch, tokens, strict=True):
+        assert row.shape == one.shape == (1, 80, 2 * len(t))
+        torch.testing.assert_close(row, one, rtol=0, atol=1e-4)
+
+
+@pytest.mark.engine
+@pytest.mark.parametrize("kind", ["torch", "runtime"])
+def test_out_of_memory_halves_the_batch(engine, monkeypatch, kind):
+    """An out-of-memory error halves the batch and retries: every chunk comes back, in order."""
+    import torch
+
+    sizes = []
+
+    def flaky(chunks):  # stands in for one batch through T3 + S3Gen
+        sizes.append(len(chunks))
+        if len(chunks) > 1 and len(sizes) == 1:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory") if kind == "torch" else RuntimeError(
+                "CUDA out of memory. Tried to allocate 2.00 GiB"
+            )
+        return [(np.full(4, c.index, dtype=np.float32), c.max_tokens) for c in chunks]
+
+    monkeypatch.setattr(engine, "_run_batch", flaky)
+    monkeypatch.setattr(engine, "max_batch", 8)
+    texts = ["A longer text than the others, by far.", "Mid-sized text.", "Short.", "Also short.", "Tiny."]
+    chunks = [chunk(i, t, 10 + i) for i, t in enumerate(texts)]
+    waves = engine.synthesize(chunks)
+    assert sizes == [5, 2, 2, 1]  # 5 fails; then batches of 5 // 2 = 2
+    assert engine.max_batch == 2
+    assert [int(w[0]) for w in waves] == [0, 1, 2, 3, 4]
+    assert engine.last_token_counts == [10, 11, 12, 13, 14]
+
+    def always(chunks):
+        raise RuntimeError("CUDA error: out of memory")
+
+    monkeypatch.setattr(engine, "_run_batch", always)
+    with pytest.raises(RuntimeError):  # one chunk that does not fit is an error, not a loop
+        engine.synthesize(chunks[:1])
+
+
+@pytest.mark.engine
+def test_bench_runs_on_tiny_checkpoint(original_ckpt):
+    from cbx_cli.bench import format_report, run_bench
+
+    result = run_bench(original_ckpt, chunks=2, tokens=8)
+    for side in ("stock", "batched"):
+        s = result[side]
+        assert s["tokens"] == 16
+        for key in ("wall_s", "tokens_per_s", "audio_s_per_s", "t3_s", "s3gen_s", "peak_mem_mb", "audio_s"):
+            assert s[key] > 0, (side, key)
+    assert result["speedup_tokens"] > 0 and result["chunks"] == 2 and result["tokens"] == 8
+    assert "stock" in format_report(result)
