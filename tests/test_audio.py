@@ -138,3 +138,15 @@ def test_export_to_stdout_writes_wav_bytes():
     buf = io.BytesIO()
     export(tone(0.5), SR, "-", "wav", stdout=buf)
     assert buf.getvalue()[:4] == b"RIFF"
+
+
+def test_rms_range_counts_pauses_and_keeps_loudness_in_window():
+    from cbx_cli.audio.loudness import rms_dbfs
+
+    sig = np.concatenate([tone(2.0), np.zeros(SR * 6, np.float32), tone(2.0)])  # mostly silence
+    plain = normalize(sig, SR, -20.0, -3.0)
+    assert rms_dbfs(plain) < -22.7  # the pause drags the RMS below ACX's window
+    out = normalize(sig, SR, -20.0, -3.0, rms_range=(-23.0, -18.0))
+    assert -23.0 <= rms_dbfs(out) <= -18.0
+    assert -23.0 <= integrated_loudness(out, SR) <= -18.0
+    assert peak_dbfs(out) <= -3.0 + 1e-6

@@ -146,6 +146,33 @@ def test_per_row_budgets(engine):
     # a longer budget continues the same stream: the first tokens do not depend on the budget
     longer = engine.batch_speech_tokens([chunk(0, TEXTS[0], 9)])[0]
     assert longer[:3].tolist() == got[0].tolist()
+    # the longest row ran on alone after the others left the batch (at step 16): same tokens as unbatched
+    assert engine.batch_speech_tokens([chunks[3]])[0].tolist() == got[3].tolist()
+
+
+@pytest.mark.engine
+def test_rows_stop_on_their_own(engine, monkeypatch):
+    """A row that draws the stop token ends there (stop kept, as stock returns it); the others run on, unchanged,
+    through the check point where finished rows leave the batch."""
+    import cbx_cli.engine.batched as batched
+
+    chunks = [chunk(i, t, b) for i, (t, b) in enumerate(zip(TEXTS, [20, 20, 5, 18], strict=True))]
+    free = engine.batch_speech_tokens(chunks)
+    real_race, step = batched.race, []
+
+    def race(probs, uniforms):
+        tok = real_race(probs, uniforms)
+        step.append(1)
+        if len(step) == 4:  # the 4th draw: row 1 (still at index 1, nothing has left the batch yet) stops
+            tok[1] = batched.STOP_SPEECH
+        return tok
+
+    monkeypatch.setattr(batched, "race", race)
+    got = engine.batch_speech_tokens(chunks)
+    assert got[1].tolist() == free[1][:3].tolist() + [batched.STOP_SPEECH]
+    for i in (0, 2, 3):
+        assert got[i].tolist() == free[i].tolist()
+    assert [len(t) for t in got] == [20, 4, 5, 18]
 
 
 @pytest.mark.engine
@@ -186,6 +213,29 @@ def test_batch_invariance(engine):
 
 
 @pytest.mark.engine
+def test_cpu_flow_workers_equal_one_at_a_time(engine):
+    """With several torch threads, chunks' S3Gen flow runs in worker threads (one torch thread each): the takes
+    are those of the same chunks decoded one after another single-threaded (to float rounding: HiFT then runs
+    with 2 threads, not 1), in order, and the thread count comes back."""
+    import torch
+
+    g = torch.Generator().manual_seed(5)
+    tokens = [torch.randint(0, 6561, (n,), generator=g) for n in (3, 2)]
+    seeds = [4, 5]
+    in_turn = engine.batch_decode(tokens, seeds)  # one torch thread (module fixture): no workers
+    torch.set_num_threads(2)
+    try:
+        workers = engine.batch_decode(tokens, seeds)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(1)
+    for a, b in zip(in_turn, workers, strict=True):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(b, a, rtol=0, atol=1e-5)
+    assert [len(w) // 960 for w in workers] == [3, 2]
+
+
+@pytest.mark.engine
 def test_batched_flow_decoder(engine):
     """S3Gen's token -> mel step batched (as on CUDA): one row is stock's `flow_inference` bit for bit (same noise);
     in a padded batch each row matches its single-row result to float rounding.
@@ -196,7 +246,7 @@ def test_batched_flow_decoder(engine):
     import torch
 
     g = torch.Generator().manual_seed(3)
-    tokens = [torch.randint(0, 6561, (n,), generator=g) for n in (6, 2, 9)]
+    tokens = [torch.randint(0, 6561, (n,), generator=g) for n in (4, 2, 6)]
     seeds = [11, 22, 33]
     s3 = engine.model.s3gen
     with torch.inference_mode():

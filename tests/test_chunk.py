@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cbx_cli.errors import InputError
 from cbx_cli.text.chunk import chunk_text, chunk_text_report, split_long, split_sentences
 from cbx_cli.text.script import TAG_RE
 
@@ -140,3 +141,33 @@ def test_split_long_join_invariant(sentence, max_chars):
     assert " ".join(pieces) == collapse(sentence)
     assert all(p for p in pieces)
     assert all(len(p) <= max_chars or is_single_word(p) for p in pieces)
+
+
+_md_piece = st.one_of(
+    st.text(min_size=1, max_size=40),
+    st.sampled_from(["# Title\n", "\n\n", "- item one\n", "*em* ", "**strong** ", "[link](http://x.y) ", "Dr. ",
+                     "3.14 ", "e.g. ", "[laugh] ", "`code` ", "```\ncode\n```\n", "<!-- note -->\n", "1,000 ",
+                     "Mr. Smith said: \"Yes.\" ", "Wait... what?! ", "\u00e9t\u00e9 ", "\u4f60\u597d\u3002 "]),
+)
+
+
+@given(st.lists(_md_piece, max_size=25).map("".join), st.integers(min_value=40, max_value=300))
+@settings(max_examples=150, deadline=None)
+def test_pipeline_loses_and_doubles_nothing(source, max_chars):
+    """Markdown → script → planned chunks: the chunks of each paragraph are exactly its speakable text."""
+    from cbx_cli.params import AssemblySettings, SynthesisParams
+    from cbx_cli.plan import plan
+    from cbx_cli.text.script import parse_markdown
+
+    try:
+        script = parse_markdown(source)
+    except InputError:
+        return  # a malformed [pause ...] tag is reported, not spoken
+    chunks = plan(script, SynthesisParams(), AssemblySettings(max_chars=max_chars), model="turbo").chunks
+    by_paragraph: dict[tuple[int, int], list[str]] = {}
+    for c in chunks:
+        by_paragraph.setdefault((c.chapter, c.paragraph), []).append(c.text)
+    for ci, chapter in enumerate(script.chapters):
+        for pi, para in enumerate(chapter.paragraphs):
+            expected = " ".join(para.text.split())
+            assert " ".join(by_paragraph.get((ci, pi), [])) == expected

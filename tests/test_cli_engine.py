@@ -146,3 +146,32 @@ def test_from_pretrained_offline_cache(original_ckpt, tmp_path, monkeypatch):
     r = run(["say", "Straight from the cache.", "-o", str(out), *FAST])
     assert r.exit_code == 0, r.output
     assert np.any(read(out)[0])
+
+
+def test_turbo_keeps_tags(turbo_ckpt, tmp_path):
+    out, manifest = tmp_path / "turbo.wav", tmp_path / "turbo.json"
+    r = run(["say", "Well [laugh] that went well.", "--model", "turbo", "-o", str(out), "--manifest", str(manifest),
+             "--model-dir", str(turbo_ckpt), *FAST])
+    assert r.exit_code == 0, r.output
+    assert "Dropped" not in r.stderr
+    assert [c["text"] for c in json.loads(manifest.read_text())["chunks"]] == ["Well [laugh] that went well."]
+    assert len(read(out)[0]) > 0
+
+
+def test_original_drops_tags_with_one_warning(original_ckpt, tmp_path):
+    out, manifest = tmp_path / "orig.wav", tmp_path / "orig.json"
+    r = run(["say", "Well [laugh] that went well.", "-o", str(out), "--manifest", str(manifest),
+             "--model-dir", str(original_ckpt), "--device", "cpu", "--max-tokens", "12", "--retries", "0"])
+    assert r.exit_code == 0, r.output
+    assert r.stderr.count("Dropped 1 tag(s) ([laugh])") == 1
+    assert [c["text"] for c in json.loads(manifest.read_text())["chunks"]] == ["Well that went well."]
+
+
+def test_strict_fails_on_a_bad_take(original_ckpt, tmp_path):
+    # random weights never emit the stop token, so every take runs to its budget: a bad take
+    out = tmp_path / "strict.wav"
+    r = run(["say", "This take will run to its budget.", "-o", str(out), "--model-dir", str(original_ckpt),
+             "--device", "cpu", "--max-tokens", "8", "--retries", "1", "--strict"])
+    assert r.exit_code == 3
+    assert r.stderr.startswith("cbx: error: 1 chunk(s) still bad after 1 retries (--strict): chunk 1")
+    assert not out.exists()

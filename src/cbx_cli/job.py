@@ -163,7 +163,7 @@ def run(
     if job.speed != 1.0:
         audio = change_speed(audio, program.sample_rate, job.speed)
         spans = scale_spans(spans, job.speed)
-    audio = normalize(audio, program.sample_rate, job.assembly.loudness, job.assembly.peak)
+    audio = normalize(audio, program.sample_rate, job.assembly.loudness, job.assembly.peak, job.assembly.rms_range)
     if job.volume:
         audio = apply_volume(audio, job.volume)
     sr = job.sample_rate or program.sample_rate

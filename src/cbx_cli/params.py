@@ -27,6 +27,7 @@ Pause = Annotated[float, Field(ge=0.0, le=10.0, description="Seconds of silence,
 MaxChars = Annotated[int, Field(ge=40, le=1000, description="Chunk size bound in characters, 40 to 1000.")]
 Loudness = Annotated[float, Field(ge=-40.0, le=-5.0, description="Integrated loudness target, LUFS.")]
 Peak = Annotated[float, Field(ge=-20.0, le=0.0, description="Sample peak ceiling, dBFS.")]
+Level = Annotated[float, Field(ge=-60.0, le=0.0, description="A level in dBFS.")]
 Crossfade = Annotated[float, Field(ge=0.0, le=200.0, description="Crossfade between takes, ms.")]
 
 
@@ -88,6 +89,8 @@ class AssemblySettings(_Strict):
     """Sample peaks are held at or below this, dBFS."""
     crossfade_ms: Crossfade = 10.0
     """Length of the fades that join takes without clicks."""
+    rms_range: tuple[Level, Level] | None = None
+    """If set, the whole file's RMS (pauses included, as ACX measures it) is brought into this range, dB."""
 
 
 class AssemblyOverrides(_Strict):
@@ -100,6 +103,7 @@ class AssemblyOverrides(_Strict):
     loudness: Loudness | None = None
     peak: Peak | None = None
     crossfade_ms: Crossfade | None = None
+    rms_range: tuple[Level, Level] | None = None
 
 
 def merge(base: BaseModel, *layers: BaseModel | None) -> Any:

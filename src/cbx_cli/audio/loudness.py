@@ -57,19 +57,53 @@ def limit_peaks(audio: np.ndarray, sr: int, ceiling_db: float) -> np.ndarray:
     return np.clip(out, -ceiling, ceiling).astype(np.float32)
 
 
-def normalize(audio: np.ndarray, sr: int, target_lufs: float, ceiling_db: float) -> np.ndarray:
-    """Gain the whole program to ``target_lufs``, then limit peaks to ``ceiling_db``. Silence stays silence."""
+def rms_dbfs(audio: np.ndarray) -> float:
+    """Plain RMS of the whole signal in dBFS (what ACX measures), pauses included."""
+    audio = np.asarray(audio, dtype=np.float64)
+    rms = float(np.sqrt(np.mean(audio**2))) if audio.size else 0.0
+    return 20 * math.log10(rms) if rms > 0 else -math.inf
+
+
+def normalize(
+    audio: np.ndarray,
+    sr: int,
+    target_lufs: float,
+    ceiling_db: float,
+    rms_range: tuple[float, float] | None = None,
+) -> np.ndarray:
+    """Gain the whole program to ``target_lufs``, then limit peaks to ``ceiling_db``. Silence stays silence.
+
+    With ``rms_range`` (ACX's -23 to -18 dB for audiobooks), the gain is then moved, as little as possible, to
+    bring the whole file's RMS into that range: RMS counts the pauses that integrated loudness gates out. The
+    loudness stays within -3/+2 LU of its target where both can be met; where they cannot, the RMS range wins.
+    """
     loudness = integrated_loudness(audio, sr)
     if not math.isfinite(loudness):
         log.info("program is silent; loudness normalization skipped")
         return np.asarray(audio, dtype=np.float32)
     source = np.asarray(audio, dtype=np.float64)
     gain_db = target_lufs - loudness
+    out = _gain_and_limit(source, sr, gain_db, target_lufs, ceiling_db)
+    if rms_range is None:
+        return out
+    low, high = rms_range[0] + 0.3, rms_range[1] - 0.3
+    rms = rms_dbfs(out)
+    if low <= rms <= high:
+        return out
+    lufs = integrated_loudness(out, sr)
+    allowed = (target_lufs - 3.0 + 0.1 - lufs, target_lufs + 2.0 - 0.1 - lufs)  # extra gain keeping LUFS in range
+    wanted = (low - rms, high - rms)  # extra gain putting RMS in range
+    lo, hi = max(allowed[0], wanted[0]), min(allowed[1], wanted[1])
+    extra = (lo if rms < low else hi) if lo <= hi else (wanted[0] if rms < low else wanted[1])
+    return _gain_and_limit(source, sr, gain_db + extra, lufs + extra, ceiling_db)
+
+
+def _gain_and_limit(source: np.ndarray, sr: int, gain_db: float, target: float, ceiling_db: float) -> np.ndarray:
     out = source
     for _ in range(NORMALIZE_PASSES):
         # Limiting lowers the loudness a little; measure again and make up the difference.
         out = limit_peaks(source * db_to_gain(gain_db), sr, ceiling_db)
-        miss = target_lufs - integrated_loudness(out, sr)
+        miss = target - integrated_loudness(out, sr)
         if not math.isfinite(miss) or abs(miss) < 0.1:
             break
         gain_db += miss
