@@ -64,7 +64,7 @@ def test_doctor_reports_the_setup():
 def test_m4b_with_chapters_subtitles_split_and_acx(original_ckpt, tmp_path):
     script = tmp_path / "book.md"
     script.write_text(BOOK)
-    common = ["--preset", "audiobook", "--model-dir", str(original_ckpt), "--device", "cpu", "--max-tokens", "40",
+    common = ["--preset", "audiobook", "--model-dir", str(original_ckpt), "--device", "cpu", "--max-tokens", "80",
               "--retries", "0", "--quiet"]
     out, manifest, srt, vtt = (tmp_path / n for n in ("book.m4b", "book.json", "book.srt", "book.vtt"))
     r = run(["book", str(script), "-o", str(out), "--manifest", str(manifest), "--srt", str(srt), "--vtt", str(vtt),

@@ -75,7 +75,8 @@ def normalize(
 
     With ``rms_range`` (ACX's -23 to -18 dB for audiobooks), the gain is then moved, as little as possible, to
     bring the whole file's RMS into that range: RMS counts the pauses that integrated loudness gates out. The
-    loudness stays within -3/+2 LU of its target where both can be met; where they cannot, the RMS range wins.
+    loudness stays within -3/+2 LU of its target all the same; where both cannot be met (a file that is mostly
+    pauses), the gain goes as far toward the RMS range as that allows.
     """
     loudness = integrated_loudness(audio, sr)
     if not math.isfinite(loudness):
@@ -91,10 +92,10 @@ def normalize(
     if low <= rms <= high:
         return out
     lufs = integrated_loudness(out, sr)
-    allowed = (target_lufs - 3.0 + 0.1 - lufs, target_lufs + 2.0 - 0.1 - lufs)  # extra gain keeping LUFS in range
+    allowed = (target_lufs - 3.0 + 0.3 - lufs, target_lufs + 2.0 - 0.3 - lufs)  # extra gain keeping LUFS in range
     wanted = (low - rms, high - rms)  # extra gain putting RMS in range
     lo, hi = max(allowed[0], wanted[0]), min(allowed[1], wanted[1])
-    extra = (lo if rms < low else hi) if lo <= hi else (wanted[0] if rms < low else wanted[1])
+    extra = (lo if rms < low else hi) if lo <= hi else (allowed[1] if rms < low else allowed[0])
     return _gain_and_limit(source, sr, gain_db + extra, lufs + extra, ceiling_db)
 
 
