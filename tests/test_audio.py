@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from cbx_cli.audio.assemble import assemble, trim_silence
-from cbx_cli.audio.export import encode, export, format_for, resample, write_atomic
-from cbx_cli.audio.loudness import integrated_loudness, limit_peaks, normalize, peak_dbfs
+from cbx_cli.assemble.assemble import assemble, trim_silence
+from cbx_cli.assemble.loudness import integrated_loudness, limit_peaks, normalize, peak_dbfs
+from cbx_cli.deliver.export import encode, export, format_for, resample, write_atomic
 from cbx_cli.errors import OutputError
 
 SR = 24000
@@ -141,7 +141,7 @@ def test_export_to_stdout_writes_wav_bytes():
 
 
 def test_rms_range_counts_pauses_and_keeps_loudness_in_window():
-    from cbx_cli.audio.loudness import rms_dbfs
+    from cbx_cli.assemble.loudness import rms_dbfs
 
     sig = np.concatenate([tone(2.0), np.zeros(SR * 6, np.float32), tone(2.0)])  # mostly silence
     plain = normalize(sig, SR, -20.0, -3.0)

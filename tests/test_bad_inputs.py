@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from cbx_cli import paths
+from cbx_cli.config import paths
 from clirun import run
 
 SR = 24000
@@ -275,8 +275,8 @@ def test_full_disk_leaves_nothing(original_ckpt, tmp_path, monkeypatch):
 
 @pytest.mark.engine
 def test_interrupt_keeps_finished_takes(original_ckpt, tmp_path, monkeypatch):
-    from cbx_cli.cache import TakeCache
     from cbx_cli.engine.batched import BatchedChatterboxEngine
+    from cbx_cli.render.cache import TakeCache
 
     real = BatchedChatterboxEngine.synthesize
     calls = []

@@ -12,12 +12,12 @@ import time
 import numpy as np
 import pytest
 
-from cbx_cli.cache import TakeCache, take_key
-from cbx_cli.guards import check_take
-from cbx_cli.params import AssemblySettings, SynthesisParams
-from cbx_cli.plan import plan, retry_chunk
-from cbx_cli.render import RenderInterrupted, RenderStats, render
-from cbx_cli.text.script import parse_plain
+from cbx_cli.config.params import AssemblySettings, SynthesisParams
+from cbx_cli.parse.script import parse_plain
+from cbx_cli.plan.chunks import plan, retry_chunk
+from cbx_cli.render.cache import TakeCache, take_key
+from cbx_cli.render.guards import check_take
+from cbx_cli.render.takes import RenderInterrupted, RenderStats, render
 
 SR = 24000
 

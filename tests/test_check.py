@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from cbx_cli.check import Requirement, acx_check, format_requirements, measure, noise_floor_db
+from cbx_cli.deliver.check import Requirement, acx_check, format_requirements, measure, noise_floor_db
 from cbx_cli.errors import InputError
 
 SR = 24000
@@ -113,7 +113,7 @@ def test_missing_or_empty_file(tmp_path):
 
 @needs_ffmpeg
 def test_m4b_is_decoded_with_ffmpeg(tmp_path):
-    from cbx_cli.audio.delivery import export_ffmpeg
+    from cbx_cli.deliver.ffmpeg import export_ffmpeg
 
     x = acx_program()
     path = tmp_path / "book.m4b"

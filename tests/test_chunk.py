@@ -5,8 +5,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cbx_cli.errors import InputError
-from cbx_cli.text.chunk import chunk_text, chunk_text_report, split_long, split_sentences
-from cbx_cli.text.script import TAG_RE
+from cbx_cli.parse.script import TAG_RE
+from cbx_cli.plan.sentences import chunk_text, chunk_text_report, split_long, split_sentences
 
 
 def collapse(text: str) -> str:
@@ -155,9 +155,9 @@ _md_piece = st.one_of(
 @settings(max_examples=150, deadline=None)
 def test_pipeline_loses_and_doubles_nothing(source, max_chars):
     """Markdown → script → planned chunks: the chunks of each paragraph are exactly its speakable text."""
-    from cbx_cli.params import AssemblySettings, SynthesisParams
-    from cbx_cli.plan import plan
-    from cbx_cli.text.script import parse_markdown
+    from cbx_cli.config.params import AssemblySettings, SynthesisParams
+    from cbx_cli.parse.script import parse_markdown
+    from cbx_cli.plan.chunks import plan
 
     try:
         script = parse_markdown(source)

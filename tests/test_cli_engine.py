@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from cbx_cli.audio.loudness import integrated_loudness, peak_dbfs
+from cbx_cli.assemble.loudness import integrated_loudness, peak_dbfs
 from clirun import run
 
 pytestmark = pytest.mark.engine

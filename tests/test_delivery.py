@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from cbx_cli.audio.assemble import assemble
-from cbx_cli.audio.delivery import (
+from cbx_cli.assemble.assemble import assemble
+from cbx_cli.deliver.ffmpeg import (
     MISSING_FFMPEG,
     chapters_from_spans,
     check_bitrate,

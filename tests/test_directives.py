@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cbx_cli.errors import InputError
-from cbx_cli.text.script import (
+from cbx_cli.parse.script import (
     BlockOverrides,
     Paragraph,
     check_voices,

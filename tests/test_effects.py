@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from cbx_cli.audio.effects import apply_volume, change_speed, scale_spans
+from cbx_cli.assemble.effects import apply_volume, change_speed, scale_spans
 from cbx_cli.errors import ParamError
 
 SR = 24000

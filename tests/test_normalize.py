@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cbx_cli.errors import InputError
-from cbx_cli.text.normalize import (
+from cbx_cli.plan.normalize import (
     SEPARATOR_RE,
     Lexicon,
     is_separator,

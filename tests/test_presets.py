@@ -2,10 +2,10 @@ from pathlib import Path
 
 import pytest
 
-from cbx_cli import paths
+from cbx_cli.config import paths
+from cbx_cli.config.params import AssemblySettings, SynthesisOverrides, SynthesisParams
+from cbx_cli.config.presets import all_presets, get_preset, resolve
 from cbx_cli.errors import PresetError
-from cbx_cli.params import AssemblySettings, SynthesisOverrides, SynthesisParams
-from cbx_cli.presets import all_presets, get_preset, resolve
 
 EXPECTED = {
     # exaggeration, temperature, cfg_weight, top_p, repetition_penalty

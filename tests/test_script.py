@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cbx_cli.text.script import TAG_RE, Script, parse_markdown, parse_plain, parse_source, strip_tags
+from cbx_cli.parse.script import TAG_RE, Script, parse_markdown, parse_plain, parse_source, strip_tags
 
 
 def outline(script: Script) -> list[tuple[str | None, list[str]]]:

@@ -1,6 +1,6 @@
 import pytest
 
-from cbx_cli.subtitles import Cue, cues_from_manifest, to_srt, to_vtt, wrap
+from cbx_cli.deliver.subtitles import Cue, cues_from_manifest, to_srt, to_vtt, wrap
 
 
 def test_chunk_time_is_shared_by_sentence_length():

@@ -16,9 +16,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from cbx_cli import paths
+from cbx_cli.config import paths
 from cbx_cli.errors import VoiceError
-from cbx_cli.voice import VoiceRef, fetch_voice, resolve_voice
+from cbx_cli.voices.fetch import fetch_voice
+from cbx_cli.voices.reference import VoiceRef, resolve_voice
 from clirun import run
 
 
@@ -151,9 +152,9 @@ def test_too_large(server, path):
 
 
 def test_default_cap_is_20_mb(server, monkeypatch):
-    monkeypatch.setattr("cbx_cli.voice.DOWNLOAD_CHUNK", 1024)
+    monkeypatch.setattr("cbx_cli.voices.fetch.DOWNLOAD_CHUNK", 1024)
     url = server.url("/big.wav")
-    from cbx_cli import voice
+    from cbx_cli.voices import fetch as voice
 
     real = voice._download
 
@@ -231,7 +232,7 @@ def test_resolve_files_and_names(tmp_path, monkeypatch):
 
 
 def test_resolve_library_voice(tmp_path):
-    from cbx_cli.voices import add_voice
+    from cbx_cli.voices.library import add_voice
 
     wav = tmp_path / "me.wav"
     wav.write_bytes(VOICE)

@@ -13,9 +13,10 @@ import soundfile as sf
 import typer
 from typer.testing import CliRunner
 
-from cbx_cli import paths
+from cbx_cli.cli.voices import voices_app
+from cbx_cli.config import paths
 from cbx_cli.errors import VoiceError
-from cbx_cli.voices import (
+from cbx_cli.voices.library import (
     NO_VOICES,
     Voice,
     add_voice,
@@ -27,7 +28,6 @@ from cbx_cli.voices import (
     stored_conditioning,
     voices_dir,
 )
-from cbx_cli.voices_cli import voices_app
 from clirun import run
 
 
@@ -208,7 +208,7 @@ def test_command_add_checks_before_loading(cli, tmp_path, wav, monkeypatch):
     def no_load(self):
         raise AssertionError("the model must not load for a bad voice")
 
-    monkeypatch.setattr("cbx_cli.engine.chatterbox.ChatterboxEngine.load", no_load)
+    monkeypatch.setattr("cbx_cli.engine.stock.ChatterboxEngine.load", no_load)
     notes = tmp_path / "notes.txt"
     notes.write_text("hello")
     r = cli("voices", "add", "hero", str(notes), "--device", "cpu")
@@ -233,7 +233,7 @@ def test_command_add_with_fake_engine(cli, wav, monkeypatch):
         fake.load = lambda: None
         return fake
 
-    monkeypatch.setattr("cbx_cli.engine.chatterbox.ChatterboxEngine", make)
+    monkeypatch.setattr("cbx_cli.engine.stock.ChatterboxEngine", make)
     r = cli("voices", "add", "hero", str(wav), "--device", "cpu", "--model-dir", "/ckpt")
     assert r.exit_code == 0, r.output
     assert r.output == "Added voice 'hero' (6.0 s); conditioning stored for original.\n"
@@ -267,7 +267,7 @@ def test_add_computes_and_stores_real_conditioning(original_ckpt, wav):
     import torch
 
     from cbx_cli.engine.base import EngineSpec
-    from cbx_cli.engine.chatterbox import ChatterboxEngine
+    from cbx_cli.engine.stock import ChatterboxEngine
 
     r = run(["voices", "add", "hero", str(wav), "--model-dir", str(original_ckpt), "--device", "cpu"])
     assert r.exit_code == 0, r.output

@@ -1,3 +1,3 @@
-from cbx_cli.cli import main
+from cbx_cli.cli.app import main
 
 main()

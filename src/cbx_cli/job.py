@@ -11,22 +11,22 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from cbx_cli import __version__
-from cbx_cli.audio.assemble import assemble
-from cbx_cli.audio.delivery import chapters_from_spans, check_options, export_ffmpeg, uses_ffmpeg
-from cbx_cli.audio.effects import apply_volume, change_speed, scale_spans
-from cbx_cli.audio.export import check_output_path, export, resample, write_bytes_atomic
-from cbx_cli.audio.loudness import normalize
-from cbx_cli.cache import TakeCache
+from cbx_cli.assemble.assemble import assemble
+from cbx_cli.assemble.effects import apply_volume, change_speed, scale_spans
+from cbx_cli.assemble.loudness import normalize
+from cbx_cli.config.params import AssemblySettings, SynthesisParams
+from cbx_cli.deliver.export import check_output_path, export, resample, write_bytes_atomic
+from cbx_cli.deliver.ffmpeg import chapters_from_spans, check_options, export_ffmpeg, uses_ffmpeg
+from cbx_cli.deliver.manifest import build_manifest, write_manifest
+from cbx_cli.deliver.subtitles import cues_from_manifest, to_srt, to_vtt
 from cbx_cli.engine.base import Engine, EngineSpec
 from cbx_cli.errors import OutputError, RenderError
-from cbx_cli.manifest import build_manifest, write_manifest
-from cbx_cli.params import AssemblySettings, SynthesisParams
-from cbx_cli.plan import Plan, plan
-from cbx_cli.render import Progress, ProgressFn, RenderStats, render
-from cbx_cli.subtitles import cues_from_manifest, to_srt, to_vtt
-from cbx_cli.text.normalize import Lexicon
-from cbx_cli.text.script import Script, check_voices
-from cbx_cli.voice import VoiceRef, resolve_voice
+from cbx_cli.parse.script import Script, check_voices
+from cbx_cli.plan.chunks import Plan, plan
+from cbx_cli.plan.normalize import Lexicon
+from cbx_cli.render.cache import TakeCache
+from cbx_cli.render.takes import Progress, ProgressFn, RenderStats, render
+from cbx_cli.voices.reference import VoiceRef, resolve_voice
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ def make_engine(spec: EngineSpec) -> Engine:
         from cbx_cli.engine.batched import BatchedChatterboxEngine
 
         return BatchedChatterboxEngine(spec)
-    from cbx_cli.engine.chatterbox import ChatterboxEngine
+    from cbx_cli.engine.stock import ChatterboxEngine
 
     return ChatterboxEngine(spec)
 
@@ -104,7 +104,7 @@ def prepare(job: Job) -> tuple[Plan, dict[str | None, VoiceRef | None]]:
         raise OutputError(f"A cover image cannot be attached to .{job.fmt}; use .m4b, .m4a or .mp3.")
     elif job.bitrate is not None:
         raise OutputError(f"--bitrate applies to .mp3, .opus, .m4a and .m4b, not .{job.fmt}.")
-    from cbx_cli.voices import list_voices
+    from cbx_cli.voices.library import list_voices
 
     check_voices(job.script, {v.name for v in list_voices()}, job.source_name)
     the_plan = plan(job.script, job.synthesis, job.assembly, job.spec.model, job.spec.language, job.lexicon,

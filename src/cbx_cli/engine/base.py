@@ -11,7 +11,7 @@ from typing import Protocol
 
 import numpy as np
 
-from cbx_cli.plan import Chunk
+from cbx_cli.plan.chunks import Chunk
 
 
 class Model(str, Enum):

@@ -45,8 +45,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from cbx_cli.engine.base import EngineSpec
-from cbx_cli.engine.chatterbox import ChatterboxEngine
-from cbx_cli.plan import Chunk
+from cbx_cli.engine.stock import ChatterboxEngine
+from cbx_cli.plan.chunks import Chunk
 
 log = logging.getLogger(__name__)
 

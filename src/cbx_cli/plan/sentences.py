@@ -7,7 +7,7 @@ from functools import lru_cache
 
 import pysbd
 
-from cbx_cli.text.script import TAG_RE
+from cbx_cli.parse.script import TAG_RE
 
 # Titles always belong to the following name; e.g./i.e. style markers always continue the sentence.
 _ALWAYS_JOIN = {"dr.", "mr.", "mrs.", "ms.", "mx.", "prof.", "e.g.", "i.e.", "cf.", "viz.", "vs."}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from cbx_cli.audio.assemble import trim_silence
-from cbx_cli.plan import Chunk
+from cbx_cli.assemble.assemble import trim_silence
+from cbx_cli.plan.chunks import Chunk
 
 CHARS_PER_SECOND = {"default": (4.0, 30.0), "zh": (1.5, 12.0), "ja": (2.0, 16.0), "ko": (2.0, 16.0)}
 """Plausible speaking rates, in characters of text per second of speech."""

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cbx_cli.audio.export import encode, write_atomic
+from cbx_cli.deliver.export import encode, write_atomic
 from cbx_cli.errors import OutputError, ParamError
 
 FFMPEG_FORMATS = {"m4b", "m4a", "opus"}

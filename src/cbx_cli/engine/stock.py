@@ -21,10 +21,10 @@ import numpy as np
 from cbx_cli.engine.base import EngineSpec
 from cbx_cli.engine.layers import t3_sized_to
 from cbx_cli.errors import ModelError, VoiceError
-from cbx_cli.plan import Chunk
+from cbx_cli.plan.chunks import Chunk
 
 if TYPE_CHECKING:
-    from cbx_cli.voice import VoiceRef
+    from cbx_cli.voices.reference import VoiceRef
 
 log = logging.getLogger(__name__)
 
@@ -195,7 +195,7 @@ class ChatterboxEngine:
         Conditioning is computed once per voice and kept, so switching between voices costs nothing; a
         library voice with stored conditioning for this checkpoint skips the computation altogether.
         """
-        from cbx_cli.voice import VoiceRef
+        from cbx_cli.voices.reference import VoiceRef
 
         ref = voice if isinstance(voice, VoiceRef) or voice is None else VoiceRef(Path(voice))
         key = "builtin" if ref is None else str(ref.path)
@@ -211,7 +211,7 @@ class ChatterboxEngine:
         self._voices[key] = (self.model.conds, self.voice_id)
 
     def _condition(self, ref: VoiceRef, exaggeration: float) -> None:
-        from cbx_cli.voices import conds_path, stored_conditioning
+        from cbx_cli.voices.library import conds_path, stored_conditioning
 
         stored = stored_conditioning(ref.conds_dir, self.spec.model, self.checkpoint_id) if ref.conds_dir else None
         if stored is not None:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cbx_cli.text.chunk import split_sentences
-from cbx_cli.text.script import strip_tags
+from cbx_cli.parse.script import strip_tags
+from cbx_cli.plan.sentences import split_sentences
 
 LINE_CHARS = 42
 """The usual subtitle line length (Netflix, BBC guidelines)."""

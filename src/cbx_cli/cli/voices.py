@@ -26,8 +26,8 @@ def voices_add(
 ) -> None:
     """Check a recording, store it under NAME, and store its conditioning for --model."""
     from cbx_cli.engine.base import EngineSpec
-    from cbx_cli.engine.chatterbox import ChatterboxEngine
-    from cbx_cli.voices import add_voice, check_new, get_voice, source_audio
+    from cbx_cli.engine.stock import ChatterboxEngine
+    from cbx_cli.voices.library import add_voice, check_new, get_voice, source_audio
 
     check_new(name, replace)
     source_audio(source, model.value)  # a bad recording fails before the model loads
@@ -44,7 +44,7 @@ def voices_add(
 @voices_app.command("list")
 def voices_list() -> None:
     """Every voice: name, length, and the models it has stored conditioning for."""
-    from cbx_cli.voices import NO_VOICES, list_voices
+    from cbx_cli.voices.library import NO_VOICES, list_voices
 
     voices = list_voices()
     if not voices:
@@ -59,7 +59,7 @@ def voices_list() -> None:
 @voices_app.command("remove")
 def voices_remove(name: str = typer.Argument(..., help="The voice to delete.")) -> None:
     """Delete a voice and its stored conditioning."""
-    from cbx_cli.voices import remove_voice
+    from cbx_cli.voices.library import remove_voice
 
     remove_voice(name)
     typer.echo(f"Removed voice '{name}'.")

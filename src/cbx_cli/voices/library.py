@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from cbx_cli import paths
+from cbx_cli.config import paths
 from cbx_cli.errors import VoiceError
-from cbx_cli.voice import VOICE_NAME_RE, check_voice, fetch_voice, is_url
+from cbx_cli.voices.audio import VOICE_NAME_RE, check_voice
+from cbx_cli.voices.fetch import fetch_voice, is_url
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from cbx_cli.errors import InputError
-from cbx_cli.text.script import Script, parse_markdown, parse_plain
+from cbx_cli.parse.script import Script, parse_markdown, parse_plain
 
 MARKDOWN_SUFFIXES = {".md", ".markdown", ".mdown", ".mkd"}
 TEXT_SUFFIXES = {".txt", ".text", ""}

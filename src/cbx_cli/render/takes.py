@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from cbx_cli.cache import TakeCache, take_key
 from cbx_cli.engine.base import Engine
-from cbx_cli.guards import check_take
-from cbx_cli.plan import Chunk, retry_chunk
+from cbx_cli.plan.chunks import Chunk, retry_chunk
+from cbx_cli.render.cache import TakeCache, take_key
+from cbx_cli.render.guards import check_take
 
 log = logging.getLogger(__name__)
 

@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
+from cbx_cli.config.params import SynthesisParams
 from cbx_cli.engine.base import EngineSpec
-from cbx_cli.params import SynthesisParams
-from cbx_cli.plan import Chunk
+from cbx_cli.plan.chunks import Chunk
 
 SAMPLE_RATE = 24000
 
@@ -239,7 +239,7 @@ def run_bench(
     threads: torch intra-op threads for both sides (default: torch's). repeats: time each side this many times,
     alternating stock and batched, and keep each side's fastest run (for machines shared with other work).
     """
-    from cbx_cli.engine.chatterbox import _import_torch
+    from cbx_cli.engine.stock import _import_torch
 
     torch = _import_torch()
     if chunks < 1 or tokens < 1 or repeats < 1:
@@ -255,7 +255,7 @@ def run_bench(
 
 def _run(torch, model_dir, model, device, chunks, tokens, seed, voice_seconds, max_batch, repeats) -> dict:
     from cbx_cli.engine.batched import BatchedChatterboxEngine
-    from cbx_cli.engine.chatterbox import resolve_device
+    from cbx_cli.engine.stock import resolve_device
 
     engine = BatchedChatterboxEngine(
         EngineSpec(model=model, model_dir=Path(model_dir) if model_dir else None, device=device), max_batch=max_batch

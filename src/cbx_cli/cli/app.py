@@ -16,9 +16,9 @@ except ImportError:  # pragma: no cover - older typer uses click itself
     import click
 
 from cbx_cli import __version__
+from cbx_cli.config.params import AssemblyOverrides, SynthesisOverrides, overrides_from_flags
 from cbx_cli.engine.base import Device, Model
 from cbx_cli.errors import CbxError
-from cbx_cli.params import AssemblyOverrides, SynthesisOverrides, overrides_from_flags
 
 app = typer.Typer(
     name="cbx",
@@ -33,7 +33,7 @@ app.add_typer(presets_app, name="presets")
 
 
 def _mount_voices() -> None:
-    from cbx_cli.voices_cli import voices_app
+    from cbx_cli.cli.voices import voices_app
 
     app.add_typer(voices_app, name="voices")
 
@@ -144,10 +144,10 @@ def _narrate(
     **sampling,
 ) -> None:
     from cbx_cli import job as jobs
-    from cbx_cli.audio.export import format_for
+    from cbx_cli.config.presets import resolve
+    from cbx_cli.deliver.export import format_for
     from cbx_cli.engine.base import LANGUAGES, EngineSpec
     from cbx_cli.errors import ParamError
-    from cbx_cli.presets import resolve
 
     _setup(debug)
     synthesis_flags = overrides_from_flags(SynthesisOverrides, **sampling)
@@ -191,8 +191,8 @@ def _narrate(
         block_params=block_params,
     )
     show = not quiet and err.is_terminal
-    from cbx_cli.progress import RunProgress
-    from cbx_cli.render import RenderInterrupted
+    from cbx_cli.cli.progress import RunProgress
+    from cbx_cli.render.takes import RenderInterrupted
 
     try:
         with RunProgress(err, enabled=show) as progress:
@@ -223,13 +223,13 @@ def _narrate(
 def _lexicon(path: Path | None):
     if path is None:
         return None
-    from cbx_cli.text.normalize import Lexicon
+    from cbx_cli.plan.normalize import Lexicon
 
     return Lexicon.load(path)
 
 
 def _cache_root(cache_dir: Path | None) -> Path:
-    from cbx_cli import paths
+    from cbx_cli.config import paths
 
     return Path(cache_dir).expanduser() if cache_dir else paths.cache_dir() / "takes"
 
@@ -285,7 +285,7 @@ def say(
     """Speak a line of text (or stdin) into one audio file."""
     options = dict(locals())
     text = options.pop("text")
-    from cbx_cli.sources import load_say
+    from cbx_cli.parse.sources import load_say
 
     _narrate(lambda: (load_say(text), None), **options)
 
@@ -335,7 +335,7 @@ def book(
     """Narrate a whole script: chapters from headings, paragraphs with pauses, one finished file."""
     options = dict(locals())
     source = options.pop("script")
-    from cbx_cli.sources import load_book
+    from cbx_cli.parse.sources import load_book
 
     _narrate(lambda: load_book(source), **options)
 
@@ -345,7 +345,7 @@ def presets_list(ctx: typer.Context) -> None:
     """List every preset: built-in and your own."""
     if ctx.invoked_subcommand is not None:
         return
-    from cbx_cli.presets import all_presets
+    from cbx_cli.config.presets import all_presets
 
     for name, preset in all_presets().items():
         origin = "" if preset.source == "built-in" else f"  ({preset.source})"
@@ -357,7 +357,7 @@ def presets_show(name: str = typer.Argument(..., help="Preset name.")) -> None:
     """Print a preset's resolved values (defaults < preset < your config)."""
     import yaml
 
-    from cbx_cli.presets import get_preset, resolve
+    from cbx_cli.config.presets import get_preset, resolve
 
     preset = get_preset(name)
     synthesis, assembly = resolve(name)
@@ -378,7 +378,7 @@ app.add_typer(cache_app, name="cache")
 @cache_app.command("info")
 def cache_info(cache_dir: Path | None = CACHE_DIR) -> None:
     """Entries, size and location of the take cache."""
-    from cbx_cli.cache import TakeCache
+    from cbx_cli.render.cache import TakeCache
 
     info = TakeCache(_cache_root(cache_dir)).info()
     typer.echo(f"location: {info.root}")
@@ -392,8 +392,8 @@ def cache_clear(
     cache_dir: Path | None = CACHE_DIR,
 ) -> None:
     """Remove cached takes (all of them, or those unused for more than --older-than DAYS)."""
-    from cbx_cli.cache import TakeCache
     from cbx_cli.errors import ParamError
+    from cbx_cli.render.cache import TakeCache
 
     if older_than is not None and older_than < 0:
         raise ParamError(f"--older-than {older_than} is out of range; use a number of days, 0 or more.")
@@ -414,15 +414,15 @@ def plan_cmd(
     """Show chapters and chunks with estimated durations and warnings, without loading a model."""
     import json
 
-    from cbx_cli.plan import estimate_seconds, plan
-    from cbx_cli.presets import resolve
-    from cbx_cli.sources import load_book
+    from cbx_cli.config.presets import resolve
+    from cbx_cli.parse.sources import load_book
+    from cbx_cli.plan.chunks import estimate_seconds, plan
 
     parsed, _ = load_book(script)
     synthesis, assembly = resolve(preset, overrides_from_flags(SynthesisOverrides, max_tokens=max_tokens))
     words = _lexicon(lexicon)
     the_plan = plan(parsed, synthesis, assembly, model.value, language, words)
-    from cbx_cli.text.normalize import unknown_words
+    from cbx_cli.plan.normalize import unknown_words
 
     unknown = unknown_words(parsed.speakable_text(), words)
     if unknown:
@@ -471,7 +471,7 @@ def check(
     acx: bool = typer.Option(False, "--acx", help="Check against ACX audiobook requirements."),
 ) -> None:
     """Measure RMS loudness, peak and noise floor; with --acx, exit 1 if any ACX requirement fails."""
-    from cbx_cli.check import acx_check, format_requirements
+    from cbx_cli.deliver.check import acx_check, format_requirements
 
     requirements = acx_check(audio)
     for line in format_requirements(requirements):
@@ -491,8 +491,8 @@ def bench(
     json_path: Path | None = typer.Option(None, "--json", help="Also write the results to this JSON file."),
 ) -> None:
     """Stock Chatterbox (one chunk at a time) against cbx's batched engine, on the same chunks and weights."""
-    from cbx_cli.bench import format_report, run_bench, write_json
-    from cbx_cli.engine.chatterbox import resolve_device
+    from cbx_cli.engine.bench import format_report, run_bench, write_json
+    from cbx_cli.engine.stock import resolve_device
     from cbx_cli.errors import ParamError
 
     if model is Model.multilingual:
@@ -509,7 +509,7 @@ def bench(
 @app.command()
 def doctor() -> None:
     """Check the set-up: torch and GPUs, ffmpeg, Chatterbox weights in the cache and their revisions."""
-    from cbx_cli.doctor import diagnose
+    from cbx_cli.engine.doctor import diagnose
 
     for finding in diagnose():
         mark = "ok " if finding.ok else "-- "

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from cbx_cli import __version__
-from cbx_cli.plan import Chunk
+from cbx_cli.plan.chunks import Chunk
 
 log = logging.getLogger(__name__)
 

@@ -399,7 +399,7 @@ def is_voice_path(value: str) -> bool:
 
 def check_voices(script: Script, known: set[str], name: str | None) -> None:
     """Fail on the first directive whose voice is neither a path, a URL nor one of ``known`` library names."""
-    from cbx_cli.voice import VOICE_NAME_RE
+    from cbx_cli.voices.audio import VOICE_NAME_RE
 
     for directive in script.directives:
         voice = directive.voice

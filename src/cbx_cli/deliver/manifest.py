@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from cbx_cli.audio.export import write_bytes_atomic
-from cbx_cli.render import Take
+from cbx_cli.deliver.export import write_bytes_atomic
+from cbx_cli.render.takes import Take
 
 
 def build_manifest(takes: list[Take], spans: list[tuple[float, float]], info: dict[str, Any] | None = None) -> dict:

@@ -1,4 +1,4 @@
-"""Voice references: checks on a recording before a model sees it, downloads from URLs, and `--voice` resolution."""
+"""Voice recordings from http(s) URLs: downloaded once into the user cache, with a timeout and a size cap."""
 
 from __future__ import annotations
 
@@ -6,24 +6,18 @@ import hashlib
 import http.client
 import logging
 import os
-import re
 import socket
 import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
-from cbx_cli import paths
+from cbx_cli.config import paths
 from cbx_cli.errors import VoiceError
+from cbx_cli.voices.audio import _check_audio, _NotAudio
 
 log = logging.getLogger(__name__)
-
-MIN_SECONDS = {"original": 1.0, "multilingual": 1.0, "turbo": 5.0}
-SILENCE_DBFS = -60.0
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif")
 CONTENT_TYPES = {
@@ -32,49 +26,6 @@ CONTENT_TYPES = {
     "audio/mpeg": ".mp3", "audio/mp3": ".mp3", "audio/aiff": ".aiff", "audio/x-aiff": ".aiff",
 }
 DOWNLOAD_CHUNK = 64 * 1024
-VOICE_NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,40}")
-"""What a voice library name may be: letters, digits, '-' and '_', 1 to 40 characters."""
-
-
-class _NotAudio(VoiceError):
-    """The file cannot be decoded as audio (as opposed to too short or silent)."""
-
-
-def check_voice(path: Path, model: str = "original") -> float:
-    """Fail with one clear line unless ``path`` is decodable, non-silent audio of usable length.
-
-    Returns its duration in seconds.
-    """
-    if not path.exists():
-        raise VoiceError(f"Voice file '{path}' does not exist. Pass a WAV/FLAC/MP3 recording with --voice.")
-    if not path.is_file():
-        raise VoiceError(f"Voice '{path}' is not a file. Pass an audio recording with --voice.")
-    return _check_audio(path, model, f"Voice file '{path}'")
-
-
-def _check_audio(path: Path, model: str, label: str) -> float:
-    """Decode ``path`` and check its length and level; ``label`` starts every message ("Voice file 'x'")."""
-    import soundfile as sf
-
-    try:
-        audio, sr = sf.read(str(path), dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, OSError):
-        raise _NotAudio(f"{label} is not readable audio. Use a WAV, FLAC, OGG or MP3 recording.") from None
-    seconds = audio.shape[0] / float(sr) if sr else 0.0
-    need = MIN_SECONDS.get(model, 1.0)
-    if seconds < need:
-        raise VoiceError(
-            f"{label} is {seconds:.1f} s long; the {model} model needs at least {need:.0f} s "
-            "of clean speech (5 to 15 s works best)."
-        )
-    mono = audio.mean(axis=1)
-    peak = float(np.max(np.abs(mono))) if mono.size else 0.0
-    if peak <= 10 ** (SILENCE_DBFS / 20):
-        raise VoiceError(f"{label} is silent. Record or choose a clip with speech in it.")
-    return seconds
-
-
-# -- voices from URLs ----------------------------------------------------------------------------
 
 
 def is_url(value: str) -> bool:
@@ -207,43 +158,3 @@ def _download(url: str, timeout: float, max_bytes: int) -> Path:
             tmp.unlink(missing_ok=True)
     log.debug("downloaded %s to %s", url, target)
     return target
-
-
-# -- --voice: a URL, a file or a library name ----------------------------------------------------
-
-
-@dataclass(frozen=True)
-class VoiceRef:
-    """The voice a run uses: an audio file, and for a library voice its name and conditioning folder."""
-
-    path: Path
-    """The reference recording (checked)."""
-    name: str | None = None
-    """The library voice's name; None for a file or URL."""
-    conds_dir: Path | None = None
-    """Where stored conditioning files live (``conds-<model>-<checkpoint>.pt``); None outside the library."""
-
-
-def resolve_voice(arg: str | None, model: str) -> VoiceRef | None:
-    """What ``--voice`` names: an http(s) URL, an existing file, or a voice in the library; None for none."""
-    if arg is None:
-        return None
-    if is_url(arg):
-        return VoiceRef(fetch_voice(arg, model=model))
-    path = Path(arg).expanduser()
-    if path.exists():
-        check_voice(path, model)
-        return VoiceRef(path)
-    if VOICE_NAME_RE.fullmatch(arg):
-        from cbx_cli.voices import get_voice
-
-        voice = get_voice(arg)
-        if voice is None:
-            raise VoiceError(
-                f"Unknown voice '{arg}': not a file and not in your voice library. "
-                f"Add it with: cbx voices add {arg} FILE"
-            )
-        check_voice(voice.reference, model)
-        return VoiceRef(voice.reference, voice.name, voice.dir)
-    check_voice(path, model)  # raises: it does not exist
-    return VoiceRef(path)

@@ -8,10 +8,10 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from cbx_cli.params import AssemblySettings, SynthesisParams
-from cbx_cli.text.chunk import chunk_text_report
-from cbx_cli.text.normalize import Lexicon, normalize
-from cbx_cli.text.script import BlockOverrides, Script, strip_tags
+from cbx_cli.config.params import AssemblySettings, SynthesisParams
+from cbx_cli.parse.script import BlockOverrides, Script, strip_tags
+from cbx_cli.plan.normalize import Lexicon, normalize
+from cbx_cli.plan.sentences import chunk_text_report
 
 MODEL_TOKEN_CAP = 1000
 """Chatterbox's own cap on speech tokens per generation."""

@@ -10,9 +10,8 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from cbx_cli import paths
-from cbx_cli.errors import PresetError
-from cbx_cli.params import (
+from cbx_cli.config import paths
+from cbx_cli.config.params import (
     AssemblyOverrides,
     AssemblySettings,
     SynthesisOverrides,
@@ -20,6 +19,7 @@ from cbx_cli.params import (
     describe_validation_error,
     merge,
 )
+from cbx_cli.errors import PresetError
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ def _read_yaml(path: Path | str, text: str, schema: type[BaseModel]) -> BaseMode
 
 def _builtin() -> dict[str, Preset]:
     found = {}
-    for entry in resources.files("cbx_cli").joinpath("presets").iterdir():
+    for entry in resources.files("cbx_cli.presets").iterdir():
         if entry.name.endswith(".yaml"):
             name = entry.name[: -len(".yaml")]
             pf = _read_yaml(f"built-in preset {entry.name}", entry.read_text("utf-8"), PresetFile)

@@ -1,0 +1,1 @@
+"""The built-in presets (YAML), installed as the data package cbx_cli.presets."""

@@ -1,0 +1,1 @@
+"""Assemble: takes → one program: trims, pauses, crossfades, speed, loudness."""

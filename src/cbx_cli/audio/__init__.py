@@ -1,1 +1,0 @@
-"""Audio stages: takes → one program (assemble), loudness, files (export)."""

@@ -1,0 +1,1 @@
+"""Settings: synthesis and assembly values with their ranges, presets, user folders, model names."""

@@ -1,1 +1,0 @@
-"""Text stages: source → Script (parse), Script paragraphs → chunk texts (chunk)."""

@@ -1,0 +1,1 @@
+"""Voices: reference recordings, downloads from URLs, and the user's voice library."""

@@ -1,0 +1,54 @@
+"""Checks on a reference recording before a model sees it: decodable, long enough, not silent."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from cbx_cli.errors import VoiceError
+
+MIN_SECONDS = {"original": 1.0, "multilingual": 1.0, "turbo": 5.0}
+SILENCE_DBFS = -60.0
+
+VOICE_NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,40}")
+"""What a voice library name may be: letters, digits, '-' and '_', 1 to 40 characters."""
+
+
+class _NotAudio(VoiceError):
+    """The file cannot be decoded as audio (as opposed to too short or silent)."""
+
+
+def check_voice(path: Path, model: str = "original") -> float:
+    """Fail with one clear line unless ``path`` is decodable, non-silent audio of usable length.
+
+    Returns its duration in seconds.
+    """
+    if not path.exists():
+        raise VoiceError(f"Voice file '{path}' does not exist. Pass a WAV/FLAC/MP3 recording with --voice.")
+    if not path.is_file():
+        raise VoiceError(f"Voice '{path}' is not a file. Pass an audio recording with --voice.")
+    return _check_audio(path, model, f"Voice file '{path}'")
+
+
+def _check_audio(path: Path, model: str, label: str) -> float:
+    """Decode ``path`` and check its length and level; ``label`` starts every message ("Voice file 'x'")."""
+    import soundfile as sf
+
+    try:
+        audio, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, OSError):
+        raise _NotAudio(f"{label} is not readable audio. Use a WAV, FLAC, OGG or MP3 recording.") from None
+    seconds = audio.shape[0] / float(sr) if sr else 0.0
+    need = MIN_SECONDS.get(model, 1.0)
+    if seconds < need:
+        raise VoiceError(
+            f"{label} is {seconds:.1f} s long; the {model} model needs at least {need:.0f} s "
+            "of clean speech (5 to 15 s works best)."
+        )
+    mono = audio.mean(axis=1)
+    peak = float(np.max(np.abs(mono))) if mono.size else 0.0
+    if peak <= 10 ** (SILENCE_DBFS / 20):
+        raise VoiceError(f"{label} is silent. Record or choose a clip with speech in it.")
+    return seconds
