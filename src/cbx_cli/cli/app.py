@@ -16,8 +16,8 @@ except ImportError:  # pragma: no cover - older typer uses click itself
     import click
 
 from cbx_cli import __version__
+from cbx_cli.config.models import Device, Model
 from cbx_cli.config.params import AssemblyOverrides, SynthesisOverrides, overrides_from_flags
-from cbx_cli.engine.base import Device, Model
 from cbx_cli.errors import CbxError
 
 app = typer.Typer(
@@ -144,9 +144,10 @@ def _narrate(
     **sampling,
 ) -> None:
     from cbx_cli import job as jobs
+    from cbx_cli.config.models import LANGUAGES
     from cbx_cli.config.presets import resolve
     from cbx_cli.deliver.export import format_for
-    from cbx_cli.engine.base import LANGUAGES, EngineSpec
+    from cbx_cli.engine.base import EngineSpec
     from cbx_cli.errors import ParamError
 
     _setup(debug)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from cbx_cli.engine.base import Device, Model
+from cbx_cli.config.models import Device, Model
 
 voices_app = typer.Typer(help="Your voice library: add, list, remove.", no_args_is_help=True)
 

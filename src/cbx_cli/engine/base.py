@@ -5,44 +5,15 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from cbx_cli.plan.chunks import Chunk
+from cbx_cli.config.models import MODEL_DIR_ENV
 
-
-class Model(str, Enum):
-    """The Chatterbox models."""
-
-    original = "original"
-    turbo = "turbo"
-    multilingual = "multilingual"
-
-
-class Device(str, Enum):
-    """Where to run; auto picks CUDA, then MPS, then the CPU."""
-
-    auto = "auto"
-    cuda = "cuda"
-    mps = "mps"
-    cpu = "cpu"
-
-
-MODELS = tuple(m.value for m in Model)
-DEVICES = tuple(d.value for d in Device)
-
-LANGUAGES = {
-    "ar": "Arabic", "da": "Danish", "de": "German", "el": "Greek", "en": "English", "es": "Spanish",
-    "fi": "Finnish", "fr": "French", "he": "Hebrew", "hi": "Hindi", "it": "Italian", "ja": "Japanese",
-    "ko": "Korean", "ms": "Malay", "nl": "Dutch", "no": "Norwegian", "pl": "Polish", "pt": "Portuguese",
-    "ru": "Russian", "sv": "Swedish", "sw": "Swahili", "tr": "Turkish", "zh": "Chinese",
-}
-"""The 23 languages of Chatterbox's multilingual model."""
-
-MODEL_DIR_ENV = "CBX_MODEL_DIR"
+if TYPE_CHECKING:
+    from cbx_cli.plan.chunks import Chunk
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,9 @@ from dataclasses import dataclass, fields, replace
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from cbx_cli.config.models import MODELS
 from cbx_cli.errors import InputError
 
-MODELS = ("original", "turbo", "multilingual")
 DIRECTIVE_KEYS = ("exaggeration", "model", "preset", "seed", "voice")
 SEPARATOR_PAUSE = 1.5
 """Seconds of silence a separator line (``***``, ``---``) stands for."""
