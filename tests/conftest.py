@@ -1,6 +1,6 @@
 """Shared fixtures: isolated user folders for every test, and tiny random Chatterbox checkpoints.
 
-The checkpoints (see checkpoints.py) are built once per session, on first use; tests that need
+The checkpoints (see cbx_cli/engine/checkpoints.py) are built once per session, on first use; tests that need
 them are slow, so mark them `@pytest.mark.engine`.
 """
 
@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from checkpoints import build_original, build_turbo, write_voice_wav
+from cbx_cli.engine.checkpoints import build_original, build_turbo, write_voice_wav
 
 
 @pytest.fixture(autouse=True)
@@ -20,7 +20,7 @@ def isolated_env(tmp_path, monkeypatch):
     """Point config/cache/data folders and the Hugging Face home under tmp_path, offline.
 
     platformdirs honours XDG_CONFIG_HOME / XDG_CACHE_HOME / XDG_DATA_HOME on Linux. The hub cache
-    is `hf_hub_cache` (HF_HOME/hub); fill it with `checkpoints.fill_hf_cache`.
+    is `hf_hub_cache` (HF_HOME/hub); fill it with `cbx_cli.engine.checkpoints.fill_hf_cache`.
     """
     env = SimpleNamespace(
         config=tmp_path / "xdg-config",

@@ -275,19 +275,19 @@ def test_full_disk_leaves_nothing(original_ckpt, tmp_path, monkeypatch):
 
 @pytest.mark.engine
 def test_interrupt_keeps_finished_takes(original_ckpt, tmp_path, monkeypatch):
-    from cbx_cli.engine.batched import BatchedChatterboxEngine
+    from cbx_cli.engine.batched import BatchedEngine
     from cbx_cli.render.cache import TakeCache
 
-    real = BatchedChatterboxEngine.synthesize
+    real = BatchedEngine.synthesize
     calls = []
 
-    def interrupted(self, chunks):
-        calls.append(len(chunks))
+    def interrupted(self, requests):
+        calls.append(len(requests))
         if len(calls) == 2:
             raise KeyboardInterrupt
-        return real(self, chunks)
+        return real(self, requests)
 
-    monkeypatch.setattr(BatchedChatterboxEngine, "synthesize", interrupted)
+    monkeypatch.setattr(BatchedEngine, "synthesize", interrupted)
     out, cache = tmp_path / "out.wav", tmp_path / "cache"
     args = ["say", "One.\n\nTwo.\n\nThree.", "-o", str(out), "--model-dir", str(original_ckpt), "--device", "cpu",
             "--max-tokens", "8", "--retries", "0", "--quiet", "--batch-size", "1", "--cache-dir", str(cache)]

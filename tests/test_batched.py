@@ -1,7 +1,8 @@
 """The batched engine: stock-equal greedy tokens, batch invariance, per-row budgets and streams, OOM halving, bench.
 
 All on the tiny random checkpoint (2-layer T3, full-size S3Gen), CPU only. Random weights never draw the stop
-token, so every row runs to its budget; budgets are kept small (S3Gen on a CPU is the slow part).
+token, so every row runs to its budget; budgets are kept small (S3Gen on a CPU is the slow part). The pure
+sampling functions are tested without a model in test_sampling.py.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import numpy as np
 import pytest
 
 from cbx_cli.config.params import SynthesisParams
+from cbx_cli.engine.base import Synthesis
 from cbx_cli.plan.chunks import Chunk
 
 TEXTS = (
@@ -46,13 +48,22 @@ def one_torch_thread():
 
 @pytest.fixture(scope="module")
 def engine(original_ckpt):
-    from cbx_cli.engine.base import EngineSpec
-    from cbx_cli.engine.batched import BatchedChatterboxEngine
+    from cbx_cli.engine.base import EngineSpec, make_engine
 
-    eng = BatchedChatterboxEngine(EngineSpec(model="original", model_dir=original_ckpt, device="cpu"))
+    eng = make_engine(EngineSpec(model="original", model_dir=original_ckpt, device="cpu"))
     eng.load()
-    eng.set_voice(None, 0.5)
     return eng
+
+
+def requests(engine, chunks):
+    from cbx_cli.engine.base import TakeRequest
+
+    return [TakeRequest(c, engine.voice(None)) for c in chunks]
+
+
+def t3_tokens(engine, chunks):
+    """The batched T3's speech tokens for `chunks` (one batch, the built-in voice)."""
+    return engine.speech_tokens(requests(engine, chunks))
 
 
 def stock_tokens(engine, c: Chunk):
@@ -61,15 +72,17 @@ def stock_tokens(engine, c: Chunk):
     import torch.nn.functional as F
     from chatterbox.tts import punc_norm
 
-    m, p = engine.model, c.params
-    engine._set_exaggeration(p.exaggeration)
+    from cbx_cli.engine.stock import with_exaggeration
+
+    m, p = engine.stock.model, c.params
     text = m.tokenizer.text_to_tokens(punc_norm(c.spoken))
     text = torch.cat([text, text], dim=0)
     text = F.pad(F.pad(text, (1, 0), value=m.t3.hp.start_text_token), (0, 1), value=m.t3.hp.stop_text_token)
     torch.manual_seed(c.seed)
     return m.t3.inference(
-        t3_cond=m.conds.t3, text_tokens=text, max_new_tokens=c.max_tokens, temperature=p.temperature,
-        cfg_weight=p.cfg_weight, repetition_penalty=p.repetition_penalty, min_p=p.min_p, top_p=p.top_p,
+        t3_cond=with_exaggeration(engine.voice(None).conditionals.t3, p.exaggeration, "cpu"), text_tokens=text,
+        max_new_tokens=c.max_tokens, temperature=p.temperature, cfg_weight=p.cfg_weight,
+        repetition_penalty=p.repetition_penalty, min_p=p.min_p, top_p=p.top_p,
     )[0]
 
 
@@ -79,59 +92,10 @@ def test_import_does_not_load_torch():
     assert out.stdout.strip() == "False"
 
 
-def test_logits_pipeline_matches_stock_processors():
-    """process_logits, per row, equals stock's CFG + HF processors applied to that row alone."""
-    import torch
-    from transformers.generation.logits_process import (
-        MinPLogitsWarper,
-        RepetitionPenaltyLogitsProcessor,
-        TopPLogitsWarper,
-    )
-
-    from cbx_cli.engine.batched import process_logits
-
-    g = torch.Generator().manual_seed(0)
-    V, settings = 300, [(0.5, 1.2, 0.8, 0.05, 1.0), (0.0, 1.0, 1.0, 0.0, 0.9), (1.5, 1.7, 0.3, 0.2, 0.5)]
-    n = len(settings)
-    logits = torch.randn(2 * n, V, generator=g) * 3
-    ids = [torch.randint(0, V, (1, 7), generator=g) for _ in range(n)]
-    seen = torch.zeros(n, V, dtype=torch.bool)
-    for i, row in enumerate(ids):
-        seen[i, row[0]] = True
-
-    def col(k, f=lambda x: x):
-        return torch.tensor([f(s[k]) for s in settings], dtype=torch.float32)[:, None]
-
-    got = process_logits(logits, seen, col(0), col(1), col(2), col(3), col(4, lambda p: 1 - p), use_top_p=True)
-    for i, (cfg_w, pen, temp, min_p, top_p) in enumerate(settings):
-        cond, uncond = logits[2 * i : 2 * i + 1], logits[2 * i + 1 : 2 * i + 2]
-        x = cond + torch.as_tensor(cfg_w, dtype=cond.dtype) * (cond - uncond)
-        x = RepetitionPenaltyLogitsProcessor(penalty=float(pen))(ids[i], x)
-        if temp != 1.0:
-            x = x / temp
-        x = MinPLogitsWarper(min_p=min_p)(ids[i], x)
-        x = TopPLogitsWarper(top_p=top_p)(ids[i], x)
-        assert torch.equal(torch.softmax(x, dim=-1)[0], got[i])
-
-
-def test_random_streams_depend_on_seed_and_step_only():
-    import torch
-
-    from cbx_cli.engine.batched import seed_key, step_uniforms
-
-    keys = torch.tensor([seed_key(s) for s in (1, 2, 2**40 + 1)], dtype=torch.int64)
-    u = step_uniforms(keys, 5, 1000)
-    assert u.shape == (3, 1000) and float(u.min()) > 0 and float(u.max()) < 1
-    assert abs(float(u.mean()) - 0.5) < 0.02
-    assert torch.equal(step_uniforms(keys[1:2], 5, 1000)[0], u[1])  # a row's draws ignore the other rows
-    assert not torch.equal(step_uniforms(keys, 6, 1000), u)
-    assert not torch.equal(u[0], u[2])  # seeds differing only above 32 bits still differ
-
-
 @pytest.mark.engine
 def test_greedy_tokens_equal_stock(engine):
     chunks = [chunk(i, t, 10, GREEDY_ODD if i % 2 else GREEDY) for i, t in enumerate(TEXTS)]
-    got = engine.batch_speech_tokens(chunks)
+    got = t3_tokens(engine, chunks)
     for c, tokens in zip(chunks, got, strict=True):
         expected = stock_tokens(engine, c)
         assert tokens.tolist() == expected.tolist(), c.spoken
@@ -141,35 +105,36 @@ def test_greedy_tokens_equal_stock(engine):
 def test_per_row_budgets(engine):
     budgets = [3, 11, 6, 17]
     chunks = [chunk(i, t, b) for i, (t, b) in enumerate(zip(TEXTS, budgets, strict=True))]
-    got = engine.batch_speech_tokens(chunks)
+    got = t3_tokens(engine, chunks)
     assert [len(t) for t in got] == budgets  # no stop token from random weights: each runs to its own budget
     # a longer budget continues the same stream: the first tokens do not depend on the budget
-    longer = engine.batch_speech_tokens([chunk(0, TEXTS[0], 9)])[0]
+    longer = t3_tokens(engine, [chunk(0, TEXTS[0], 9)])[0]
     assert longer[:3].tolist() == got[0].tolist()
     # the longest row ran on alone after the others left the batch (at step 16): same tokens as unbatched
-    assert engine.batch_speech_tokens([chunks[3]])[0].tolist() == got[3].tolist()
+    assert t3_tokens(engine, [chunks[3]])[0].tolist() == got[3].tolist()
 
 
 @pytest.mark.engine
 def test_rows_stop_on_their_own(engine, monkeypatch):
     """A row that draws the stop token ends there (stop kept, as stock returns it); the others run on, unchanged,
     through the check point where finished rows leave the batch."""
-    import cbx_cli.engine.batched as batched
+    import cbx_cli.engine.t3_batch as t3_batch
 
+    stop = engine.stock.model.t3.hp.stop_speech_token
     chunks = [chunk(i, t, b) for i, (t, b) in enumerate(zip(TEXTS, [20, 20, 5, 18], strict=True))]
-    free = engine.batch_speech_tokens(chunks)
-    real_race, step = batched.race, []
+    free = t3_tokens(engine, chunks)
+    real_race, step = t3_batch.race, []
 
     def race(probs, uniforms):
         tok = real_race(probs, uniforms)
         step.append(1)
         if len(step) == 4:  # the 4th draw: row 1 (still at index 1, nothing has left the batch yet) stops
-            tok[1] = batched.STOP_SPEECH
+            tok[1] = stop
         return tok
 
-    monkeypatch.setattr(batched, "race", race)
-    got = engine.batch_speech_tokens(chunks)
-    assert got[1].tolist() == free[1][:3].tolist() + [batched.STOP_SPEECH]
+    monkeypatch.setattr(t3_batch, "race", race)
+    got = t3_tokens(engine, chunks)
+    assert got[1].tolist() == free[1][:3].tolist() + [stop]
     for i in (0, 2, 3):
         assert got[i].tolist() == free[i].tolist()
     assert [len(t) for t in got] == [20, 4, 5, 18]
@@ -177,9 +142,9 @@ def test_rows_stop_on_their_own(engine, monkeypatch):
 
 @pytest.mark.engine
 def test_sampling_reproducible_per_seed(engine):
-    a = engine.batch_speech_tokens([chunk(0, TEXTS[1], 12, seed=7)])[0]
-    b = engine.batch_speech_tokens([chunk(0, TEXTS[1], 12, seed=7)])[0]
-    c = engine.batch_speech_tokens([chunk(0, TEXTS[1], 12, seed=8)])[0]
+    a = t3_tokens(engine, [chunk(0, TEXTS[1], 12, seed=7)])[0]
+    b = t3_tokens(engine, [chunk(0, TEXTS[1], 12, seed=7)])[0]
+    c = t3_tokens(engine, [chunk(0, TEXTS[1], 12, seed=8)])[0]
     assert a.tolist() == b.tolist()
     assert a.tolist() != c.tolist()
 
@@ -197,18 +162,18 @@ def test_batch_invariance(engine):
     first = [target, chunk(1, TEXTS[2], 9), chunk(2, TEXTS[0], 4)]
     second = [chunk(3, TEXTS[3], 7, seed=5), target]
 
-    alone_tokens = engine.batch_speech_tokens([target])[0]
-    assert engine.batch_speech_tokens(first)[0].tolist() == alone_tokens.tolist()
-    assert engine.batch_speech_tokens(second)[1].tolist() == alone_tokens.tolist()
-    reordered = engine.batch_speech_tokens([first[2], first[1], target, second[0]])
+    alone_tokens = t3_tokens(engine, [target])[0]
+    assert t3_tokens(engine, first)[0].tolist() == alone_tokens.tolist()
+    assert t3_tokens(engine, second)[1].tolist() == alone_tokens.tolist()
+    reordered = t3_tokens(engine, [first[2], first[1], target, second[0]])
     assert reordered[2].tolist() == alone_tokens.tolist()
 
-    alone = engine.synthesize([target])[0]
-    in_first = engine.synthesize(first)
-    assert engine.last_token_counts == [6, 9, 4]
-    in_second = engine.synthesize(second)
+    alone = engine.synthesize(requests(engine, [target]))[0].audio
+    in_first = engine.synthesize(requests(engine, first))
+    assert [t.tokens for t in in_first] == [6, 9, 4]
+    in_second = engine.synthesize(requests(engine, second))
     assert alone.dtype == np.float32 and alone.ndim == 1 and len(alone) > 0
-    for other in (in_first[0], in_second[1]):
+    for other in (in_first[0].audio, in_second[1].audio):
         assert np.array_equal(other, alone)
 
 
@@ -222,10 +187,11 @@ def test_cpu_flow_workers_equal_one_at_a_time(engine):
     g = torch.Generator().manual_seed(5)
     tokens = [torch.randint(0, 6561, (n,), generator=g) for n in (3, 2)]
     seeds = [4, 5]
-    in_turn = engine.batch_decode(tokens, seeds)  # one torch thread (module fixture): no workers
+    voice = engine.voice(None)
+    in_turn = engine.decode(tokens, seeds, voice)  # one torch thread (module fixture): no workers
     torch.set_num_threads(2)
     try:
-        workers = engine.batch_decode(tokens, seeds)
+        workers = engine.decode(tokens, seeds, voice)
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(1)
@@ -248,12 +214,14 @@ def test_batched_flow_decoder(engine):
     g = torch.Generator().manual_seed(3)
     tokens = [torch.randint(0, 6561, (n,), generator=g) for n in (4, 2, 6)]
     seeds = [11, 22, 33]
-    s3 = engine.model.s3gen
+    from cbx_cli.engine.s3gen_batch import flow_mels
+
+    s3, ref = engine.stock.model.s3gen, engine.voice(None).conditionals.gen
     with torch.inference_mode():
         torch.manual_seed(seeds[0])
-        stock = s3.flow_inference(tokens[0], ref_dict=engine.model.conds.gen, finalize=True)
-        singles = [engine.batch_mels([t], [s])[0] for t, s in zip(tokens, seeds, strict=True)]
-        batch = engine.batch_mels(tokens, seeds)
+        stock = s3.flow_inference(tokens[0], ref_dict=ref, finalize=True)
+        singles = [flow_mels(s3, ref, [t], [s])[0] for t, s in zip(tokens, seeds, strict=True)]
+        batch = flow_mels(s3, ref, tokens, seeds)
     assert torch.equal(singles[0], stock)
     for one, row, t in zip(singles, batch, tokens, strict=True):
         assert row.shape == one.shape == (1, 80, 2 * len(t))
@@ -268,30 +236,30 @@ def test_out_of_memory_halves_the_batch(engine, monkeypatch, kind):
 
     sizes = []
 
-    def flaky(chunks):  # stands in for one batch through T3 + S3Gen
-        sizes.append(len(chunks))
-        if len(chunks) > 1 and len(sizes) == 1:
+    def flaky(batch):  # stands in for one batch through T3 + S3Gen
+        sizes.append(len(batch))
+        if len(batch) > 1 and len(sizes) == 1:
             raise torch.cuda.OutOfMemoryError("CUDA out of memory") if kind == "torch" else RuntimeError(
                 "CUDA out of memory. Tried to allocate 2.00 GiB"
             )
-        return [(np.full(4, c.index, dtype=np.float32), c.max_tokens) for c in chunks]
+        return [Synthesis(np.full(4, r.chunk.index, dtype=np.float32), r.chunk.max_tokens) for r in batch]
 
     monkeypatch.setattr(engine, "_run_batch", flaky)
     monkeypatch.setattr(engine, "max_batch", 8)
     texts = ["A longer text than the others, by far.", "Mid-sized text.", "Short.", "Also short.", "Tiny."]
     chunks = [chunk(i, t, 10 + i) for i, t in enumerate(texts)]
-    waves = engine.synthesize(chunks)
+    takes = engine.synthesize(requests(engine, chunks))
     assert sizes == [5, 2, 2, 1]  # 5 fails; then batches of 5 // 2 = 2
     assert engine.max_batch == 2
-    assert [int(w[0]) for w in waves] == [0, 1, 2, 3, 4]
-    assert engine.last_token_counts == [10, 11, 12, 13, 14]
+    assert [int(t.audio[0]) for t in takes] == [0, 1, 2, 3, 4]
+    assert [t.tokens for t in takes] == [10, 11, 12, 13, 14]
 
     def always(chunks):
         raise RuntimeError("CUDA error: out of memory")
 
     monkeypatch.setattr(engine, "_run_batch", always)
     with pytest.raises(RuntimeError):  # one chunk that does not fit is an error, not a loop
-        engine.synthesize(chunks[:1])
+        engine.synthesize(requests(engine, chunks[:1]))
 
 
 @pytest.mark.engine

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from cbx_cli.config.params import AssemblySettings, SynthesisParams
+from cbx_cli.engine.base import Synthesis, TakeRequest, Voice
 from cbx_cli.parse.script import parse_plain
 from cbx_cli.plan.chunks import plan, retry_chunk
 from cbx_cli.render.cache import TakeCache, take_key
@@ -38,22 +39,33 @@ class ToneEngine:
 
     def __init__(self, silent_seeds=(), fail_after=None):
         self.calls: list[list[int]] = []
+        self.voices: list[str] = []
         self.silent_seeds = set(silent_seeds)
         self.fail_after = fail_after
-        self.last_token_counts: list[int] = []
 
     def identity(self) -> str:
         return "tone:1"
 
-    def synthesize(self, chunks):
+    def synthesize(self, requests):
         if self.fail_after is not None and len(self.calls) >= self.fail_after:
             raise KeyboardInterrupt
+        chunks = [r.chunk for r in requests]
         self.calls.append([c.index for c in chunks])
-        self.last_token_counts = [min(c.max_tokens - 1, 25 * len(c.spoken) // 14) for c in chunks]
+        self.voices += [r.voice.id for r in requests]
         return [
-            np.zeros(SR, np.float32) if c.seed in self.silent_seeds else speech_like(len(c.spoken) / 14, c.seed)
+            Synthesis(
+                np.zeros(SR, np.float32) if c.seed in self.silent_seeds else speech_like(len(c.spoken) / 14, c.seed),
+                min(c.max_tokens - 1, 25 * len(c.spoken) // 14),
+            )
             for c in chunks
         ]
+
+
+VOICE = Voice("file:0123", conditionals=None)
+
+
+def requests_of(chunks, voice=VOICE):
+    return [TakeRequest(c, voice) for c in chunks]
 
 
 TEXT = "\n\n".join(f"Paragraph {i} says something worth hearing, at a calm and even pace." for i in range(6))
@@ -87,12 +99,13 @@ def test_truncated_entry_is_not_used(tmp_path):
 
 def test_key_covers_what_changes_audio():
     a = chunks_of("One sentence here.")[0]
-    base = take_key("engine:x", a)
-    assert take_key("engine:y", a) != base
-    assert take_key("engine:x", retry_chunk(a, 1)) != base
+    base = take_key("engine:x", "builtin", a)
+    assert take_key("engine:y", "builtin", a) != base
+    assert take_key("engine:x", "file:0123", a) != base
+    assert take_key("engine:x", "builtin", retry_chunk(a, 1)) != base
     other = plan(parse_plain("One sentence here."), SynthesisParams(temperature=0.3), AssemblySettings()).chunks[0]
-    assert take_key("engine:x", other) != base
-    assert take_key("engine:x", a) == base
+    assert take_key("engine:x", "builtin", other) != base
+    assert take_key("engine:x", "builtin", a) == base
 
 
 def test_info_and_clear(tmp_path):
@@ -113,23 +126,23 @@ def test_resume_renders_only_missing_chunks(tmp_path):
     chunks = chunks_of()
     cache = TakeCache(tmp_path)
     with pytest.raises(RenderInterrupted) as exc:
-        render(chunks, ToneEngine(fail_after=2), batch_size=2, cache=cache)
+        render(requests_of(chunks), ToneEngine(fail_after=2), batch_size=2, cache=cache)
     assert exc.value.saved == 4
     engine = ToneEngine()
     stats = RenderStats()
-    resumed = render(chunks, engine, batch_size=2, cache=cache, stats=stats)
+    resumed = render(requests_of(chunks), engine, batch_size=2, cache=cache, stats=stats)
     assert stats.cached == 4 and stats.rendered == len(chunks) - 4
     assert engine.calls == [[4, 5]]
-    fresh = render(chunks, ToneEngine(), batch_size=3)
+    fresh = render(requests_of(chunks), ToneEngine(), batch_size=3)
     assert all(np.array_equal(a.audio, b.audio) for a, b in zip(resumed, fresh, strict=True))
 
 
 def test_edit_one_paragraph_renders_only_it(tmp_path):
     cache = TakeCache(tmp_path)
-    render(chunks_of(), ToneEngine(), cache=cache)
+    render(requests_of(chunks_of()), ToneEngine(), cache=cache)
     edited = TEXT.replace("Paragraph 3 says", "Paragraph 3 now says")
     engine = ToneEngine()
-    render(chunks_of(edited), engine, cache=cache)
+    render(requests_of(chunks_of(edited)), engine, cache=cache)
     assert engine.calls == [[3]]
 
 
@@ -138,14 +151,15 @@ def test_bad_take_is_retried_with_next_seed_then_kept_with_warning():
     first = chunks[0]
     engine = ToneEngine(silent_seeds={first.seed, retry_chunk(first, 1).seed, retry_chunk(first, 2).seed})
     stats = RenderStats()
-    takes = render(chunks, engine, retries=2, stats=stats)
+    takes = render(requests_of(chunks), engine, retries=2, stats=stats)
     assert [c for call in engine.calls for c in call] == [0, 0, 0]
     assert takes[0].chunk.seed == retry_chunk(first, 2).seed
+    assert engine.voices == [VOICE.id] * 3  # the retries keep the request's voice
     assert takes[0].warnings == ["take is mostly silence"]
     assert stats.retried == 1 and stats.flagged == 1
 
     engine = ToneEngine(silent_seeds={first.seed})
-    takes = render(chunks, engine, retries=2)
+    takes = render(requests_of(chunks), engine, retries=2)
     assert takes[0].chunk.seed == retry_chunk(first, 1).seed and takes[0].warnings == []
 
 

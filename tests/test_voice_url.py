@@ -17,9 +17,10 @@ import pytest
 import soundfile as sf
 
 from cbx_cli.config import paths
+from cbx_cli.engine.base import VoicePrompt
 from cbx_cli.errors import VoiceError
 from cbx_cli.voices.fetch import fetch_voice
-from cbx_cli.voices.reference import VoiceRef, resolve_voice
+from cbx_cli.voices.reference import resolve_voice
 from clirun import run
 
 
@@ -119,7 +120,7 @@ def test_download_is_cached_and_reused(server):
     assert cached_files() == [path]  # no temporary file left behind
     assert fetch_voice(url) == path
     ref = resolve_voice(url, "original")
-    assert ref == VoiceRef(path, None, None)
+    assert ref == VoicePrompt(path)
     assert server.hits["/voice.wav"] == 1
 
 
@@ -216,9 +217,9 @@ def test_resolve_files_and_names(tmp_path, monkeypatch):
     assert resolve_voice(None, "original") is None
     wav = tmp_path / "me.wav"
     wav.write_bytes(VOICE)
-    assert resolve_voice(str(wav), "original") == VoiceRef(wav, None, None)
+    assert resolve_voice(str(wav), "original") == VoicePrompt(wav)
     monkeypatch.chdir(tmp_path)
-    assert resolve_voice("me.wav", "original") == VoiceRef(Path("me.wav"), None, None)
+    assert resolve_voice("me.wav", "original") == VoicePrompt(Path("me.wav"))
     assert voice_error(resolve_voice, "hero", "original") == (
         "Unknown voice 'hero': not a file and not in your voice library. Add it with: cbx voices add hero FILE"
     )
@@ -237,7 +238,7 @@ def test_resolve_library_voice(tmp_path):
     wav = tmp_path / "me.wav"
     wav.write_bytes(VOICE)
     voice = add_voice("hero", str(wav), "original")
-    assert resolve_voice("hero", "original") == VoiceRef(voice.reference, "hero", voice.dir)
+    assert resolve_voice("hero", "original") == VoicePrompt(voice.reference, "hero")
 
 
 # -- through the CLI (needs cli.py to resolve --voice with resolve_voice) -------------------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -15,9 +14,12 @@ from typer.testing import CliRunner
 
 from cbx_cli.cli.voices import voices_app
 from cbx_cli.config import paths
+from cbx_cli.engine.base import EngineInfo, VoicePrompt
+from cbx_cli.engine.base import Voice as EngineVoice
 from cbx_cli.errors import VoiceError
 from cbx_cli.voices.library import (
     NO_VOICES,
+    LibraryConditioning,
     Voice,
     add_voice,
     compute_conditioning,
@@ -132,27 +134,30 @@ def test_conds_paths(wav):
 
 
 class FakeEngine:
-    """Stands in for a loaded ChatterboxEngine: records prepare_conditionals, writes what it would store."""
+    """Stands in for a loaded engine: conditions on a prompt by writing what it would store where its store says."""
 
-    def __init__(self, model: str = "original", checkpoint_id: str = "feedbeef"):
-        self.spec = SimpleNamespace(model=model)
-        self.checkpoint_id = checkpoint_id
-        self.calls: list[tuple[str, float]] = []
-        self.model = SimpleNamespace(prepare_conditionals=self._prepare)
+    def __init__(self, model: str = "original", checkpoint_id: str = "feedbeef", store=None):
+        self.info = EngineInfo(model, checkpoint_id, None, "cpu", None)
+        self.store = store or LibraryConditioning()
+        self.prompts: list[VoicePrompt] = []
+        self.refusal: str | None = None
 
-    def _prepare(self, path: str, exaggeration: float = 0.5) -> None:
-        self.calls.append((path, exaggeration))
-
-    def save_conditioning(self, path: Path) -> None:
-        Path(path).write_bytes(b"conds of " + Path(self.calls[-1][0]).name.encode())
+    def voice(self, prompt: VoicePrompt):
+        self.prompts.append(prompt)
+        if self.refusal:
+            raise VoiceError(self.refusal)
+        target = self.store.target(prompt, self.info.model, self.info.checkpoint_id)
+        if target is not None:
+            target.write_bytes(b"conds of " + prompt.path.name.encode())
+        return EngineVoice("file:0123", None)
 
 
 def test_add_with_engine_stores_conditioning(wav):
     engine = FakeEngine()
     voice = add_voice("hero", str(wav), "original", engine=engine)
-    assert len(engine.calls) == 1
-    staged, exaggeration = engine.calls[0]
-    assert Path(staged).name == "reference.wav" and exaggeration == 0.5
+    assert len(engine.prompts) == 1
+    staged = engine.prompts[0]
+    assert staged.name == "hero" and staged.path.name == "reference.wav"
     assert (voice.dir / "conds-original-feedbeef.pt").read_bytes() == b"conds of reference.wav"
     assert voice.conditioned_models() == ["original"]
     # later, for another model, on the stored voice
@@ -160,16 +165,24 @@ def test_add_with_engine_stores_conditioning(wav):
     assert path == voice.dir / "conds-turbo-cafe.pt" and path.exists()
 
 
+def test_library_store_keeps_library_voices_only(wav, tmp_path):
+    voice = add_voice("hero", str(wav), "original")
+    store = LibraryConditioning()
+    named = VoicePrompt(voice.reference, "hero")
+    assert store.find(named, "original", "abc") is None
+    assert store.target(named, "original", "abc") == conds_path(voice.dir, "original", "abc")
+    conds_path(voice.dir, "original", "abc").write_bytes(b"x")
+    assert store.find(named, "original", "abc") == conds_path(voice.dir, "original", "abc")
+    # a file or URL is never stored, nor a named prompt whose recording is outside the library
+    assert store.target(VoicePrompt(voice.reference), "original", "abc") is None
+    assert store.target(VoicePrompt(wav, "hero"), "original", "abc") is None
+    assert store.find(VoicePrompt(wav, "hero"), "original", "abc") is None
+
+
 def test_conditioning_failure_stores_nothing(wav):
     engine = FakeEngine()
-
-    def refuse(path, exaggeration=0.5):
-        raise AssertionError("Audio prompt must be longer than 5 seconds!")
-
-    engine.model.prepare_conditionals = refuse
-    assert voice_error(add_voice, "hero", str(wav), "original", engine=engine) == (
-        "Voice 'hero' cannot be used with the original model: Audio prompt must be longer than 5 seconds!"
-    )
+    engine.refusal = "Voice 'hero' cannot be used with the original model: Audio prompt must be longer than 5 seconds!"
+    assert voice_error(add_voice, "hero", str(wav), "original", engine=engine) == engine.refusal
     assert list_voices() == [] and list(voices_dir().iterdir()) == []
 
 
@@ -227,9 +240,9 @@ def test_command_add_with_fake_engine(cli, wav, monkeypatch):
     fake = FakeEngine()
     made = []
 
-    def make(spec):
+    def make(spec, store=None):
         made.append(spec)
-        fake.device_warning = None
+        assert isinstance(store, LibraryConditioning)
         fake.load = lambda: None
         return fake
 
@@ -238,6 +251,7 @@ def test_command_add_with_fake_engine(cli, wav, monkeypatch):
     assert r.exit_code == 0, r.output
     assert r.output == "Added voice 'hero' (6.0 s); conditioning stored for original.\n"
     assert made[0].model == "original" and made[0].device == "cpu" and str(made[0].model_dir) == "/ckpt"
+    assert not made[0].batched
     r = cli("voices", "add", "hero", str(wav), "--replace")
     assert r.output == "Replaced voice 'hero' (6.0 s); conditioning stored for original.\n"
 
@@ -263,8 +277,11 @@ def test_cbx_voices_commands(wav):
 
 
 @pytest.mark.engine
-def test_add_computes_and_stores_real_conditioning(original_ckpt, wav):
+def test_add_computes_and_stores_real_conditioning(original_ckpt, wav, monkeypatch):
+    import hashlib
+
     import torch
+    from chatterbox.tts import ChatterboxTTS, Conditionals
 
     from cbx_cli.engine.base import EngineSpec
     from cbx_cli.engine.stock import ChatterboxEngine
@@ -274,23 +291,31 @@ def test_add_computes_and_stores_real_conditioning(original_ckpt, wav):
     assert r.stdout == "Added voice 'hero' (6.0 s); conditioning stored for original.\n"
     voice: Voice = get_voice("hero")
 
-    engine = ChatterboxEngine(EngineSpec(model="original", model_dir=original_ckpt, device="cpu"))
+    engine = ChatterboxEngine(EngineSpec(model="original", model_dir=original_ckpt, device="cpu"),
+                              LibraryConditioning())
     engine.load()
-    path = conds_path(voice.dir, "original", engine.checkpoint_id)
-    assert path.is_file() and stored_conditioning(voice.dir, "original", engine.checkpoint_id) == path
+    path = conds_path(voice.dir, "original", engine.info.checkpoint_id)
+    assert path.is_file() and stored_conditioning(voice.dir, "original", engine.info.checkpoint_id) == path
     assert voice.conditioned_models() == ["original"]
 
-    engine.load_conditioning(path)
-    loaded = engine.model.conds
-    assert engine.voice_id.startswith("conds:")
-    with torch.inference_mode():  # computed afresh, as the engine does it
-        engine.model.prepare_conditionals(str(voice.reference), exaggeration=0.5)
-    fresh = engine.model.conds
-    assert loaded is not fresh
-    assert torch.equal(loaded.t3.speaker_emb, fresh.t3.speaker_emb)
-    assert torch.equal(loaded.t3.cond_prompt_speech_tokens, fresh.t3.cond_prompt_speech_tokens)
-    for key, value in fresh.gen.items():
+    computed = []
+    real = ChatterboxTTS.prepare_conditionals
+    monkeypatch.setattr(ChatterboxTTS, "prepare_conditionals", lambda *a, **k: computed.append(a) or real(*a, **k))
+    stored = engine.voice(VoicePrompt(voice.reference, "hero"))  # what a run naming the voice gets: loaded
+    assert computed == [] and stored.id == "voice:hero:" + hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    assert engine.voice(VoicePrompt(voice.reference, "hero")) is stored  # kept, not loaded again
+    fresh = engine.voice(VoicePrompt(voice.reference))  # the same recording as a plain file: computed
+    assert len(computed) == 1 and fresh.id.startswith("file:")
+    a, b = stored.conditionals.t3, fresh.conditionals.t3
+    assert torch.equal(a.speaker_emb, b.speaker_emb)
+    assert torch.equal(a.cond_prompt_speech_tokens, b.cond_prompt_speech_tokens)
+    for key, value in fresh.conditionals.gen.items():
         if torch.is_tensor(value):
-            assert torch.equal(loaded.gen[key], value), key
-    engine.load_conditioning(path, voice_id="library:hero")
-    assert engine.identity().endswith(":library:hero")
+            assert torch.equal(stored.conditionals.gen[key], value), key
+
+    # the built-in voice stays the checkpoint's own, whichever voices were conditioned before it
+    builtin = engine.voice(None)
+    shipped = Conditionals.load(original_ckpt / "conds.pt", map_location="cpu")
+    assert builtin.id == "builtin"
+    assert torch.equal(builtin.conditionals.t3.speaker_emb, shipped.t3.speaker_emb)
+    assert not torch.equal(builtin.conditionals.t3.speaker_emb, fresh.conditionals.t3.speaker_emb)

@@ -19,14 +19,15 @@ from cbx_cli.deliver.export import check_output_path, export, resample, write_by
 from cbx_cli.deliver.ffmpeg import chapters_from_spans, check_options, export_ffmpeg, uses_ffmpeg
 from cbx_cli.deliver.manifest import build_manifest, write_manifest
 from cbx_cli.deliver.subtitles import cues_from_manifest, to_srt, to_vtt
-from cbx_cli.engine.base import Engine, EngineSpec
+from cbx_cli.engine.base import Engine, EngineSpec, TakeRequest, VoicePrompt, make_engine
 from cbx_cli.errors import OutputError, RenderError
 from cbx_cli.parse.script import Script, check_voices
 from cbx_cli.plan.chunks import Plan, plan
 from cbx_cli.plan.normalize import Lexicon
 from cbx_cli.render.cache import TakeCache
 from cbx_cli.render.takes import Progress, ProgressFn, RenderStats, render
-from cbx_cli.voices.reference import VoiceRef, resolve_voice
+from cbx_cli.voices.library import LibraryConditioning
+from cbx_cli.voices.reference import resolve_voice
 
 log = logging.getLogger(__name__)
 
@@ -76,18 +77,7 @@ class Result:
     warnings: list[str] = field(default_factory=list)
 
 
-def make_engine(spec: EngineSpec) -> Engine:
-    """The batched engine by default; the stock per-chunk path with --no-batch."""
-    if spec.batched:
-        from cbx_cli.engine.batched import BatchedChatterboxEngine
-
-        return BatchedChatterboxEngine(spec)
-    from cbx_cli.engine.stock import ChatterboxEngine
-
-    return ChatterboxEngine(spec)
-
-
-def prepare(job: Job) -> tuple[Plan, dict[str | None, VoiceRef | None]]:
+def prepare(job: Job) -> tuple[Plan, dict[str | None, VoicePrompt | None]]:
     """Everything that can fail on bad input, checked before any model loads."""
     if job.split_chapters:
         check_split_folder(job.output)
@@ -134,16 +124,17 @@ def run(
     rendered: list = []
     for (model, voice), group in groups.items():
         if model not in engines:
-            engines[model] = engine or make_engine(replace(job.spec, model=model))
+            engines[model] = engine or make_engine(replace(job.spec, model=model), LibraryConditioning())
             engines[model].load()
             if on_loaded:
                 on_loaded(engines[model])
         current = engines[model]
-        current.set_voice(voices[voice] if voice is not None else voices[None], job.synthesis.exaggeration)
+        conditioning = current.voice(voices[voice] if voice is not None else voices[None])
         done_before = len(rendered)
         seconds_before = sum(t.seconds for t in rendered)
         progress = _offset(on_progress, done_before, seconds_before, len(the_plan.chunks)) if on_progress else None
-        rendered += render(group, current, job.batch_size, progress, cache, job.retries, stats)
+        requests = [TakeRequest(chunk, conditioning) for chunk in group]
+        rendered += render(requests, current, job.batch_size, progress, cache, job.retries, stats)
     takes = sorted(rendered, key=lambda t: t.chunk.index)
     engine = engines[job.spec.model] if job.spec.model in engines else next(iter(engines.values()))
     warnings = list(the_plan.warnings)
@@ -179,8 +170,8 @@ def run(
         export(audio, sr, job.output, job.fmt, stdout=stdout)
     info = {
         "model": job.spec.model,
-        "checkpoint": getattr(engine, "checkpoint_id", None),
-        "revision": getattr(engine, "revision", None),
+        "checkpoint": engine.info.checkpoint_id,
+        "revision": engine.info.revision,
         "engine": engine.identity(),
         "versions": versions(),
         "sample_rate": sr,

@@ -236,9 +236,8 @@ def _cache_root(cache_dir: Path | None) -> Path:
 
 
 def _warn_device(engine, quiet: bool) -> None:
-    warning = getattr(engine, "device_warning", None)
-    if warning:
-        err.print(f"warning: {warning}", markup=False)
+    if engine.info.device_warning:
+        err.print(f"warning: {engine.info.device_warning}", markup=False)
 
 
 @app.command()

@@ -25,17 +25,17 @@ def voices_add(
     replace: bool = typer.Option(False, "--replace", help="Overwrite a voice of the same name."),
 ) -> None:
     """Check a recording, store it under NAME, and store its conditioning for --model."""
-    from cbx_cli.engine.base import EngineSpec
-    from cbx_cli.engine.stock import ChatterboxEngine
-    from cbx_cli.voices.library import add_voice, check_new, get_voice, source_audio
+    from cbx_cli.engine.base import EngineSpec, make_engine
+    from cbx_cli.voices.library import LibraryConditioning, add_voice, check_new, get_voice, source_audio
 
     check_new(name, replace)
     source_audio(source, model.value)  # a bad recording fails before the model loads
     existed = get_voice(name) is not None
-    engine = ChatterboxEngine(EngineSpec.from_options(model.value, model_dir, device.value, None))
+    spec = EngineSpec.from_options(model.value, model_dir, device.value, None, batched=False)
+    engine = make_engine(spec, LibraryConditioning())
     engine.load()
-    if engine.device_warning:
-        typer.echo(f"warning: {engine.device_warning}", err=True)
+    if engine.info.device_warning:
+        typer.echo(f"warning: {engine.info.device_warning}", err=True)
     voice = add_voice(name, source, model.value, replace=replace, engine=engine)
     verb = "Replaced" if existed else "Added"
     typer.echo(f"{verb} voice '{voice.name}' ({voice.seconds:.1f} s); conditioning stored for {model.value}.")

@@ -1,18 +1,23 @@
-"""The Engine protocol and the settings that pick a model."""
+"""The engine seam: what callers hand an engine, what they get back, and the protocol every engine follows.
+
+Plain data and protocols only: no torch or numpy, and no runtime import of the planner, the parser or the voice
+library (a chunk is typed for checkers only), so `cbx --help` stays instant and the engine sits below the text
+stages.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cbx_cli.config.models import MODEL_DIR_ENV
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from cbx_cli.plan.chunks import Chunk
 
 
@@ -43,17 +48,97 @@ class EngineSpec:
                    revision=revision)
 
 
+@dataclass(frozen=True)
+class VoicePrompt:
+    """A checked reference recording to condition on."""
+
+    path: Path
+    name: str | None = None
+    """The voice library's name for it; None for a file or URL."""
+
+
+class ConditioningStore(Protocol):
+    """Where computed voice conditioning is kept between runs (the voice library is one)."""
+
+    def find(self, prompt: VoicePrompt, model: str, checkpoint_id: str) -> Path | None:
+        """Stored conditioning to load instead of computing it, or None."""
+        ...
+
+    def target(self, prompt: VoicePrompt, model: str, checkpoint_id: str) -> Path | None:
+        """Where to save conditioning just computed for `prompt`, or None to keep it in memory only."""
+        ...
+
+
+@dataclass(frozen=True)
+class Voice:
+    """Voice conditioning an engine computed or loaded, ready to synthesize with."""
+
+    id: str
+    """What cache keys use: "builtin", "file:<digest>" or "voice:<name>:<digest>"; voices are equal by it."""
+    conditionals: Any = field(compare=False, repr=False)
+    """The model's own conditioning object (chatterbox `Conditionals`)."""
+
+
+@dataclass(frozen=True)
+class TakeRequest:
+    """One chunk to synthesize, in one voice."""
+
+    chunk: Chunk
+    voice: Voice
+
+
+@dataclass
+class Synthesis:
+    """One take as the engine made it."""
+
+    audio: np.ndarray
+    """float32 mono at the engine's `sample_rate`."""
+    tokens: int | None
+    """Speech tokens generated, stop token excluded; None where the engine path does not count them."""
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    """What a loaded engine runs: for manifests and warnings."""
+
+    model: str
+    checkpoint_id: str
+    revision: str | None
+    """The Hugging Face revision (commit) of the weights when they came from the hub cache."""
+    device: str
+    device_warning: str | None
+    """A one-line warning when the device is a slow fallback."""
+
+
 class Engine(Protocol):
-    """Synthesizes chunks, in order, to float32 mono arrays at `sample_rate`."""
+    """Synthesizes takes, in order, as float32 mono arrays at `sample_rate`."""
 
     sample_rate: int
+    info: EngineInfo
+    """Set by `load()`."""
+    timings: dict[str, float]
+    """Seconds per stage of the last `synthesize` call: "t3" and "s3gen" at least."""
 
     def load(self) -> None: ...
 
-    def set_voice(self, voice: Path | None, exaggeration: float) -> None: ...
-
     def identity(self) -> str:
-        """A string naming the checkpoint and voice, for cache keys and manifests."""
+        """The engine kind, model and checkpoint (not the voice), for cache keys and manifests."""
         ...
 
-    def synthesize(self, chunks: Sequence[Chunk]) -> list[np.ndarray]: ...
+    def voice(self, prompt: VoicePrompt | None) -> Voice:
+        """Conditioning for `prompt` (None: the checkpoint's built-in voice), computed once and kept."""
+        ...
+
+    def synthesize(self, requests: Sequence[TakeRequest]) -> list[Synthesis]: ...
+
+
+def make_engine(spec: EngineSpec, store: ConditioningStore | None = None) -> Engine:
+    """The batched engine by default; the stock per-chunk path with `spec.batched` off."""
+    from cbx_cli.engine.stock import ChatterboxEngine
+
+    stock = ChatterboxEngine(spec, store)
+    if not spec.batched:
+        return stock
+    from cbx_cli.engine.batched import BatchedEngine
+
+    return BatchedEngine(stock)

@@ -44,7 +44,7 @@ def _ffmpeg() -> Finding:
 
 
 def _cached_models() -> list[Finding]:
-    from cbx_cli.engine.stock import FILES, REPOS
+    from cbx_cli.engine.weights import FILES, REPOS
 
     try:
         from huggingface_hub import scan_cache_dir

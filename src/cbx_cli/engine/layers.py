@@ -52,12 +52,22 @@ def t3_sized_to(checkpoint_file: Path) -> Iterator[None]:
     if found is None:
         yield
         return
+    config, field, layers = found
+    with llama_layers(config, field, layers):
+        yield
+
+
+@contextmanager
+def llama_layers(config: str, field: str, layers: int | None) -> Iterator[None]:
+    """Within the block, chatterbox builds `config`'s transformer with `layers` layers (None: as published).
+
+    Sets `LLAMA_CONFIGS[config][field]`; the original value is restored on exit.
+    """
     from chatterbox.models.t3.llama_configs import LLAMA_CONFIGS
 
-    config, field, layers = found
     cfg = LLAMA_CONFIGS[config]
     original = cfg[field]
-    if original == layers:
+    if layers is None or original == layers:
         yield
         return
     cfg[field] = layers

@@ -1,277 +1,176 @@
-"""The real engine: Chatterbox models loaded through chatterbox-tts's own loaders.
+"""The stock engine: one Chatterbox model synthesizing one chunk at a time, exactly as chatterbox's `generate` does.
 
-torch and chatterbox are imported in `load()`, so the CLI starts fast and tests that need no
-model never import them.
+Every call here is chatterbox-tts 0.1.7's own (`T3.inference`, `S3Gen.inference`, the watermarker); what cbx adds
+is a seed and a token budget per chunk, voice conditioning kept per voice, and timings. torch and chatterbox are
+imported in `load()` and the methods, so the CLI starts fast and tests that need no model never import them.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import logging
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from cbx_cli.engine.base import EngineSpec
-from cbx_cli.engine.layers import t3_sized_to
-from cbx_cli.errors import ModelError, VoiceError
-from cbx_cli.plan.chunks import Chunk
+from cbx_cli.engine.base import (
+    ConditioningStore,
+    EngineInfo,
+    EngineSpec,
+    Synthesis,
+    TakeRequest,
+    Voice,
+    VoicePrompt,
+)
+from cbx_cli.engine.weights import (
+    conditionals_class,
+    find_checkpoint,
+    import_torch,
+    load_model,
+    resolve_device,
+)
+from cbx_cli.errors import VoiceError
 
 if TYPE_CHECKING:
-    from cbx_cli.voices.reference import VoiceRef
+    from cbx_cli.plan.chunks import Chunk
 
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 24000
 
-REPOS = {
-    "original": "ResembleAI/chatterbox",
-    "turbo": "ResembleAI/chatterbox-turbo",
-    "multilingual": "ResembleAI/chatterbox",
-}
-FILES = {
-    "original": ("ve.safetensors", "t3_cfg.safetensors", "s3gen.safetensors", "tokenizer.json", "conds.pt"),
-    "turbo": ("ve.safetensors", "t3_turbo_v1.safetensors", "s3gen_meanflow.safetensors", "conds.pt"),
-    "multilingual": (
-        "ve.pt", "t3_mtl23ls_v2.safetensors", "s3gen.pt", "grapheme_mtl_merged_expanded_v1.json", "conds.pt",
-    ),
-}
-T3_FILE = {m: files[1] for m, files in FILES.items()}
-
-INSTALL_HINT = "Install the model extras with: pip install chatterbox-tts"
-
-
-def _import_torch():
-    os.environ.setdefault("TQDM_DISABLE", "1")  # chatterbox draws a tqdm bar per chunk; the CLI has its own
-    try:
-        import torch
-    except ImportError:
-        raise ModelError(f"PyTorch is not installed. {INSTALL_HINT}") from None
-    return torch
-
-
-def resolve_device(requested: str) -> tuple[str, str | None]:
-    """The device to run on, and a one-line warning when that is a slow fallback."""
-    torch = _import_torch()
-    has_cuda = torch.cuda.is_available()
-    mps = getattr(torch.backends, "mps", None)
-    has_mps = bool(mps and mps.is_available())
-    if requested == "cuda" and not has_cuda:
-        raise ModelError("--device cuda: torch sees no CUDA GPU. Use --device auto or --device cpu.")
-    if requested == "mps" and not has_mps:
-        raise ModelError("--device mps: Apple MPS is not available here. Use --device auto or --device cpu.")
-    if requested != "auto":
-        return requested, None
-    if has_cuda:
-        return "cuda", None
-    if has_mps:
-        return "mps", None
-    return "cpu", "No GPU found: running on the CPU, which is much slower."
-
-
-def no_weights_message(model: str) -> str:
-    return (
-        f"Chatterbox {model} weights are not in the Hugging Face cache and the hub cannot be reached. "
-        f"Connect once to download {REPOS[model]}, or pass --model-dir DIR (or set CBX_MODEL_DIR) "
-        "with a checkpoint folder."
-    )
-
 
 class ChatterboxEngine:
-    """One Chatterbox model, conditioned on one voice, synthesizing chunks one at a time as stock does."""
+    """One Chatterbox model synthesizing chunks one at a time as stock does; voices computed once and kept."""
 
     sample_rate = SAMPLE_RATE
+    kind = "ChatterboxEngine"
+    """The engine's name in `identity()` (and so in cache keys)."""
 
-    def __init__(self, spec: EngineSpec):
+    def __init__(self, spec: EngineSpec, store: ConditioningStore | None = None):
         self.spec = spec
+        self.store = store
         self.model = None
-        self.device = "cpu"
-        self.device_warning: str | None = None
-        self.checkpoint_id = ""
-        self.voice_id = "builtin"
-        self.last_token_counts: list[int] = []
-        self._voices: dict[str, tuple[object, str]] = {}
-        self.revision: str | None = None
-        """The Hugging Face revision (commit) the weights came from, when loaded from the hub cache."""
+        self.info = EngineInfo(spec.model, "", None, "cpu", None)
+        self.timings: dict[str, float] = {"t3": 0.0, "s3gen": 0.0}
+        self._builtin = None
+        self._voices: dict[VoicePrompt | None, Voice] = {}
         self._torch = None
 
-    # -- loading -------------------------------------------------------------------------------
+    @property
+    def device(self) -> str:
+        return self.info.device
 
     def load(self) -> None:
-        torch = self._torch = _import_torch()
-        self.device, self.device_warning = resolve_device(self.spec.device)
-        try:
-            import chatterbox  # noqa: F401
-        except ImportError as exc:
-            raise ModelError(f"chatterbox-tts cannot be imported ({exc}). {INSTALL_HINT}") from None
-        cls = self._model_class()
-        chatter = io.StringIO()  # the loaders print progress notes; stdout may be carrying audio (-o -)
-        with contextlib.redirect_stdout(chatter), torch.inference_mode():
-            if self.spec.model_dir is not None:
-                ckpt = self._local_dir(self.spec.model_dir)
-                with t3_sized_to(ckpt / T3_FILE[self.spec.model]):
-                    self.model = cls.from_local(ckpt, self.device)
-            else:
-                ckpt = self._cached_dir()
-                with t3_sized_to(ckpt / T3_FILE[self.spec.model]):
-                    if self.spec.revision:
-                        self.model = cls.from_local(self._download(ckpt), self.device)
-                    else:
-                        self.model = cls.from_pretrained(self.device)
-                self.revision = ckpt.name if ckpt.parent.name == "snapshots" else None
-        self.checkpoint_id = checkpoint_identity(ckpt, FILES[self.spec.model])
-        if chatter.getvalue().strip():
-            log.debug("loader said: %s", chatter.getvalue().strip())
-        if self.model.conds is None:
+        checkpoint = find_checkpoint(self.spec.model, self.spec.model_dir, self.spec.revision)
+        self._torch = import_torch()
+        device, warning = resolve_device(self.spec.device)
+        loaded = load_model(checkpoint, device)
+        self.model = loaded.model
+        self._builtin = self.model.conds
+        self.info = EngineInfo(self.spec.model, loaded.checkpoint_id, loaded.revision, device, warning)
+        if self._builtin is None:
             log.info("checkpoint has no built-in voice (conds.pt)")
 
-    def _model_class(self):
-        if self.spec.model == "turbo":
-            from chatterbox.tts_turbo import ChatterboxTurboTTS
+    def identity(self) -> str:
+        return f"{self.kind}:{self.spec.model}:{self.info.checkpoint_id}"
 
-            return ChatterboxTurboTTS
-        if self.spec.model == "multilingual":
-            from chatterbox.mtl_tts import ChatterboxMultilingualTTS
+    # -- voices --------------------------------------------------------------------------------
 
-            return ChatterboxMultilingualTTS
-        from chatterbox.tts import ChatterboxTTS
+    def voice(self, prompt: VoicePrompt | None = None) -> Voice:
+        """Conditioning for `prompt` (None: the checkpoint's built-in voice), computed once per prompt and kept.
 
-        return ChatterboxTTS
-
-    def _local_dir(self, folder: Path) -> Path:
-        folder = Path(folder).expanduser()
-        if not folder.is_dir():
-            raise ModelError(f"--model-dir '{folder}' is not a folder. Pass the folder that holds the checkpoint.")
-        needed = [f for f in FILES[self.spec.model] if f != "conds.pt"]
-        missing = [f for f in needed if not (folder / f).exists()]
-        if missing:
-            raise ModelError(
-                f"--model-dir '{folder}' is not a Chatterbox {self.spec.model} checkpoint: "
-                f"missing {', '.join(missing)}. Check --model matches the folder."
-            )
-        return folder
-
-    def _cached_dir(self) -> Path:
-        """Resolve the checkpoint folder in the Hugging Face cache (downloading it when online)."""
-        from huggingface_hub import hf_hub_download
-
-        repo = REPOS[self.spec.model]
-        try:
-            path = hf_hub_download(repo_id=repo, filename=T3_FILE[self.spec.model], revision=self.spec.revision)
-        except Exception as exc:  # hub errors come in many classes: offline, missing, network, auth
-            log.debug("weights lookup failed: %r", exc)
-            if self.spec.revision and "revision" in str(exc).lower():
-                raise ModelError(
-                    f"Revision '{self.spec.revision}' of {repo} is not available. Check --revision."
-                ) from None
-            raise ModelError(no_weights_message(self.spec.model)) from None
-        return Path(path).parent
-
-    def _download(self, snapshot: Path) -> Path:
-        """Every file of the model at the pinned --revision, in one snapshot folder of the cache."""
-        from huggingface_hub import hf_hub_download
-
-        repo = REPOS[self.spec.model]
-        for name in FILES[self.spec.model]:
-            try:
-                hf_hub_download(repo_id=repo, filename=name, revision=self.spec.revision)
-            except Exception as exc:  # conds.pt is optional; everything else must be there
-                if name != "conds.pt":
-                    log.debug("download of %s failed: %r", name, exc)
-                    raise ModelError(no_weights_message(self.spec.model)) from None
-        return snapshot
-
-    # -- voice ---------------------------------------------------------------------------------
-
-    def set_voice(self, voice: VoiceRef | Path | None, exaggeration: float = 0.5) -> None:
-        """Condition on ``voice`` (None: the checkpoint's built-in voice).
-
-        Conditioning is computed once per voice and kept, so switching between voices costs nothing; a
-        library voice with stored conditioning for this checkpoint skips the computation altogether.
+        With a store, conditioning stored for this model and checkpoint is loaded instead of computed, and
+        conditioning computed here is saved where the store says.
         """
-        from cbx_cli.voices.reference import VoiceRef
-
-        ref = voice if isinstance(voice, VoiceRef) or voice is None else VoiceRef(Path(voice))
-        key = "builtin" if ref is None else str(ref.path)
-        if key in self._voices:
-            self.model.conds, self.voice_id = self._voices[key]
-            return
-        if ref is None:
-            if self.model.conds is None:
+        if prompt in self._voices:
+            return self._voices[prompt]
+        if prompt is None:
+            if self._builtin is None:
                 raise VoiceError("This checkpoint has no built-in voice (conds.pt). Pass --voice FILE.")
-            self.voice_id = "builtin"
+            voice = Voice("builtin", self._builtin)
         else:
-            self._condition(ref, exaggeration)
-        self._voices[key] = (self.model.conds, self.voice_id)
+            voice = self._stored(prompt) or self._computed(prompt)
+        self._voices[prompt] = voice
+        return voice
 
-    def _condition(self, ref: VoiceRef, exaggeration: float) -> None:
-        from cbx_cli.voices.library import conds_path, stored_conditioning
+    def _stored(self, prompt: VoicePrompt) -> Voice | None:
+        path = self.store.find(prompt, self.spec.model, self.info.checkpoint_id) if self.store else None
+        if path is None:
+            return None
+        digest = _digest(path)
+        name = f"voice:{prompt.name}:{digest}" if prompt.name else f"conds:{digest}"
+        return Voice(name, self.load_conditionals(path))
 
-        stored = stored_conditioning(ref.conds_dir, self.spec.model, self.checkpoint_id) if ref.conds_dir else None
-        if stored is not None:
-            self.load_conditioning(stored, voice_id=f"voice:{ref.name}:" + _digest(stored))
-            return
+    def _computed(self, prompt: VoicePrompt) -> Voice:
+        """`prepare_conditionals` on the recording (its default exaggeration: each chunk sets its own)."""
         with contextlib.redirect_stdout(sys.stderr), self._torch.inference_mode():
             try:
-                self.model.prepare_conditionals(str(ref.path), exaggeration=exaggeration)
+                self.model.prepare_conditionals(str(prompt.path), exaggeration=0.5)
             except AssertionError as exc:
-                raise VoiceError(f"Voice file '{ref.path}' cannot be used: {exc}") from None
-        self.voice_id = "file:" + _digest(ref.path)
-        if ref.conds_dir is not None:
-            self.save_conditioning(conds_path(ref.conds_dir, self.spec.model, self.checkpoint_id))
+                if prompt.name:
+                    raise VoiceError(
+                        f"Voice '{prompt.name}' cannot be used with the {self.spec.model} model: {exc}"
+                    ) from None
+                raise VoiceError(f"Voice file '{prompt.path}' cannot be used: {exc}") from None
+        conds = self.model.conds
+        target = self.store.target(prompt, self.spec.model, self.info.checkpoint_id) if self.store else None
+        if target is not None:
+            save_conditionals(conds, target)
+        return Voice("file:" + _digest(prompt.path), conds)
 
-    def identity(self) -> str:
-        return f"{type(self).__name__}:{self.spec.model}:{self.checkpoint_id}:{self.voice_id}"
+    def load_conditionals(self, path: Path):
+        """Conditioning stored by `save_conditionals`, on this engine's device."""
+        path = Path(path)
+        try:
+            return conditionals_class(self.spec.model).load(path, map_location="cpu").to(self.device)
+        except Exception as exc:  # torch raises many kinds for a truncated or foreign file
+            log.debug("cannot load conditioning %s: %r", path, exc)
+            raise VoiceError(
+                f"Stored voice conditioning '{path}' cannot be read. Delete it, or add the voice again with "
+                "cbx voices add NAME FILE --replace."
+            ) from None
 
     # -- synthesis -----------------------------------------------------------------------------
 
-    def synthesize(self, chunks: Sequence[Chunk]) -> list[np.ndarray]:
-        """One waveform per chunk; ``last_token_counts`` then holds each chunk's speech-token count."""
-        waves, counts = [], []
-        with contextlib.redirect_stdout(sys.stderr):
-            for chunk in chunks:
-                wav, n = self._one(chunk)
-                waves.append(wav)
-                counts.append(n)
-        self.last_token_counts = counts
-        return waves
-
-    def _one(self, chunk: Chunk) -> tuple[np.ndarray, int]:
-        """Exactly the work of stock `generate` for one chunk, with the chunk's seed and token budget."""
+    def synthesize(self, requests: Sequence[TakeRequest]) -> list[Synthesis]:
+        """One take per request, in order, each as stock `generate` makes it with the chunk's seed and budget."""
         torch = self._torch
-        torch.manual_seed(chunk.seed)
-        with torch.inference_mode():
-            tokens, generated = self.speech_tokens(chunk)
-            wav = self.decode(tokens)
-        return wav, generated
+        self.timings = {"t3": 0.0, "s3gen": 0.0}
+        out = []
+        with contextlib.redirect_stdout(sys.stderr):
+            for request in requests:
+                torch.manual_seed(request.chunk.seed)
+                with torch.inference_mode():
+                    t0 = time.perf_counter()
+                    tokens, generated = self.speech_tokens(request.chunk, request.voice.conditionals)
+                    t1 = time.perf_counter()
+                    audio = self.decode(tokens, request.voice.conditionals)
+                    t2 = time.perf_counter()
+                self.timings["t3"] += t1 - t0
+                self.timings["s3gen"] += t2 - t1
+                out.append(Synthesis(audio, generated))
+        return out
 
-    def speech_tokens(self, chunk: Chunk):
-        """T3: text → (speech tokens for S3Gen, number generated), as stock generate does it, within budget."""
+    def speech_tokens(self, chunk: Chunk, conds):
+        """T3: text → (speech tokens for S3Gen, number generated without the stop token), within the budget.
+
+        Mirrors `ChatterboxTTS.generate` (and the turbo and multilingual models' `generate`), chatterbox-tts 0.1.7,
+        with `max_new_tokens` set to the chunk's budget.
+        """
+        from chatterbox.models.s3tokenizer import SPEECH_VOCAB_SIZE
+
+        if self.spec.model == "turbo":
+            return self._turbo_tokens(chunk, conds)
         torch = self._torch
         import torch.nn.functional as F
 
         m, p = self.model, chunk.params
-        if self.spec.model == "turbo":
-            from chatterbox.tts_turbo import punc_norm
-
-            ids = m.tokenizer(punc_norm(chunk.spoken), return_tensors="pt", padding=True, truncation=True)
-            tokens = m.t3.inference_turbo(
-                t3_cond=m.conds.t3,
-                text_tokens=ids.input_ids.to(self.device),
-                temperature=p.temperature,
-                top_k=p.top_k,
-                top_p=p.top_p,
-                repetition_penalty=p.repetition_penalty,
-                max_gen_len=max(chunk.max_tokens - 1, 0),
-            )
-            return tokens[tokens < 6561], int(tokens.numel())
-        self._set_exaggeration(p.exaggeration)
         if self.spec.model == "multilingual":
             from chatterbox.mtl_tts import punc_norm
 
@@ -286,7 +185,7 @@ class ChatterboxEngine:
         text_tokens = F.pad(text_tokens, (1, 0), value=m.t3.hp.start_text_token)
         text_tokens = F.pad(text_tokens, (0, 1), value=m.t3.hp.stop_text_token)
         tokens = m.t3.inference(
-            t3_cond=m.conds.t3,
+            t3_cond=with_exaggeration(conds.t3, p.exaggeration, self.device),
             text_tokens=text_tokens,
             max_new_tokens=chunk.max_tokens,
             temperature=p.temperature,
@@ -297,12 +196,30 @@ class ChatterboxEngine:
         )
         from chatterbox.models.s3tokenizer import drop_invalid_tokens
 
-        generated = int(tokens.shape[-1])
+        generated = tokens_generated(tokens[0], m.t3.hp.stop_speech_token)
         tokens = drop_invalid_tokens(tokens[0])
-        return tokens[tokens < 6561], generated
+        return tokens[tokens < SPEECH_VOCAB_SIZE], generated
 
-    def decode(self, tokens) -> np.ndarray:
-        """S3Gen: speech tokens → waveform, then Chatterbox's watermark."""
+    def _turbo_tokens(self, chunk: Chunk, conds):
+        """`ChatterboxTurboTTS.generate`'s T3 call (chatterbox-tts 0.1.7), `max_gen_len` from the budget."""
+        from chatterbox.models.s3tokenizer import SPEECH_VOCAB_SIZE
+        from chatterbox.tts_turbo import punc_norm
+
+        m, p = self.model, chunk.params
+        ids = m.tokenizer(punc_norm(chunk.spoken), return_tensors="pt", padding=True, truncation=True)
+        tokens = m.t3.inference_turbo(
+            t3_cond=conds.t3,
+            text_tokens=ids.input_ids.to(self.device),
+            temperature=p.temperature,
+            top_k=p.top_k,
+            top_p=p.top_p,
+            repetition_penalty=p.repetition_penalty,
+            max_gen_len=max(chunk.max_tokens - 1, 0),
+        )
+        return tokens[tokens < SPEECH_VOCAB_SIZE], int(tokens.numel())  # inference_turbo drops the stop token
+
+    def decode(self, tokens, conds) -> np.ndarray:
+        """S3Gen: speech tokens → waveform, then Chatterbox's watermark (`generate`'s calls, chatterbox-tts 0.1.7)."""
         torch = self._torch
         m = self.model
         tokens = tokens.to(self.device)
@@ -311,75 +228,55 @@ class ChatterboxEngine:
 
             silence = torch.tensor([S3GEN_SIL] * 3, dtype=torch.long, device=self.device)
             tokens = torch.cat([tokens, silence])
-            wav, _ = m.s3gen.inference(speech_tokens=tokens, ref_dict=m.conds.gen, n_cfm_timesteps=2)
+            wav, _ = m.s3gen.inference(speech_tokens=tokens, ref_dict=conds.gen, n_cfm_timesteps=2)
         elif tokens.numel() == 0:
             return np.zeros(0, dtype=np.float32)
         else:
-            wav, _ = m.s3gen.inference(speech_tokens=tokens, ref_dict=m.conds.gen)
-        wav = wav.squeeze(0).detach().float().cpu().numpy()
-        marked = m.watermarker.apply_watermark(wav, sample_rate=self.sample_rate)
-        return np.ascontiguousarray(marked, dtype=np.float32)
+            wav, _ = m.s3gen.inference(speech_tokens=tokens, ref_dict=conds.gen)
+        return watermarked(m, wav, self.sample_rate)
 
-    def _set_exaggeration(self, value: float) -> None:
-        from chatterbox.models.t3.modules.cond_enc import T3Cond
 
-        cond = self.model.conds.t3
-        if float(cond.emotion_adv.flatten()[0]) != float(value):
-            self.model.conds.t3 = T3Cond(
-                speaker_emb=cond.speaker_emb,
-                cond_prompt_speech_tokens=cond.cond_prompt_speech_tokens,
-                emotion_adv=value * self._torch.ones(1, 1, 1),
-            ).to(device=self.device)
+def with_exaggeration(t3_cond, value: float, device):
+    """`t3_cond` with its emotion set to `value`, as `ChatterboxTTS.generate` (chatterbox-tts 0.1.7) updates it.
 
-    # -- stored conditioning -------------------------------------------------------------------
+    The voice's own conditioning is left as it is: each chunk asks for its own exaggeration.
+    """
+    import torch
+    from chatterbox.models.t3.modules.cond_enc import T3Cond
 
-    def save_conditioning(self, path: Path) -> None:
-        """Write the current voice conditioning (``model.conds``) to ``path``, atomically."""
-        if self.model is None or self.model.conds is None:
-            raise VoiceError("There is no voice conditioning to store: load the model and set a voice first.")
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-        try:
-            self.model.conds.save(tmp)
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
+    if float(t3_cond.emotion_adv.flatten()[0]) == float(value):
+        return t3_cond
+    return T3Cond(
+        speaker_emb=t3_cond.speaker_emb,
+        cond_prompt_speech_tokens=t3_cond.cond_prompt_speech_tokens,
+        emotion_adv=value * torch.ones(1, 1, 1),
+    ).to(device=device)
 
-    def load_conditioning(self, path: Path, voice_id: str | None = None) -> None:
-        """Use conditioning stored by `save_conditioning` instead of computing it from a recording.
 
-        ``voice_id`` names the voice in `identity()` (cache keys); by default, a hash of the stored file.
-        """
-        if self.spec.model == "turbo":
-            from chatterbox.tts_turbo import Conditionals
-        elif self.spec.model == "multilingual":
-            from chatterbox.mtl_tts import Conditionals
-        else:
-            from chatterbox.tts import Conditionals
-        path = Path(path)
-        try:
-            conds = Conditionals.load(path, map_location="cpu").to(self.device)
-        except Exception as exc:  # torch raises many kinds for a truncated or foreign file
-            log.debug("cannot load conditioning %s: %r", path, exc)
-            raise VoiceError(
-                f"Stored voice conditioning '{path}' cannot be read. Delete it, or add the voice again with "
-                "cbx voices add NAME FILE --replace."
-            ) from None
-        self.model.conds = conds
-        self.voice_id = voice_id or "conds:" + hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+def tokens_generated(row, stop_token: int) -> int:
+    """Speech tokens T3 drew for one row, not counting a final stop token."""
+    n = int(row.numel())
+    return n - int(n > 0 and int(row[-1]) == stop_token)
+
+
+def watermarked(model, wav, sample_rate: int) -> np.ndarray:
+    """A (1, samples) waveform tensor as float32 numpy, with Chatterbox's watermark applied (as `generate` does)."""
+    wav = wav.squeeze(0).detach().float().cpu().numpy()
+    marked = model.watermarker.apply_watermark(wav, sample_rate=sample_rate)
+    return np.ascontiguousarray(marked, dtype=np.float32)
+
+
+def save_conditionals(conds, path: Path) -> None:
+    """Write chatterbox `Conditionals` to `path`, atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        conds.save(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _digest(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
-
-
-def checkpoint_identity(folder: Path, files: Sequence[str]) -> str:
-    """A short fingerprint of a checkpoint: names, sizes and modification times of its files."""
-    h = hashlib.sha256()
-    for name in files:
-        path = folder / name
-        if path.exists():
-            st = path.stat()
-            h.update(f"{name}:{st.st_size}:{int(st.st_mtime)};".encode())
-    return h.hexdigest()[:16]

@@ -44,12 +44,16 @@ class CacheInfo:
     size_bytes: int
 
 
-def take_key(engine_identity: str, chunk: Chunk) -> str:
-    """A digest of everything that shapes the chunk's audio."""
+def take_key(engine_identity: str, voice_id: str, chunk: Chunk) -> str:
+    """A digest of everything that shapes the chunk's audio: engine and checkpoint, voice, text, settings, seed.
+
+    The engine and voice are joined as one field, as they were when the engine's identity named its voice, so
+    takes cached before keep their keys.
+    """
     blob = json.dumps(
         {
             "cbx": __version__,
-            "engine": engine_identity,
+            "engine": f"{engine_identity}:{voice_id}",
             "text": chunk.spoken,
             "params": chunk.params.model_dump(),
             "seed": chunk.seed,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from cbx_cli.engine.base import Engine
+from cbx_cli.engine.base import Engine, TakeRequest
 from cbx_cli.plan.chunks import Chunk, retry_chunk
 from cbx_cli.render.cache import TakeCache, take_key
 from cbx_cli.render.guards import check_take
@@ -63,8 +63,25 @@ class RenderInterrupted(Exception):
 ProgressFn = Callable[[Progress], None]
 
 
+def _from_cache(
+    requests: Sequence[TakeRequest], identity: str, sr: int, cache: TakeCache | None, stats: RenderStats
+) -> tuple[dict[int, Take], list[TakeRequest]]:
+    """The takes the cache holds (by chunk index), and the requests it does not."""
+    ready: dict[int, Take] = {}
+    misses = []
+    for request in requests:
+        chunk = request.chunk
+        hit = cache.get(take_key(identity, request.voice.id, chunk)) if cache else None
+        if hit is not None and hit.sample_rate == sr:
+            ready[chunk.index] = Take(chunk, hit.audio, len(hit.audio) / sr, hit.tokens, from_cache=True)
+            stats.cached += 1
+        else:
+            misses.append(request)
+    return ready, misses
+
+
 def render(
-    chunks: Sequence[Chunk],
+    requests: Sequence[TakeRequest],
     engine: Engine,
     batch_size: int = 8,
     on_progress: ProgressFn | None = None,
@@ -72,47 +89,44 @@ def render(
     retries: int = 0,
     stats: RenderStats | None = None,
 ) -> list[Take]:
-    """Synthesize every chunk (or take it from the cache), retrying bad takes with the next derived seed."""
+    """Synthesize every request's chunk (or take it from the cache), retrying bad takes with the next derived seed.
+
+    A retry keeps its request's voice.
+    """
     stats = stats if stats is not None else RenderStats()
+    chunks = [r.chunk for r in requests]
     identity = engine.identity()
     sr = engine.sample_rate
     final: dict[int, Take] = {}
     attempt_of = {c.index: 0 for c in chunks}
     started = time.monotonic()
-    pending = list(chunks)
+    pending = list(requests)
     try:
         while pending:
-            ready: dict[int, Take] = {}
-            misses = []
-            for chunk in pending:
-                hit = cache.get(take_key(identity, chunk)) if cache else None
-                if hit is not None and hit.sample_rate == sr:
-                    ready[chunk.index] = Take(chunk, hit.audio, len(hit.audio) / sr, hit.tokens, from_cache=True)
-                    stats.cached += 1
-                else:
-                    misses.append(chunk)
+            ready, misses = _from_cache(pending, identity, sr, cache, stats)
             for i in range(0, len(misses), max(1, batch_size)):
                 batch = misses[i : i + batch_size]
-                waves = engine.synthesize(batch)
-                counts = getattr(engine, "last_token_counts", None) or [None] * len(batch)
-                for chunk, wav, tokens in zip(batch, waves, counts, strict=True):
+                for request, made in zip(batch, engine.synthesize(batch), strict=True):
+                    chunk = request.chunk
                     if cache:
-                        cache.put(take_key(identity, chunk), wav, sr, tokens, chunk.spoken)
-                    ready[chunk.index] = Take(chunk, wav, len(wav) / sr, tokens)
+                        cache.put(take_key(identity, request.voice.id, chunk), made.audio, sr, made.tokens,
+                                  chunk.spoken)
+                    ready[chunk.index] = Take(chunk, made.audio, len(made.audio) / sr, made.tokens)
                     stats.rendered += 1
                 if on_progress:
                     done = {**final, **ready}
                     on_progress(Progress(len(done), len(chunks), sum(t.seconds for t in done.values()),
                                          time.monotonic() - started, stats.cached))
             pending = []
-            for chunk in (c for c in chunks if c.index in ready):
+            for request in (r for r in requests if r.chunk.index in ready):
+                chunk = request.chunk
                 take = ready[chunk.index]
                 problems = check_take(take.chunk, take.audio, sr, take.tokens)
                 attempt = attempt_of[chunk.index]
                 if problems and attempt < retries:
                     attempt_of[chunk.index] = attempt + 1
                     stats.retried += attempt == 0
-                    pending.append(retry_chunk(chunk, attempt + 1))
+                    pending.append(TakeRequest(retry_chunk(chunk, attempt + 1), request.voice))
                     continue
                 take.attempts = attempt + 1
                 if problems:

@@ -7,18 +7,17 @@ recording), ``voice.json`` (name, source, seconds, time added) and, once a model
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
 import shutil
-import sys
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from cbx_cli.config import paths
+from cbx_cli.engine.base import Engine, VoicePrompt
 from cbx_cli.errors import VoiceError
 from cbx_cli.voices.audio import VOICE_NAME_RE, check_voice
 from cbx_cli.voices.fetch import fetch_voice, is_url
@@ -74,6 +73,31 @@ def stored_conditioning(voice_dir: Path | None, model: str, checkpoint_id: str) 
     return path if path.is_file() else None
 
 
+class LibraryConditioning:
+    """The engines' `ConditioningStore` for library voices: ``conds-<model>-<checkpoint>.pt`` in the voice's folder.
+
+    A library voice's prompt is its stored reference recording, so its folder is the recording's; prompts from
+    elsewhere (a file, a URL) are not stored. A folder being staged by `add_voice` counts as the voice's folder.
+    """
+
+    def __init__(self, root: Path | None = None):
+        self._root = root
+
+    def folder(self, prompt: VoicePrompt) -> Path | None:
+        if prompt.name is None:
+            return None
+        folder = Path(prompt.path).parent
+        root = self._root or voices_dir()
+        return folder if folder.resolve().parent == root.resolve() else None
+
+    def find(self, prompt: VoicePrompt, model: str, checkpoint_id: str) -> Path | None:
+        return stored_conditioning(self.folder(prompt), model, checkpoint_id)
+
+    def target(self, prompt: VoicePrompt, model: str, checkpoint_id: str) -> Path | None:
+        folder = self.folder(prompt)
+        return conds_path(folder, model, checkpoint_id) if folder is not None and checkpoint_id else None
+
+
 def _read(folder: Path, name: str | None = None) -> Voice | None:
     try:
         meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
@@ -126,9 +150,10 @@ def source_audio(source: str, model: str) -> tuple[Path, float]:
     return path, check_voice(path, model)
 
 
-def add_voice(name: str, source: str, model: str, replace: bool = False, engine=None) -> Voice:
+def add_voice(name: str, source: str, model: str, replace: bool = False, engine: Engine | None = None) -> Voice:
     """Store ``source`` (a file or URL) as voice ``name``; with a loaded ``engine``, store its conditioning too.
 
+    The engine's conditioning store must be the library (`LibraryConditioning`): that is where it saves it.
     The voice folder appears complete or not at all; with ``replace`` the old voice is swapped out at the end.
     """
     check_new(name, replace)
@@ -180,17 +205,10 @@ def remove_voice(name: str) -> None:
     shutil.rmtree(trash, ignore_errors=True)
 
 
-def compute_conditioning(voice: Voice, engine) -> Path:
-    """Compute ``voice``'s conditioning on a loaded ChatterboxEngine and store it; returns the file."""
-    import torch
-
-    path = conds_path(voice.dir, engine.spec.model, engine.checkpoint_id)
-    # The engine loads its weights in inference mode, so the voice must be computed in it too.
-    with contextlib.redirect_stdout(sys.stderr), torch.inference_mode():
-        try:
-            engine.model.prepare_conditionals(str(voice.reference), exaggeration=0.5)
-        except AssertionError as exc:
-            raise VoiceError(f"Voice '{voice.name}' cannot be used with the {engine.spec.model} model: {exc}") from None
-    engine.save_conditioning(path)
+def compute_conditioning(voice: Voice, engine: Engine) -> Path:
+    """Compute ``voice``'s conditioning on a loaded engine whose store is the library; returns the stored file."""
+    engine.voice(VoicePrompt(voice.reference, voice.name))
+    path = conds_path(voice.dir, engine.info.model, engine.info.checkpoint_id)
+    if not path.is_file():
+        raise VoiceError(f"Voice '{voice.name}': its conditioning was not stored. Add it again with --replace.")
     return path
-

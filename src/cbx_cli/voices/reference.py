@@ -1,38 +1,26 @@
-"""`--voice` resolution: a URL, a file or a library voice name → a checked VoiceRef."""
+"""`--voice` resolution: a URL, a file or a library voice name → a checked VoicePrompt."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
+from cbx_cli.engine.base import VoicePrompt
 from cbx_cli.errors import VoiceError
 from cbx_cli.voices.audio import VOICE_NAME_RE, check_voice
 from cbx_cli.voices.fetch import fetch_voice, is_url
 from cbx_cli.voices.library import get_voice
 
 
-@dataclass(frozen=True)
-class VoiceRef:
-    """The voice a run uses: an audio file, and for a library voice its name and conditioning folder."""
-
-    path: Path
-    """The reference recording (checked)."""
-    name: str | None = None
-    """The library voice's name; None for a file or URL."""
-    conds_dir: Path | None = None
-    """Where stored conditioning files live (``conds-<model>-<checkpoint>.pt``); None outside the library."""
-
-
-def resolve_voice(arg: str | None, model: str) -> VoiceRef | None:
+def resolve_voice(arg: str | None, model: str) -> VoicePrompt | None:
     """What ``--voice`` names: an http(s) URL, an existing file, or a voice in the library; None for none."""
     if arg is None:
         return None
     if is_url(arg):
-        return VoiceRef(fetch_voice(arg, model=model))
+        return VoicePrompt(fetch_voice(arg, model=model))
     path = Path(arg).expanduser()
     if path.exists():
         check_voice(path, model)
-        return VoiceRef(path)
+        return VoicePrompt(path)
     if VOICE_NAME_RE.fullmatch(arg):
         voice = get_voice(arg)
         if voice is None:
@@ -41,6 +29,6 @@ def resolve_voice(arg: str | None, model: str) -> VoiceRef | None:
                 f"Add it with: cbx voices add {arg} FILE"
             )
         check_voice(voice.reference, model)
-        return VoiceRef(voice.reference, voice.name, voice.dir)
+        return VoicePrompt(voice.reference, voice.name)
     check_voice(path, model)  # raises: it does not exist
-    return VoiceRef(path)
+    return VoicePrompt(path)

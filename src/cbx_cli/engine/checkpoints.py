@@ -1,9 +1,10 @@
-"""Tiny Chatterbox checkpoints with random weights, in Chatterbox's exact file layout.
+"""Chatterbox checkpoints with random weights, in Chatterbox's exact file layout: for tests and `cbx bench`.
 
-The Hugging Face hub is unreachable in tests, so these builders write what the published repos
-hold, file for file, and the tests load them through chatterbox's own `from_local` /
-`from_pretrained`. Only T3's transformer is cut down (to `layers` layers; hidden size stays 1024),
-so loading needs `cbx_cli.engine.layers.t3_sized_to`. VoiceEncoder and S3Gen are full size.
+These builders write what the published repos hold, file for file, so the checkpoints load through chatterbox's
+own `from_local` / `from_pretrained` and cbx's engines exactly as real weights do. The tests (which cannot reach
+the Hugging Face hub) cut T3's transformer down to `layers` layers (hidden size stays 1024; loading then needs
+`cbx_cli.engine.layers.t3_sized_to`, which the engines use); `cbx bench` builds the full size (`layers=None`),
+since the architecture, not the weights, sets the speed. VoiceEncoder and S3Gen are always full size.
 
 Everything is seeded, so a build is reproducible. Random weights never emit the stop token:
 generation from these checkpoints must always run on a token budget.
@@ -16,11 +17,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+
+from cbx_cli.engine.layers import llama_layers
 
 SEED = 1234
 VOICE_SR = 24000
@@ -84,19 +85,6 @@ def _save(module_or_state, path: Path) -> None:
 
     state = module_or_state if isinstance(module_or_state, dict) else module_or_state.state_dict()
     save_file({k: v.detach().contiguous() for k, v in state.items()}, str(path))
-
-
-@contextmanager
-def _llama_configs(config: str, field: str, layers: int) -> Iterator[None]:
-    from chatterbox.models.t3.llama_configs import LLAMA_CONFIGS
-
-    cfg = LLAMA_CONFIGS[config]
-    original = cfg[field]
-    cfg[field] = layers
-    try:
-        yield
-    finally:
-        cfg[field] = original
 
 
 _CACHE: dict[str, object] = {}
@@ -223,29 +211,17 @@ def turbo_tokenizer(dir: Path) -> None:
 # -- builders -------------------------------------------------------------------------------------
 
 
-def build_original(dir: Path, layers: int = 2) -> Path:
+def build_original(dir: Path, layers: int | None = 2) -> Path:
     """Chatterbox (original, English) as `ChatterboxTTS.from_local` reads it; returns `dir`.
 
-    ve.safetensors, t3_cfg.safetensors (Llama_520M cut to `layers` layers), s3gen.safetensors
+    ve.safetensors, t3_cfg.safetensors (Llama_520M cut to `layers` layers; None: all 30), s3gen.safetensors
     (full S3Gen, float32), tokenizer.json, conds.pt (`builtin_conds()`: synthetic voice,
     exaggeration 0.5, 150 T3 prompt tokens, 1 s S3Gen reference).
     Load it inside `t3_sized_to(dir / "t3_cfg.safetensors")`.
     """
-    from chatterbox.models.t3 import T3
-    from safetensors.torch import save_file
-
     dir = Path(dir)
-    dir.mkdir(parents=True, exist_ok=True)
-    _voice_encoder(dir)
-    with _llama_configs("Llama_520M", "num_hidden_layers", layers):
-        _seed(2)
-        t3 = T3()
-    _save(t3, dir / "t3_cfg.safetensors")
-    del t3
-    save_file(s3gen_state(meanflow=False), str(dir / "s3gen.safetensors"))
-    en_tokenizer_json(dir / "tokenizer.json")
-    builtin_conds().save(dir / "conds.pt")
-    return dir
+    return _build(dir, "t3_cfg.safetensors", ("Llama_520M", "num_hidden_layers", layers), None,
+                  "s3gen.safetensors", lambda: en_tokenizer_json(dir / "tokenizer.json"))
 
 
 def turbo_hp():
@@ -262,28 +238,34 @@ def turbo_hp():
     return hp
 
 
-def build_turbo(dir: Path, layers: int = 2) -> Path:
+def build_turbo(dir: Path, layers: int | None = 2) -> Path:
     """Chatterbox-Turbo as `ChatterboxTurboTTS.from_local` reads it; returns `dir`.
 
-    ve.safetensors, t3_turbo_v1.safetensors (GPT2_medium cut to `layers` layers),
+    ve.safetensors, t3_turbo_v1.safetensors (GPT2_medium cut to `layers` layers; None: all 24),
     s3gen_meanflow.safetensors (full S3Gen(meanflow=True), loaded strictly), tokenizer.json +
     tokenizer_config.json (257-id byte-level BPE; from_local prints a warning that its length is
     not 50276), conds.pt (`builtin_conds()`, the same voice as the original model's).
     Load it inside `t3_sized_to(dir / "t3_turbo_v1.safetensors")`.
     """
+    dir = Path(dir)
+    return _build(dir, "t3_turbo_v1.safetensors", ("GPT2_medium", "n_layer", layers), turbo_hp(),
+                  "s3gen_meanflow.safetensors", lambda: turbo_tokenizer(dir))
+
+
+def _build(dir: Path, t3_file: str, size: tuple[str, str, int | None], hp, s3gen_file: str, tokenizer) -> Path:
+    """The files every checkpoint has: voice encoder, T3 (`hp`, sized by `size`), S3Gen, tokenizer, built-in voice."""
     from chatterbox.models.t3 import T3
     from safetensors.torch import save_file
 
-    dir = Path(dir)
     dir.mkdir(parents=True, exist_ok=True)
     _voice_encoder(dir)
-    with _llama_configs("GPT2_medium", "n_layer", layers):
+    with llama_layers(*size):
         _seed(2)
-        t3 = T3(turbo_hp())
-    _save(t3, dir / "t3_turbo_v1.safetensors")
+        t3 = T3(hp)
+    _save(t3, dir / t3_file)
     del t3
-    save_file(s3gen_state(meanflow=True), str(dir / "s3gen_meanflow.safetensors"))
-    turbo_tokenizer(dir)
+    save_file(s3gen_state(meanflow=s3gen_file == "s3gen_meanflow.safetensors"), str(dir / s3gen_file))
+    tokenizer()
     builtin_conds().save(dir / "conds.pt")
     return dir
 
@@ -333,12 +315,13 @@ def manifest(dir: Path) -> dict[str, int]:
     return {p.name: p.stat().st_size for p in sorted(Path(dir).iterdir()) if p.is_file()}
 
 
-if __name__ == "__main__":  # python tests/checkpoints.py OUT_DIR: build both and print timings
+if __name__ == "__main__":  # python -m cbx_cli.engine.checkpoints OUT_DIR [LAYERS|full]: build both, print timings
     import sys
     import time
 
     out = Path(sys.argv[1] if len(sys.argv) > 1 else "tiny-checkpoints")
+    size = sys.argv[2] if len(sys.argv) > 2 else "2"
     for name, build in (("original", build_original), ("turbo", build_turbo)):
         t0 = time.perf_counter()
-        build(out / name)
+        build(out / name, layers=None if size == "full" else int(size))
         print(name, f"{time.perf_counter() - t0:.1f}s", json.dumps(manifest(out / name)))

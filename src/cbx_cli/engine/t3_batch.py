@@ -1,0 +1,412 @@
+"""T3 for many chunks at once: stock T3's weights and prompts, a preallocated KV cache, per-row sampling and stops.
+
+Every chunk contributes a cond/uncond row pair built by chatterbox's own `T3.prepare_input_embeds` (so the uncond
+row's zeroed text embedding and the learned position embeddings are stock's), followed by stock's extra BOS
+embedding. Prompts of different lengths are left-padded; an attention mask hides the padding and explicit RoPE
+`position_ids` give each row the positions it has in stock's unbatched run. The decode loop calls the Llama decoder
+layers directly with a preallocated KV cache (`KVCache`: fixed buffers written with `index_copy_`; on the CPU it
+grows by doubling, and only ever at a check point; on CUDA it is allocated at full size once, so the decode step
+can be captured in a CUDA graph). HF's DynamicCache is not used.
+
+Sampling is per row (`sampling.py`); each row stops at its stop token or its own budget `chunk.max_tokens`. The
+host looks at the "all stopped" flag only every `check_every` steps; finished rows then leave the batch
+(`DecodeState.select`). torch and chatterbox are imported inside the methods.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any
+
+from cbx_cli.engine.sampling import process_logits, race, seed_key, step_uniforms, vocab_codes
+
+if TYPE_CHECKING:
+    from cbx_cli.plan.chunks import Chunk
+
+log = logging.getLogger(__name__)
+
+
+class KVCache:
+    """Preallocated keys/values per layer, (rows, heads, capacity, head_dim); the `Cache.update` the layers call."""
+
+    def __init__(self, n_layers, rows, heads, head_dim, capacity, dtype, device):
+        import torch
+
+        shape = (rows, heads, capacity, head_dim)
+        self.k = [torch.zeros(shape, dtype=dtype, device=device) for _ in range(n_layers)]
+        self.v = [torch.zeros(shape, dtype=dtype, device=device) for _ in range(n_layers)]
+        self.capacity = capacity
+        self.length = 0
+        """How many slots the attention reads (eager); the whole capacity when `full` (CUDA graphs)."""
+        self.full = False
+
+    def update(self, key, value, layer_idx, cache_kwargs=None):
+        pos = cache_kwargs["cache_position"]
+        k, v = self.k[layer_idx], self.v[layer_idx]
+        k.index_copy_(2, pos, key.to(k.dtype))
+        v.index_copy_(2, pos, value.to(v.dtype))
+        if self.full:
+            return k, v
+        return k[:, :, : self.length], v[:, :, : self.length]
+
+    def select(self, rows):
+        self.k = [t.index_select(0, rows) for t in self.k]
+        self.v = [t.index_select(0, rows) for t in self.v]
+
+    def grow(self, capacity):
+        import torch
+
+        if capacity <= self.capacity:
+            return
+        pad = capacity - self.capacity
+        self.k = [torch.nn.functional.pad(t, (0, 0, 0, pad)) for t in self.k]
+        self.v = [torch.nn.functional.pad(t, (0, 0, 0, pad)) for t in self.v]
+        self.capacity = capacity
+
+
+@dataclass
+class CapturedStep:
+    """A decode step captured in a CUDA graph, with the static tensors it reads and writes."""
+
+    graph: Any
+    emb: Any
+    pos: Any
+    slot: Any
+    mask: Any
+    out: Any
+
+
+PER_CHUNK = {"rows": "chunk"}
+"""Field metadata: one entry per chunk still decoding."""
+PER_ROW = {"rows": "row"}
+"""Field metadata: one entry per attention row (a cond and an uncond row per chunk)."""
+
+
+@dataclass
+class DecodeState:
+    """Everything one batched T3 decode carries from step to step."""
+
+    dev: Any
+    dtype: Any
+    P: int
+    """Prompt length after left-padding; cache slot P + k - 1 holds the k-th sampled token."""
+    prompt: Any
+    """(2n, P, D) prompt embeddings, until the prefill has run."""
+    slots: Any
+    codes: Any
+    """`sampling.vocab_codes` for the speech vocabulary."""
+    out: Any
+    """(n, longest budget) sampled tokens, by original chunk index (rows leave; `active` maps them back)."""
+    use_top_p: bool
+    cache: KVCache = field(metadata=PER_ROW)
+    key_valid: Any = field(metadata=PER_ROW)
+    """(2n, capacity) bool: which cache slots each row attends to."""
+    lengths: Any = field(metadata=PER_ROW)
+    pad: Any = field(metadata=PER_ROW)
+    cfg: Any = field(metadata=PER_CHUNK)
+    penalty: Any = field(metadata=PER_CHUNK)
+    temperature: Any = field(metadata=PER_CHUNK)
+    min_p: Any = field(metadata=PER_CHUNK)
+    one_minus_top_p: Any = field(metadata=PER_CHUNK)
+    budget: Any = field(metadata=PER_CHUNK)
+    budget_host: list[int] = field(metadata=PER_CHUNK)
+    keys: Any = field(metadata=PER_CHUNK)
+    seen: Any = field(metadata=PER_CHUNK)
+    done: Any = field(metadata=PER_CHUNK)
+    active: Any = field(metadata=PER_CHUNK)
+    """Original chunk index of each row still decoding."""
+    graph: CapturedStep | None = None
+
+    def select(self, keep_host: list[int], keep, rows) -> None:
+        """Keep only the chunks `keep` (and their attention `rows`): every per-chunk and per-row field follows."""
+        for f in fields(self):
+            kind = f.metadata.get("rows")
+            if kind is None:
+                continue
+            value = getattr(self, f.name)
+            if isinstance(value, KVCache):
+                value.select(rows)
+            elif isinstance(value, list):
+                setattr(self, f.name, [value[i] for i in keep_host])
+            else:
+                setattr(self, f.name, value.index_select(0, keep if kind == "chunk" else rows))
+        self.graph = None
+
+
+class T3BatchDecoder:
+    """Speech tokens for many chunks per forward pass, from a loaded chatterbox T3 and its text tokenizer."""
+
+    check_every = 16
+    """Steps between looks at the "all rows stopped" flag (each look is a host sync on a GPU)."""
+
+    def __init__(self, t3, tokenizer):
+        self.t3 = t3
+        self.tokenizer = tokenizer
+        self.use_cuda_graphs = True
+        self.bf16 = None
+        """(layers, norm) of T3's transformer in bfloat16, CUDA only (`make_bf16_copy`)."""
+        self.graph_failed = False
+
+    def make_bf16_copy(self) -> None:  # pragma: no cover - GPU only
+        import copy
+
+        import torch
+
+        try:
+            tfmr = self.t3.tfmr
+            self.bf16 = (copy.deepcopy(tfmr.layers).to(torch.bfloat16), copy.deepcopy(tfmr.norm).to(torch.bfloat16))
+        except Exception as exc:
+            log.warning("bfloat16 T3 copy failed (%s); decoding in float32", exc)
+            self.bf16 = None
+
+    def decode(self, chunks: Sequence[Chunk], conds: Sequence) -> list:
+        """Speech tokens per chunk, as stock `T3.inference` returns them (stop token included if drawn).
+
+        conds: each chunk's T3Cond (its voice, with the chunk's exaggeration). Every row runs to its stop token or
+        its budget (`chunk.max_tokens`), sampling from its own stream.
+        """
+        import torch
+
+        stop = self.t3.hp.stop_speech_token
+        with torch.inference_mode():
+            st = self._start(chunks, conds)
+            logits = self._prefill(st)
+            n_steps = max(st.budget_host)
+            k = 0
+            while True:
+                probs = process_logits(
+                    logits, st.seen, st.cfg, st.penalty, st.temperature, st.min_p, st.one_minus_top_p, st.use_top_p
+                )
+                tok = race(probs, step_uniforms(st.keys, k, probs.shape[-1], st.codes))
+                st.out[st.active, k] = tok
+                st.seen.scatter_(1, tok[:, None], True)
+                st.done |= (tok == stop) | (k + 1 >= st.budget)
+                k += 1
+                if k >= n_steps:
+                    break
+                if k % self.check_every == 0:
+                    done = st.done.cpu()
+                    if bool(done.all()):
+                        break
+                    if bool(done.any()):
+                        keep = self._compact(st, (~done).nonzero().flatten())
+                        if keep is not None:
+                            tok = tok.index_select(0, keep)
+                            n_steps = max(st.budget_host)
+                    self._ensure_capacity(st, k, n_steps)
+                logits = self._step(st, tok, k)
+            out = st.out[:, :k].cpu()
+        results = []
+        for i, chunk in enumerate(chunks):
+            row = out[i, : chunk.max_tokens]
+            stops = (row == stop).nonzero()
+            if stops.numel():
+                row = row[: int(stops[0, 0]) + 1]
+            results.append(row.clone())
+        return results
+
+    def prompt(self, chunk: Chunk, t3_cond):
+        """One chunk's cond/uncond prompt rows (2, L, D), as stock `T3.inference` builds them before decoding.
+
+        Mirrors `ChatterboxTTS.generate`'s text tokens (CFG doubled, start/stop text tokens), then
+        `T3.inference`'s `prepare_input_embeds` and BOS embedding, chatterbox-tts 0.1.7.
+        """
+        import torch
+        import torch.nn.functional as F
+        from chatterbox.tts import punc_norm
+
+        t3, hp = self.t3, self.t3.hp
+        dev = t3.device
+        text = self.tokenizer.text_to_tokens(punc_norm(chunk.spoken)).to(dev)
+        text = torch.cat([text, text], dim=0)
+        text = F.pad(text, (1, 0), value=hp.start_text_token)
+        text = F.pad(text, (0, 1), value=hp.stop_text_token).to(dtype=torch.long)
+        speech0 = hp.start_speech_token * torch.ones_like(text[:, :1])
+        embeds, _ = t3.prepare_input_embeds(
+            t3_cond=t3_cond, text_tokens=text, speech_tokens=speech0, cfg_weight=chunk.params.cfg_weight
+        )
+        bos = torch.tensor([[hp.start_speech_token]], dtype=torch.long, device=dev)
+        bos_embed = t3.speech_emb(bos) + t3.speech_pos_emb.get_fixed_embedding(0)
+        return torch.cat([embeds, torch.cat([bos_embed, bos_embed])], dim=1)
+
+    def _start(self, chunks: Sequence[Chunk], conds: Sequence) -> DecodeState:
+        """Every chunk's prompt, left-padded into one batch, and the decode state around it."""
+        import torch
+
+        t3 = self.t3
+        dev = t3.device
+        prompts = [self.prompt(c, cond) for c, cond in zip(chunks, conds, strict=True)]
+        n = len(chunks)
+        lengths_host = [e.shape[1] for e in prompts for _ in range(2)]
+        P = max(lengths_host)
+        x = torch.zeros(2 * n, P, prompts[0].shape[-1], dtype=prompts[0].dtype, device=dev)
+        for i, e in enumerate(prompts):
+            x[2 * i : 2 * i + 2, P - e.shape[1] :] = e
+        lengths = torch.tensor(lengths_host, dtype=torch.long, device=dev)  # (R,)
+        pad = P - lengths
+
+        def col(values):
+            return torch.tensor(values, dtype=torch.float32, device=dev)[:, None]
+
+        ps = [c.params for c in chunks]
+        budget_host = [c.max_tokens for c in chunks]
+        V = t3.speech_head.out_features
+        seen = torch.zeros(n, V, dtype=torch.bool, device=dev)
+        seen[:, t3.hp.start_speech_token] = True
+        full = P + max(budget_host)
+        cap = full if dev.type == "cuda" else min(full, P + 2 * self.check_every)
+        dtype = torch.bfloat16 if self.bf16 is not None and dev.type == "cuda" else torch.float32
+        slots = torch.arange(full, device=dev)
+        key_valid = torch.zeros(2 * n, cap, dtype=torch.bool, device=dev)
+        key_valid[:, :P] = slots[None, :P] >= pad[:, None]
+        return DecodeState(
+            dev=dev, dtype=dtype, P=P, prompt=x, slots=slots, codes=vocab_codes(V, dev),
+            out=torch.full((n, max(budget_host)), t3.hp.stop_speech_token, dtype=torch.long, device=dev),
+            use_top_p=any(p.top_p < 1.0 for p in ps), cache=self._cache(2 * n, cap, dtype, dev),
+            key_valid=key_valid, lengths=lengths, pad=pad,
+            cfg=col([p.cfg_weight for p in ps]), penalty=col([float(p.repetition_penalty) for p in ps]),
+            temperature=col([p.temperature for p in ps]), min_p=col([p.min_p for p in ps]),
+            one_minus_top_p=col([1 - p.top_p for p in ps]),
+            budget=torch.tensor(budget_host, dtype=torch.long, device=dev), budget_host=budget_host,
+            keys=torch.tensor([seed_key(c.seed) for c in chunks], dtype=torch.int64, device=dev), seen=seen,
+            done=torch.zeros(n, dtype=torch.bool, device=dev), active=torch.arange(n, device=dev),
+        )
+
+    def _cache(self, rows: int, capacity: int, dtype, dev) -> KVCache:
+        cfg = self.t3.cfg
+        head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
+        return KVCache(cfg.num_hidden_layers, rows, cfg.num_key_value_heads, head_dim, capacity, dtype, dev)
+
+    def _layers(self, st: DecodeState):
+        import torch
+
+        if st.dtype == torch.bfloat16 and self.bf16 is not None:
+            return self.bf16
+        return self.t3.tfmr.layers, self.t3.tfmr.norm
+
+    def _forward(self, st: DecodeState, x, position_ids, slots, mask):
+        """Llama layers over x (R, S, D) at RoPE positions / cache slots; the speech logits of the last position."""
+        t3 = self.t3
+        layers, norm = self._layers(st)
+        h = x.to(st.dtype)
+        cos_sin = t3.tfmr.rotary_emb(h, position_ids=position_ids)
+        for layer in layers:
+            h = layer(
+                h,
+                attention_mask=mask,
+                position_ids=position_ids,
+                past_key_values=st.cache,
+                use_cache=True,
+                cache_position=slots,
+                position_embeddings=cos_sin,
+            )
+        h = norm(h[:, -1:])
+        return t3.speech_head(h.to(t3.speech_head.weight.dtype))[:, -1, :].float()
+
+    def _prefill(self, st: DecodeState):
+        import torch
+
+        P = st.P
+        pos = (torch.arange(P, device=st.dev)[None, :] - st.pad[:, None]).clamp(min=0)
+        causal = torch.ones(P, P, dtype=torch.bool, device=st.dev).tril()
+        mask = causal[None] & st.key_valid[:, None, :P]
+        mask = mask | torch.eye(P, dtype=torch.bool, device=st.dev)[None]  # padded queries see themselves: no NaN
+        st.cache.length = P
+        logits = self._forward(st, st.prompt, pos, st.slots[:P], mask[:, None])
+        st.prompt = None
+        return logits
+
+    def _step(self, st: DecodeState, tok, k: int):
+        """Feed the k-th sampled token of every active row (learned position k, RoPE position length + k - 1)."""
+        t3 = self.t3
+        emb = t3.speech_emb(tok)[:, None] + t3.speech_pos_emb.emb.weight[k]
+        emb = emb.repeat_interleave(2, dim=0)
+        slot = st.P + k - 1
+        st.key_valid[:, slot] = True
+        pos = (st.lengths + (k - 1))[:, None]
+        if st.dev.type == "cuda" and self.use_cuda_graphs and not self.graph_failed:
+            logits = self._graph_step(st, emb, pos, slot)
+            if logits is not None:
+                return logits
+        st.cache.full = False
+        st.cache.length = slot + 1
+        mask = st.key_valid[:, None, None, : slot + 1]
+        return self._forward(st, emb, pos, st.slots[slot : slot + 1], mask)
+
+    def _graph_step(self, st: DecodeState, emb, pos, slot):  # pragma: no cover - CUDA only
+        """The decode step replayed from a CUDA graph (captured once per batch size); None to fall back to eager."""
+        try:
+            if st.graph is None:
+                st.graph = self._capture(st, emb, pos, slot)
+            g = st.graph
+            g.emb.copy_(emb)
+            g.pos.copy_(pos)
+            g.slot.fill_(slot)
+            g.graph.replay()
+            return g.out
+        except Exception as exc:
+            if is_oom(exc):
+                raise  # the batch is too big: the engine halves it
+            log.warning("CUDA graph capture failed (%s); decoding eagerly", exc)
+            self.graph_failed = True
+            st.graph = None
+            st.cache.full = False
+            return None
+
+    def _capture(self, st: DecodeState, emb, pos, slot) -> CapturedStep:  # pragma: no cover - CUDA only
+        import torch
+
+        emb_s, pos_s = emb.to(st.dtype).clone(), pos.clone()
+        slot_s = st.slots[slot : slot + 1].clone()
+        mask = st.key_valid[:, None, None, :]
+        st.cache.full = True
+        stream = torch.cuda.Stream()
+        stream.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(stream):
+            for _ in range(2):
+                self._forward(st, emb_s, pos_s, slot_s, mask)
+        torch.cuda.current_stream().wait_stream(stream)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            out = self._forward(st, emb_s, pos_s, slot_s, mask)
+        return CapturedStep(graph, emb_s, pos_s, slot_s, mask, out)
+
+    def _compact(self, st: DecodeState, keep):
+        """Drop finished rows (keep: indices into the current active rows, on the host); the kept indices or None."""
+        import torch
+
+        if st.dev.type == "cuda" and st.graph is not None and 2 * len(keep) > len(st.budget_host):
+            return None  # a smaller batch would need a new graph: wait until half the rows are done
+        keep_host = keep.tolist()
+        keep = keep.to(st.dev)
+        rows = (2 * keep[:, None] + torch.arange(2, device=st.dev)[None]).flatten()
+        st.select(keep_host, keep, rows)
+        return keep
+
+    def _ensure_capacity(self, st: DecodeState, k: int, n_steps: int) -> None:
+        """Room in the cache for the next `check_every` steps (CPU: grow by doubling; CUDA: allocated in full)."""
+        import torch
+
+        need = min(st.P + n_steps, st.P + k + self.check_every)
+        if need <= st.cache.capacity:
+            return
+        cap = min(st.P + n_steps, max(need, 2 * st.cache.capacity))
+        st.cache.grow(cap)
+        extra = cap - st.key_valid.shape[1]
+        st.key_valid = torch.nn.functional.pad(st.key_valid, (0, extra), value=False)
+        st.graph = None
+
+
+def is_oom(exc: BaseException) -> bool:
+    """Whether `exc` is running out of (GPU or host) memory."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    oom_type = getattr(getattr(torch, "cuda", None), "OutOfMemoryError", None) if torch else None
+    if oom_type is not None and isinstance(exc, oom_type):
+        return True
+    return isinstance(exc, (RuntimeError, MemoryError)) and (
+        isinstance(exc, MemoryError) or "out of memory" in str(exc).lower()
+    )
