@@ -90,3 +90,25 @@ def test_cached_weights_load_when_the_hub_is_unreachable(original_ckpt, isolated
     assert engine.voice(None).id == "builtin"
     err = capfd.readouterr().err
     assert "huggingface_hub" not in err and "Retry" not in err
+
+
+def test_stored_conditioning_is_the_same_file_whichever_process_writes_it(tmp_path, monkeypatch):
+    """The same conditioning saved twice is the same bytes, so a voice's id (a digest of the file) is stable."""
+    import torch
+    from chatterbox.models.t3.modules.cond_enc import T3Cond
+    from chatterbox.tts import Conditionals
+
+    from cbx_cli.engine.stock import save_conditionals
+
+    t3 = T3Cond(speaker_emb=torch.ones(1, 256), cond_prompt_speech_tokens=torch.arange(150)[None],
+                emotion_adv=0.5 * torch.ones(1, 1, 1))
+    conds = Conditionals(t3, {"embedding": torch.zeros(1, 192), "prompt_token_len": torch.tensor([150])})
+    paths = []
+    for pid, folder in ((1111, "a"), (2222, "b")):
+        monkeypatch.setattr(os, "getpid", lambda pid=pid: pid)
+        paths.append(tmp_path / folder / "conds-original-abc.pt")
+        save_conditionals(conds, paths[-1])
+    assert paths[0].read_bytes() == paths[1].read_bytes()
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["conds-original-abc.pt"]
+    loaded = Conditionals.load(paths[0])
+    assert torch.equal(loaded.t3.cond_prompt_speech_tokens, t3.cond_prompt_speech_tokens)

@@ -125,7 +125,7 @@ def _voice_encoder(dir: Path):
 def builtin_conds(seconds: float = 6.0, ref_seconds: float = 1.0, exaggeration: float = 0.5):
     """The built-in voice (conds.pt) for the seeded VoiceEncoder and S3Gen, computed once per process.
 
-    chatterbox's `prepare_conditionals`, on `synthetic_voice(seconds)` instead of a wav file: T3
+    `ChatterboxTTS.prepare_conditionals` (chatterbox-tts 0.1.7), on `synthetic_voice(seconds)` instead of a wav file: T3
     prompt tokens (25/s, at most 150 as the original model asks; 6 s gives 150) and the
     VoiceEncoder speaker embedding come from its 16 kHz resampling. (Turbo's prepare_conditionals
     would allow 375 prompt tokens, but from a 6 s voice it makes 150 as well.)
@@ -225,7 +225,7 @@ def build_original(dir: Path, layers: int | None = 2) -> Path:
 
 
 def turbo_hp():
-    """The T3Config that `ChatterboxTurboTTS.from_local` builds (copied from chatterbox/tts_turbo.py)."""
+    """The T3Config that `ChatterboxTurboTTS.from_local` builds (copied from chatterbox-tts 0.1.7's tts_turbo.py)."""
     from chatterbox.models.t3.modules.t3_config import T3Config
 
     hp = T3Config(text_tokens_dict_size=TURBO_TEXT_VOCAB)

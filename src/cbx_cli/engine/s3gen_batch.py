@@ -25,6 +25,9 @@ def takes(model, ref: dict, token_lists: Sequence, seeds: Sequence[int], group: 
           sample_rate: int) -> list[np.ndarray]:
     """Speech tokens → watermarked float32 takes; the flow decoder `group` chunks at a time, HiFT per chunk.
 
+    What `S3Token2Wav.inference` and the watermark in `ChatterboxTTS.generate` do (chatterbox-tts 0.1.7), for
+    many takes.
+
     model: a loaded chatterbox model (its `s3gen` and `watermarker`); ref: the voice's S3Gen reference
     (`Conditionals.gen`). workers: on the CPU, run the flow of several groups at once, one thread each.
     """
@@ -134,7 +137,8 @@ def flow_mels(s3, ref: dict, token_lists: Sequence, seeds: Sequence[int], n_time
 
 
 def _ref_on(ref: dict, dev, dtype) -> dict:
-    """The reference dict on the model's device and dtype, as `S3Token2Mel.forward` casts it (without mutating)."""
+    """The reference dict on the model's device and dtype, as `S3Token2Mel.forward` (chatterbox-tts 0.1.7) casts
+    it, without changing the voice's own dict."""
     import torch
 
     out = {}
@@ -146,7 +150,8 @@ def _ref_on(ref: dict, dev, dtype) -> dict:
 
 
 def _noise(mu, frames: Sequence[int], seeds: Sequence[int]):
-    """`CausalConditionalCFM.forward`'s starting noise, per row from a generator seeded with the row's seed."""
+    """`CausalConditionalCFM.forward`'s starting noise (chatterbox-tts 0.1.7), per row from a generator seeded
+    with the row's seed."""
     import torch
 
     z = torch.zeros_like(mu)

@@ -260,19 +260,25 @@ def tokens_generated(row, stop_token: int) -> int:
 
 
 def watermarked(model, wav, sample_rate: int) -> np.ndarray:
-    """A (1, samples) waveform tensor as float32 numpy, with Chatterbox's watermark applied (as `generate` does)."""
+    """A (1, samples) waveform tensor as float32 numpy, watermarked as `ChatterboxTTS.generate` does it
+    (chatterbox-tts 0.1.7)."""
     wav = wav.squeeze(0).detach().float().cpu().numpy()
     marked = model.watermarker.apply_watermark(wav, sample_rate=sample_rate)
     return np.ascontiguousarray(marked, dtype=np.float32)
 
 
 def save_conditionals(conds, path: Path) -> None:
-    """Write chatterbox `Conditionals` to `path`, atomically."""
+    """Write chatterbox `Conditionals` to `path`, atomically.
+
+    Written through an open file: torch names the archive inside after a file name it is given, and a temporary
+    name would make the same conditioning a different file each time (and its voice id with it).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
     try:
-        conds.save(tmp)
+        with open(tmp, "wb") as f:
+            conds.save(f)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

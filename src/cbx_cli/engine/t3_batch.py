@@ -164,8 +164,9 @@ class T3BatchDecoder:
     def decode(self, chunks: Sequence[Chunk], conds: Sequence) -> list:
         """Speech tokens per chunk, as stock `T3.inference` returns them (stop token included if drawn).
 
-        conds: each chunk's T3Cond (its voice, with the chunk's exaggeration). Every row runs to its stop token or
-        its budget (`chunk.max_tokens`), sampling from its own stream.
+        Mirrors `T3.inference`'s generation loop (chatterbox-tts 0.1.7) for many rows at once: the logits pipeline
+        and the draw per row (`sampling.py`), each row stopping at its stop token or its budget
+        (`chunk.max_tokens`). conds: each chunk's T3Cond (its voice, with the chunk's exaggeration).
         """
         import torch
 
@@ -306,6 +307,7 @@ class T3BatchDecoder:
         return t3.speech_head(h.to(t3.speech_head.weight.dtype))[:, -1, :].float()
 
     def _prefill(self, st: DecodeState):
+        """`T3.inference`'s initial forward pass over the prompts (chatterbox-tts 0.1.7), padding masked out."""
         import torch
 
         P = st.P
@@ -319,7 +321,11 @@ class T3BatchDecoder:
         return logits
 
     def _step(self, st: DecodeState, tok, k: int):
-        """Feed the k-th sampled token of every active row (learned position k, RoPE position length + k - 1)."""
+        """Feed the k-th sampled token of every active row (learned position k, RoPE position length + k - 1).
+
+        Mirrors the step of `T3.inference` (chatterbox-tts 0.1.7): `speech_emb` plus the fixed position embedding,
+        duplicated for the CFG pair, through the transformer with the cache.
+        """
         t3 = self.t3
         emb = t3.speech_emb(tok)[:, None] + t3.speech_pos_emb.emb.weight[k]
         emb = emb.repeat_interleave(2, dim=0)

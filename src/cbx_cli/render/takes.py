@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -80,6 +80,18 @@ def _from_cache(
     return ready, misses
 
 
+def _synthesized(
+    batch: Sequence[TakeRequest], engine: Engine, identity: str, cache: TakeCache | None
+) -> Iterator[Take]:
+    """The engine's takes for `batch`, each stored in the cache as soon as the batch is done, one by one."""
+    sr = engine.sample_rate
+    for request, made in zip(batch, engine.synthesize(batch), strict=True):
+        chunk = request.chunk
+        if cache:
+            cache.put(take_key(identity, request.voice.id, chunk), made.audio, sr, made.tokens, chunk.spoken)
+        yield Take(chunk, made.audio, len(made.audio) / sr, made.tokens)
+
+
 def render(
     requests: Sequence[TakeRequest],
     engine: Engine,
@@ -105,13 +117,8 @@ def render(
         while pending:
             ready, misses = _from_cache(pending, identity, sr, cache, stats)
             for i in range(0, len(misses), max(1, batch_size)):
-                batch = misses[i : i + batch_size]
-                for request, made in zip(batch, engine.synthesize(batch), strict=True):
-                    chunk = request.chunk
-                    if cache:
-                        cache.put(take_key(identity, request.voice.id, chunk), made.audio, sr, made.tokens,
-                                  chunk.spoken)
-                    ready[chunk.index] = Take(chunk, made.audio, len(made.audio) / sr, made.tokens)
+                for take in _synthesized(misses[i : i + batch_size], engine, identity, cache):
+                    ready[take.chunk.index] = take
                     stats.rendered += 1
                 if on_progress:
                     done = {**final, **ready}
