@@ -178,6 +178,22 @@ def test_batch_invariance(engine):
 
 
 @pytest.mark.engine
+def test_one_call_may_mix_voices(engine, voice_wav):
+    """Requests in several voices: each take is the one its voice gives in a call of its own, in request order."""
+    from cbx_cli.engine.base import TakeRequest, VoicePrompt
+
+    builtin, other = engine.voice(None), engine.voice(VoicePrompt(voice_wav))
+    a, b, c = chunk(0, TEXTS[0], 4), chunk(1, TEXTS[1], 5), chunk(2, TEXTS[3], 4)
+    mixed = engine.synthesize([TakeRequest(a, builtin), TakeRequest(b, other), TakeRequest(c, builtin)])
+    apart = engine.synthesize([TakeRequest(a, builtin), TakeRequest(c, builtin)])
+    apart += engine.synthesize([TakeRequest(b, other)])
+    assert [t.tokens for t in mixed] == [4, 5, 4]
+    for got, expected in zip(mixed, [apart[0], apart[2], apart[1]], strict=True):
+        assert np.array_equal(got.audio, expected.audio)
+    assert not np.array_equal(mixed[1].audio, engine.synthesize([TakeRequest(b, builtin)])[0].audio)
+
+
+@pytest.mark.engine
 def test_cpu_flow_workers_equal_one_at_a_time(engine):
     """With several torch threads, chunks' S3Gen flow runs in worker threads (one torch thread each): the takes
     are those of the same chunks decoded one after another single-threaded (to float rounding: HiFT then runs
