@@ -67,9 +67,9 @@ class ChatterboxEngine:
         return self.info.device
 
     def load(self) -> None:
-        checkpoint = find_checkpoint(self.spec.model, self.spec.model_dir, self.spec.revision)
         self._torch = import_torch()
         device, warning = resolve_device(self.spec.device)
+        checkpoint = find_checkpoint(self.spec.model, self.spec.model_dir, self.spec.revision)
         loaded = load_model(checkpoint, device)
         self.model = loaded.model
         self._builtin = self.model.conds

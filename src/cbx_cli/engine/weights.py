@@ -6,9 +6,9 @@ reach (HF_HUB_OFFLINE, or one short request that fails) the cached snapshot load
 fails at once with one line saying what to do, instead of waiting through the hub library's retries. The hub
 library's log lines and the loaders' prints and warnings go to the debug log, not to stderr or stdout.
 
-The checkpoint is found (`find_checkpoint`) before torch and chatterbox are imported (which takes seconds), so a
-wrong folder or missing weights are reported at once. torch, chatterbox and huggingface_hub are imported inside
-the functions.
+The checkpoint is found (`find_checkpoint`) before chatterbox is imported (which takes seconds), so a wrong
+folder or missing weights are reported at once. torch, chatterbox and huggingface_hub are imported inside the
+functions.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ PROBE_TIMEOUT = 3.0
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """Where a model's weights are: found before torch and chatterbox are imported, so a wrong path fails fast."""
+    """Where a model's weights are: found before chatterbox is imported, so a wrong path fails fast."""
 
     model: str
     folder: Path
