@@ -6,7 +6,7 @@ import io
 import sys
 from dataclasses import dataclass
 
-from cbx_cli.cli.app import main
+from cbx_cli.cli import main
 
 
 @dataclass
