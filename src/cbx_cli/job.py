@@ -21,9 +21,10 @@ from cbx_cli.deliver.manifest import build_manifest, write_manifest
 from cbx_cli.deliver.subtitles import cues_from_manifest, to_srt, to_vtt
 from cbx_cli.engine.base import Engine, EngineSpec
 from cbx_cli.errors import OutputError, RenderError
-from cbx_cli.parse.script import Script, check_voices
+from cbx_cli.parse.directives import check_voices
+from cbx_cli.parse.script import Script
 from cbx_cli.plan.chunks import Plan, plan
-from cbx_cli.plan.normalize import Lexicon
+from cbx_cli.plan.lexicon import Lexicon
 from cbx_cli.render.cache import TakeCache
 from cbx_cli.render.takes import Progress, ProgressFn, RenderStats, render
 from cbx_cli.voices.reference import VoiceRef, resolve_voice

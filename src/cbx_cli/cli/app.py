@@ -224,7 +224,7 @@ def _narrate(
 def _lexicon(path: Path | None):
     if path is None:
         return None
-    from cbx_cli.plan.normalize import Lexicon
+    from cbx_cli.plan.lexicon import Lexicon
 
     return Lexicon.load(path)
 
@@ -423,7 +423,7 @@ def plan_cmd(
     synthesis, assembly = resolve(preset, overrides_from_flags(SynthesisOverrides, max_tokens=max_tokens))
     words = _lexicon(lexicon)
     the_plan = plan(parsed, synthesis, assembly, model.value, language, words)
-    from cbx_cli.plan.normalize import unknown_words
+    from cbx_cli.plan.hints import unknown_words
 
     unknown = unknown_words(parsed.speakable_text(), words)
     if unknown:
