@@ -3,6 +3,7 @@
 import pytest
 
 from cbx_cli.plan.normalize import normalize
+from cbx_cli.plan.normalize.numbers import CURRENCY_SYMBOLS
 
 CASES = [
     ("$5", "five dollars"),
@@ -31,3 +32,9 @@ CASES = [
 @pytest.mark.parametrize(("written", "spoken"), CASES)
 def test_money_and_percent(written: str, spoken: str):
     assert normalize(written) == spoken
+
+
+@pytest.mark.parametrize("symbol", CURRENCY_SYMBOLS)
+def test_every_currency_symbol_is_said(symbol: str):
+    said = normalize(f"It cost {symbol}5.")
+    assert symbol not in said and "five" in said

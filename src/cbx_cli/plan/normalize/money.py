@@ -8,11 +8,11 @@ from decimal import Decimal
 from num2words import CONVERTER_CLASSES
 
 from cbx_cli.plan.normalize.context import spaced
-from cbx_cli.plan.normalize.numbers import SIGN, number_pattern
+from cbx_cli.plan.normalize.numbers import CURRENCY_SYMBOLS, MINUS, SIGN, number_pattern
 from cbx_cli.plan.normalize.rule import Rule
 from cbx_cli.plan.normalize.words import Unsupported, base_language, grouped, is_english, n2w, number
 
-_CURRENCY = {
+_CURRENCY = {  # one entry for each of CURRENCY_SYMBOLS
     # symbol: (ISO code, English singular, plural, sub-unit singular, sub-unit plural)
     "$": ("USD", "dollar", "dollars", "cent", "cents"),
     "£": ("GBP", "pound", "pounds", "penny", "pence"),
@@ -20,6 +20,9 @@ _CURRENCY = {
     "¥": ("JPY", "yen", "yen", "", ""),
     "₹": ("INR", "rupee", "rupees", "paisa", "paise"),
 }
+
+_SYMBOLS_AFTER = CURRENCY_SYMBOLS.replace("$", "")
+"""Signs also written after the amount (5€); "5$" is not how dollars are written."""
 
 _MAGNITUDES = {
     "thousand": "thousand",
@@ -55,13 +58,13 @@ _PERCENT_WORD = {
 
 _CURRENCY_BEFORE_RE = {
     dc: re.compile(
-        rf"(?P<sign>(?<![\w.,\-−])[-−](?=[$£€¥₹]))?(?P<sym>[$£€¥₹])\s?{number_pattern(dc)}"
+        rf"(?P<sign>{MINUS}(?=[{CURRENCY_SYMBOLS}]))?(?P<sym>[{CURRENCY_SYMBOLS}])\s?{number_pattern(dc)}"
         r"(?:\s?(?P<mag>thousand|million|billion|trillion)\b|(?P<abbr>[kKmM]|[mM]n|[bB]n?|[tT]n)\b)?"
     )
     for dc in (False, True)
 }
 _CURRENCY_AFTER_RE = {
-    dc: re.compile(rf"{SIGN}(?<![\w.,]){number_pattern(dc)}\s?(?P<sym>[€£¥₹])") for dc in (False, True)
+    dc: re.compile(rf"{SIGN}(?<![\w.,]){number_pattern(dc)}\s?(?P<sym>[{_SYMBOLS_AFTER}])") for dc in (False, True)
 }
 _PERCENT_RE = {dc: re.compile(rf"{SIGN}(?<![\w.,]){number_pattern(dc)}\s?%") for dc in (False, True)}
 

@@ -13,8 +13,12 @@ from cbx_cli.plan.normalize.context import spaced
 from cbx_cli.plan.normalize.rule import Rule
 from cbx_cli.plan.normalize.words import cardinal, digits, is_english, number
 
-SIGN = r"(?P<sign>(?<![\w.,\-−])[-−](?=[0-9]))?"
-"""A minus sign that belongs to the number after it (not a hyphen after a word)."""
+CURRENCY_SYMBOLS = "$£€¥₹"
+"""The currency signs money.py reads; a number next to one is an amount, never a year."""
+MINUS = r"(?<![\w.,\-−])[-−]"
+"""A minus sign (not a hyphen after a word or a number)."""
+SIGN = rf"(?P<sign>{MINUS}(?=[0-9]))?"
+"""An optional minus sign that belongs to the number after it."""
 
 
 def _point(decimal_comma: bool) -> str:
@@ -30,11 +34,11 @@ def number_pattern(decimal_comma: bool) -> str:
 
 _PLAIN_RE = {dc: re.compile(rf"{SIGN}(?<![0-9]){number_pattern(dc)}") for dc in (False, True)}
 _BARE_FRACTION_RE = {
-    dc: re.compile(rf"(?P<sign>(?<![\w.,\-−])[-−])?(?<![^\s(\[{{\-−]){_point(dc)}(?P<frac>[0-9]+)(?![\w])")
+    dc: re.compile(rf"(?P<sign>{MINUS})?(?<![^\s(\[{{\-−]){_point(dc)}(?P<frac>[0-9]+)(?![\w])")
     for dc in (False, True)
 }
 _DOTTED_RE = re.compile(r"(?<![\w.,])[0-9]+(?:\.[0-9]+){2,}(?![\w]|\.[0-9])")
-_DASH_RANGE_RE = re.compile(r"(?<=[0-9])\s?–\s?(?=[-−]?[$£€¥₹]?[0-9])")
+_DASH_RANGE_RE = re.compile(rf"(?<=[0-9])\s?–\s?(?=[-−]?[{CURRENCY_SYMBOLS}]?[0-9])")
 _DIGITS_RE = re.compile(r"[0-9]+")
 
 

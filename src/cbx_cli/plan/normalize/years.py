@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from cbx_cli.plan.normalize.numbers import CURRENCY_SYMBOLS
 from cbx_cli.plan.normalize.rule import Rule
 from cbx_cli.plan.normalize.words import cardinal, n2w, plural_words, year
 
@@ -20,7 +21,7 @@ _UNITS = (
 """Units that, after a four-digit number, make it a quantity rather than a year."""
 _YEAR_DIGITS = r"(?:1[1-9][0-9]{2}|20[0-9]{2})"
 _YEAR_RE = re.compile(
-    rf"(?<![\w.,$£€¥₹\-−])(?P<y>1[1-9][0-9]{{2}}|20[0-9]{{2}})(?![\w%°]|[.,][0-9]|:[0-9])(?!\s*(?:{_UNITS}))"
+    rf"(?<![\w.,{CURRENCY_SYMBOLS}\-−])(?P<y>{_YEAR_DIGITS})(?![\w%°]|[.,][0-9]|:[0-9])(?!\s*(?:{_UNITS}))"
 )
 _YEAR_RANGE_RE = re.compile(
     rf"(?<![\w.,\-–])(?P<a>{_YEAR_DIGITS})[-–](?P<b>{_YEAR_DIGITS}|[0-9]{{2}})(?![\w\-–]|[.,:][0-9])"
