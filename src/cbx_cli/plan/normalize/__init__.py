@@ -6,8 +6,8 @@ The manifest keeps the text as written; :func:`normalize` produces the text to s
 2. The user's `Lexicon` respellings are applied.
 3. The rules in `RULES` run in order, each over the whole text. English gets all of them: abbreviations
    (Dr., St., e.g., No. 5 …), dates, times, money, percent, ordinals, years, decimals and cardinals in
-   words. Another language that num2words supports gets the rules not marked ``english_only``; a language it
-   does not support keeps its text as written (apart from the lexicon).
+   words. Another language that num2words supports gets the rules not tied to English (numbers, money,
+   percent, years, times); a language it does not support keeps its text as written (apart from the lexicon).
 
 Each module holds one kind of rule with its patterns; `words` says numbers through num2words, `context` reads
 around a match, `rule` applies one. A new kind is a new module with its `Rule`s, a place in `RULES`, and a
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from cbx_cli.plan.normalize import abbreviations, dates, money, numbers, ordinals, times, years
 from cbx_cli.plan.normalize.protect import protect_tags
 from cbx_cli.plan.normalize.rule import Rule
-from cbx_cli.plan.normalize.words import is_english, resolve_language, uses_decimal_comma
+from cbx_cli.plan.normalize.words import resolve_language, uses_decimal_comma
 
 if TYPE_CHECKING:
     from cbx_cli.plan.lexicon import Lexicon
@@ -81,9 +81,8 @@ def normalize(text: str, language: str = "en", lexicon: Lexicon | None = None) -
 
 
 def _apply_rules(text: str, lang: str) -> str:
-    english = is_english(lang)
     decimal_comma = uses_decimal_comma(lang)
     for rule in RULES:
-        if english or not rule.english_only:
+        if rule.runs_for(lang):
             text = rule.apply(text, lang, decimal_comma)
     return text

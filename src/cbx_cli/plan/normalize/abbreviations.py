@@ -55,12 +55,12 @@ def _word(written: str, pattern: str) -> Rule:
     def say(text: str, match: re.Match[str], lang: str) -> str:
         return capitalise_like(match.group(1), entry.spoken or "") + keep_period(text, match, entry.may_end_sentence)
 
-    return Rule(written, re.compile(pattern), say, english_only=True)
+    return Rule(written, re.compile(pattern), say, language="en")
 
 
-TITLE = Rule("title", _TITLE_RE, _title, english_only=True)
-SAINT_OR_STREET = Rule("St.", _ST_RE, _saint_or_street, english_only=True)
-NUMBER_SIGN = Rule("No.", _NUMBER_SIGN_RE, _number_sign, english_only=True)
+TITLE = Rule("title", _TITLE_RE, _title, language="en")
+SAINT_OR_STREET = Rule("St.", _ST_RE, _saint_or_street, language="en")
+NUMBER_SIGN = Rule("No.", _NUMBER_SIGN_RE, _number_sign, language="en")
 FOR_EXAMPLE = _word("e.g.", r"\b([Ee])\.\s?g\.")
 THAT_IS = _word("i.e.", r"\b([Ii])\.\s?e\.")
 ET_CETERA = _word("etc.", r"\b([Ee])tc\.")

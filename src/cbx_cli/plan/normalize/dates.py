@@ -64,6 +64,6 @@ def _iso(text: str, match: re.Match[str], lang: str) -> str:
     return f"{month} {ordinal(str(int(match.group('d'))), lang)}{_date_year(match, lang)}"
 
 
-ISO_DATE = Rule("ISO date", _ISO_DATE_RE, _iso, english_only=True)
-DAY_MONTH = Rule("day month year", _DAY_MONTH_RE, _day_month, english_only=True)
-MONTH_DAY = Rule("month day, year", _MONTH_DAY_RE, _month_day, english_only=True)
+ISO_DATE = Rule("ISO date", _ISO_DATE_RE, _iso, language="en")
+DAY_MONTH = Rule("day month year", _DAY_MONTH_RE, _day_month, language="en")
+MONTH_DAY = Rule("month day, year", _MONTH_DAY_RE, _month_day, language="en")

@@ -68,7 +68,7 @@ def _to(text: str, match: re.Match[str], lang: str) -> str:
     return " to "
 
 
-DASH_RANGE = Rule("number range with an en dash (10–20)", _DASH_RANGE_RE, _to, english_only=True)
+DASH_RANGE = Rule("number range with an en dash (10–20)", _DASH_RANGE_RE, _to, language="en")
 DOTTED = Rule("dotted number (version 1.2.3)", _DOTTED_RE, _dotted)
 BARE_FRACTION = Rule("decimal without a whole part (.5)", _BARE_FRACTION_RE, _bare_fraction)
 NUMBER = Rule("number", _PLAIN_RE, _plain)

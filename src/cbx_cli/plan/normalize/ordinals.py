@@ -18,4 +18,4 @@ def _ordinal(text: str, match: re.Match[str], lang: str) -> str | None:
     return ordinal(digits, lang)
 
 
-ORDINAL = Rule("ordinal", _ORDINAL_RE, _ordinal, english_only=True)
+ORDINAL = Rule("ordinal", _ORDINAL_RE, _ordinal, language="en")

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from cbx_cli.plan.normalize.words import Unsupported
+from cbx_cli.plan.normalize.words import Unsupported, base_language
 
 Say = Callable[[str, re.Match[str], str], "str | None"]
 """Builds the words for one match: (the whole text the rule runs on, the match, the num2words language) → the
@@ -21,9 +21,12 @@ class Rule:
     pattern: re.Pattern[str] | Mapping[bool, re.Pattern[str]]
     """What it matches; or one pattern per way of writing numbers, keyed by "uses a decimal comma"."""
     say: Say
-    english_only: bool = False
-    """English rules: abbreviations, dates, ordinals, year ranges. The others run for every language num2words
-    knows."""
+    language: str | None = None
+    """The one language this rule is for, as num2words names it without a region ("en" also covers "en_IN");
+    None for a rule that runs for every language num2words knows."""
+
+    def runs_for(self, lang: str) -> bool:
+        return self.language is None or self.language == base_language(lang)
 
     def apply(self, text: str, lang: str, decimal_comma: bool = False) -> str:
         """``text`` with every match replaced by what `say` makes of it."""

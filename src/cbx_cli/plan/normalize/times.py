@@ -41,4 +41,4 @@ def _hour_ampm(text: str, match: re.Match[str], lang: str) -> str:
 
 
 CLOCK = Rule("clock time", _CLOCK_RE, _clock)
-HOUR_AM_PM = Rule("hour a.m./p.m.", _HOUR_AMPM_RE, _hour_ampm, english_only=True)
+HOUR_AM_PM = Rule("hour a.m./p.m.", _HOUR_AMPM_RE, _hour_ampm, language="en")

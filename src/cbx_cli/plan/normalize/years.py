@@ -51,6 +51,6 @@ def _decade(text: str, match: re.Match[str], lang: str) -> str:
     return plural_words(words)
 
 
-DECADE = Rule("decade (the 1980s)", _DECADE_RE, _decade, english_only=True)
-YEAR_RANGE = Rule("range of years", _YEAR_RANGE_RE, _year_range, english_only=True)
+DECADE = Rule("decade (the 1980s)", _DECADE_RE, _decade, language="en")
+YEAR_RANGE = Rule("range of years", _YEAR_RANGE_RE, _year_range, language="en")
 YEAR = Rule("year", _YEAR_RE, _year)
