@@ -28,29 +28,29 @@ class Abbreviation(NamedTuple):
 ABBREVIATIONS: dict[str, Abbreviation] = {
     a.written: a
     for a in (
-        # written    spoken             may end a sentence   not a sentence end for the look-back
-        Abbreviation("dr.", "Doctor", False, True),
-        Abbreviation("mr.", "Mister", False, True),
-        Abbreviation("mrs.", "Missus", False, True),
-        Abbreviation("ms.", "Miz", False, True),
-        Abbreviation("mx.", None, False, False),
-        Abbreviation("prof.", None, False, False),
-        Abbreviation("e.g.", "for example", False, True),
-        Abbreviation("i.e.", "that is", False, True),
-        Abbreviation("cf.", None, False, False),
-        Abbreviation("viz.", None, False, False),
-        Abbreviation("vs.", "versus", False, True),
-        Abbreviation("st.", "Street", True, True),  # "Saint" before a name: see normalize/abbreviations.py
-        Abbreviation("etc.", "et cetera", True, False),
-        Abbreviation("jr.", None, True, False),
-        Abbreviation("sr.", None, True, False),
-        Abbreviation("inc.", None, True, False),
-        Abbreviation("ltd.", None, True, False),
-        Abbreviation("co.", None, True, False),
-        Abbreviation("approx.", "approximately", True, True),
-        Abbreviation("no.", "number", True, True),
-        Abbreviation("fig.", None, True, False),
-        Abbreviation("vol.", None, True, False),
+        #            written    spoken            may end a sentence, not a sentence end for the look-back
+        Abbreviation("dr.",     "Doctor",         False, True),
+        Abbreviation("mr.",     "Mister",         False, True),
+        Abbreviation("mrs.",    "Missus",         False, True),
+        Abbreviation("ms.",     "Miz",            False, True),
+        Abbreviation("mx.",     None,             False, False),
+        Abbreviation("prof.",   None,             False, False),
+        Abbreviation("e.g.",    "for example",    False, True),
+        Abbreviation("i.e.",    "that is",        False, True),
+        Abbreviation("cf.",     None,             False, False),
+        Abbreviation("viz.",    None,             False, False),
+        Abbreviation("vs.",     "versus",         False, True),
+        Abbreviation("st.",     "Street",         True,  True),  # "Saint" before a name: see normalize/abbreviations.py
+        Abbreviation("etc.",    "et cetera",      True,  False),
+        Abbreviation("jr.",     None,             True,  False),
+        Abbreviation("sr.",     None,             True,  False),
+        Abbreviation("inc.",    None,             True,  False),
+        Abbreviation("ltd.",    None,             True,  False),
+        Abbreviation("co.",     None,             True,  False),
+        Abbreviation("approx.", "approximately",  True,  True),
+        Abbreviation("no.",     "number",         True,  True),
+        Abbreviation("fig.",    None,             True,  False),
+        Abbreviation("vol.",    None,             True,  False),
     )
 }
 """Every abbreviation the splitter, the normalizer or the look-back knows, by its written form."""

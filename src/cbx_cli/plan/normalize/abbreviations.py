@@ -26,7 +26,7 @@ def _title(text: str, match: re.Match[str], lang: str) -> str:
 
 
 def _saint_or_street(text: str, match: re.Match[str], lang: str) -> str:
-    """"Saint" before a name ("St. Louis"), unless a name comes first ("Baker St. Station"); else "Street"."""
+    """Say "Saint" before a name ("St. Louis") unless a name comes first ("Baker St. Station"), else "Street"."""
     offset = max(0, match.start() - LOOK_BACK)
     before = _WORD_BEFORE_RE.search(text[offset : match.start()].rstrip())
     prev = before.group(1) if before else ""
