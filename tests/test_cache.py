@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from cbx_cli.config.params import AssemblySettings, SynthesisParams
-from cbx_cli.parse.script import parse_plain
+from cbx_cli.parse.plain import parse_plain
 from cbx_cli.plan.chunks import plan, retry_chunk
 from cbx_cli.render.cache import TakeCache, take_key
 from cbx_cli.render.guards import check_take

@@ -106,7 +106,7 @@ def plan_script(
     """The script's chunks with their settings, seeds and budgets; reads preset and lexicon files, no audio.
     With ``hints``, the plan's warnings also list words that may need a lexicon respelling."""
     from cbx_cli.config.presets import resolve
-    from cbx_cli.parse.script import check_voices
+    from cbx_cli.parse.directives import check_voices
     from cbx_cli.plan.chunks import plan
     from cbx_cli.voices.library import list_voices
 
@@ -125,7 +125,7 @@ def plan_script(
     check_voices(script, {v.name for v in list_voices()}, source_name)
     the_plan = plan(script, synthesis, assembly, model, language, lexicon, block_params)
     if hints:
-        from cbx_cli.plan.normalize import unknown_words
+        from cbx_cli.plan.hints import unknown_words
 
         unknown = unknown_words(script.speakable_text(), lexicon)
         if unknown:
@@ -137,7 +137,7 @@ def plan_script(
 def _lexicon(path: Path | None):
     if path is None:
         return None
-    from cbx_cli.plan.normalize import Lexicon
+    from cbx_cli.plan.lexicon import Lexicon
 
     return Lexicon.load(path)
 

@@ -6,7 +6,9 @@ import sys
 from pathlib import Path
 
 from cbx_cli.errors import InputError
-from cbx_cli.parse.script import Script, parse_markdown, parse_plain
+from cbx_cli.parse.markdown import parse_markdown
+from cbx_cli.parse.plain import parse_plain
+from cbx_cli.parse.script import Script
 
 MARKDOWN_SUFFIXES = {".md", ".markdown", ".mdown", ".mkd"}
 TEXT_SUFFIXES = {".txt", ".text", ""}

@@ -8,9 +8,12 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from cbx_cli.config.models import Model
 from cbx_cli.config.params import AssemblySettings, SynthesisParams
-from cbx_cli.parse.script import BlockOverrides, Script, strip_tags
-from cbx_cli.plan.normalize import Lexicon, normalize
+from cbx_cli.parse.script import BlockOverrides, Paragraph, Script
+from cbx_cli.parse.tags import strip_tags
+from cbx_cli.plan.lexicon import Lexicon
+from cbx_cli.plan.normalize import normalize
 from cbx_cli.plan.sentences import chunk_text_report
 
 MODEL_TOKEN_CAP = 1000
@@ -77,7 +80,7 @@ def plan(
     script: Script,
     params: SynthesisParams,
     assembly: AssemblySettings,
-    model: str = "original",
+    model: str = Model.original.value,
     language: str | None = None,
     lexicon: Lexicon | None = None,
     block_params: Callable[[BlockOverrides], SynthesisParams] | None = None,
@@ -88,38 +91,24 @@ def plan(
     resolves a directive's preset (defaults to applying only its exaggeration and seed to ``params``).
     """
     chunks: list[Chunk] = []
-    warnings: list[str] = []
     dropped_tags: list[str] = []
     split_words = 0
-    titles = [c.title for c in script.chapters]
-    n_chapters = len(script.chapters)
     for ci, chapter in enumerate(script.chapters):
-        paras = list(chapter.paragraphs)
-        for pi, para in enumerate(paras):
-            text = para.text
+        for pi, para in enumerate(chapter.paragraphs):
             over = para.overrides
-            para_model = (over.model if over and over.model else model)
+            para_model = over.model if over and over.model else model
             para_params = _block_params(params, over, block_params)
-            keeps_tags = para_model == "turbo"
-            if not keeps_tags:
+            text = para.text
+            if para_model != Model.turbo.value:  # only turbo speaks tags such as [laugh]
                 text, tags = strip_tags(text)
                 dropped_tags += tags
             if not text.strip():
                 continue
             pieces, n_split = chunk_text_report(text, assembly.max_chars)
             split_words += n_split
+            ends_chapter = pi == len(chapter.paragraphs) - 1 and ci < len(script.chapters) - 1
             for k, piece in enumerate(pieces):
                 spoken = normalize(piece, language or "en", lexicon)
-                last_in_para = k == len(pieces) - 1
-                last_in_chapter = last_in_para and pi == len(paras) - 1
-                if last_in_para and para.pause_after is not None:
-                    pause = para.pause_after
-                elif last_in_chapter and ci < n_chapters - 1:
-                    pause = assembly.chapter_pause
-                elif last_in_para:
-                    pause = assembly.paragraph_pause
-                else:
-                    pause = assembly.sentence_pause
                 chunks.append(
                     Chunk(
                         index=len(chunks),
@@ -127,7 +116,7 @@ def plan(
                         spoken=spoken,
                         chapter=ci,
                         paragraph=pi,
-                        pause_after=pause,
+                        pause_after=_pause_after(para, assembly, k == len(pieces) - 1, ends_chapter),
                         seed=derive_seed(para_params.seed, spoken, para_params, para_model),
                         max_tokens=token_budget(spoken, para_params.max_tokens),
                         params=para_params,
@@ -137,8 +126,21 @@ def plan(
                     )
                 )
     if chunks:
-        last = chunks[-1]
-        chunks[-1] = replace(last, pause_after=0.0)
+        chunks[-1] = replace(chunks[-1], pause_after=0.0)
+    return Plan(chunks, [c.title for c in script.chapters], _warnings(dropped_tags, split_words), split_words)
+
+
+def _pause_after(para: Paragraph, assembly: AssemblySettings, ends_paragraph: bool, ends_chapter: bool) -> float:
+    """Seconds of silence after a chunk of ``para``: the script's own pause, else the preset's."""
+    if not ends_paragraph:
+        return assembly.sentence_pause
+    if para.pause_after is not None:
+        return para.pause_after
+    return assembly.chapter_pause if ends_chapter else assembly.paragraph_pause
+
+
+def _warnings(dropped_tags: list[str], split_words: int) -> list[str]:
+    warnings = []
     if dropped_tags:
         shown = ", ".join(sorted(set(dropped_tags)))
         warnings.append(
@@ -146,7 +148,7 @@ def plan(
         )
     if split_words:
         warnings.append(f"{split_words} over-long sentence(s) had to be split between words.")
-    return Plan(chunks, titles, warnings, split_words)
+    return warnings
 
 
 def _block_params(

@@ -1,4 +1,9 @@
-"""Split paragraph text into sentences and pack them into chunks of bounded length."""
+"""Split paragraph text into sentences and pack them into chunks of bounded length.
+
+pysbd finds the sentence ends: it is rule-based (no model to load), deterministic, and handles quotes,
+ellipses and numbers well. Its cuts are kept only at a space, outside tags, and not after the abbreviations of
+`cbx_cli.plan.english`; where its segments do not line up with the text, a regex finds the ends instead.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,14 @@ from functools import lru_cache
 
 import pysbd
 
-from cbx_cli.parse.script import TAG_RE
+from cbx_cli.parse.script import collapse
+from cbx_cli.parse.tags import PARALINGUISTIC_TAG_RE
+from cbx_cli.plan.english import ABBREVIATIONS
 
 # Titles always belong to the following name; e.g./i.e. style markers always continue the sentence.
-_ALWAYS_JOIN = {"dr.", "mr.", "mrs.", "ms.", "mx.", "prof.", "e.g.", "i.e.", "cf.", "viz.", "vs."}
+_ALWAYS_JOIN = frozenset(a.written for a in ABBREVIATIONS.values() if not a.may_end_sentence)
 # These end a sentence only when the next word starts like a new sentence (not lowercase or a digit).
-_JOIN_IF_CONTINUED = {"st.", "etc.", "jr.", "sr.", "inc.", "ltd.", "co.", "approx.", "no.", "fig.", "vol."}
+_JOIN_IF_CONTINUED = frozenset(a.written for a in ABBREVIATIONS.values() if a.may_end_sentence)
 
 _FALLBACK_END_RE = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*(?= )")
 _CLAUSE_END_RE = re.compile(r"[,;:\u2014\u2013][\"'\u201d\u2019)\]]*$")
@@ -23,12 +30,8 @@ def _segmenter() -> pysbd.Segmenter:
     return pysbd.Segmenter(language="en", clean=False)
 
 
-def _collapse(text: str) -> str:
-    return " ".join(text.split())
-
-
 def _tag_spans(norm: str) -> list[tuple[int, int]]:
-    return [m.span() for m in TAG_RE.finditer(norm)]
+    return [m.span() for m in PARALINGUISTIC_TAG_RE.finditer(norm)]
 
 
 def _inside_tag(pos: int, spans: list[tuple[int, int]]) -> bool:
@@ -81,7 +84,7 @@ def _keep_cut(norm: str, cut: int, spans: list[tuple[int, int]]) -> bool:
 
 def split_sentences(text: str) -> list[str]:
     """Split text into whitespace-collapsed sentences; their " ".join is the collapsed text."""
-    norm = _collapse(text)
+    norm = collapse(text)
     if not norm:
         return []
     cuts = _pysbd_cuts(norm)
@@ -123,7 +126,7 @@ def _word_cuts(norm: str) -> list[int]:
 
 
 def _split_long(sentence: str, max_chars: int) -> tuple[list[str], bool]:
-    norm = _collapse(sentence)
+    norm = collapse(sentence)
     if len(norm) <= max_chars:
         return ([norm] if norm else []), False
     clause_cuts = [i for i in _word_cuts(norm) if _CLAUSE_END_RE.search(norm, 0, i)]
@@ -143,13 +146,10 @@ def _split_long(sentence: str, max_chars: int) -> tuple[list[str], bool]:
     return pieces, word_split
 
 
-def split_long(sentence: str, max_chars: int) -> list[str]:
-    """Split an over-long sentence at clause punctuation, then between words, into pieces <= max_chars."""
-    return _split_long(sentence, max_chars)[0]
-
-
 def chunk_text_report(text: str, max_chars: int) -> tuple[list[str], int]:
-    """Chunk text like chunk_text; also return how many sentences had to be split between words."""
+    """Split text into sentences and pack them greedily into chunks of at most max_chars (an over-long sentence
+    splits at clause punctuation, then between words); also return how many sentences had to be split between
+    words."""
     if max_chars < 1:
         raise ValueError(f"max_chars must be positive, got {max_chars}")
     pieces: list[str] = []
@@ -160,7 +160,3 @@ def chunk_text_report(text: str, max_chars: int) -> tuple[list[str], int]:
         word_splits += word_split
     return _pack(pieces, max_chars), word_splits
 
-
-def chunk_text(text: str, max_chars: int) -> list[str]:
-    """Split text into sentences and pack them greedily into chunks of at most max_chars."""
-    return chunk_text_report(text, max_chars)[0]

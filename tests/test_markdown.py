@@ -1,27 +1,14 @@
-"""Tests for parsing plain text and Markdown into a Script."""
+"""Tests for parsing Markdown into a Script."""
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cbx_cli.parse.script import TAG_RE, Script, parse_markdown, parse_plain, parse_source, strip_tags
+from cbx_cli.parse.markdown import parse_markdown
+from cbx_cli.parse.script import Script
 
 
 def outline(script: Script) -> list[tuple[str | None, list[str]]]:
     return [(c.title, [p.text for p in c.paragraphs]) for c in script.chapters]
-
-
-def test_plain_paragraphs_and_lines():
-    source = "\nFirst   paragraph\nstill first.\n\n  \n\tSecond one.\n\n\nThird\r\nline two\n"
-    script = parse_plain(source)
-    assert outline(script) == [(None, ["First paragraph still first.", "Second one.", "Third line two"])]
-    assert [p.line for p in script.paragraphs] == [2, 6, 9]
-    assert not any(p.is_title for p in script.paragraphs)
-
-
-def test_plain_empty():
-    assert parse_plain("  \n\n \t\n").is_empty()
-    assert parse_plain("").speakable_text() == ""
 
 
 MARKDOWN = """\
@@ -95,38 +82,8 @@ def test_markdown_setext_heading():
     assert outline(parse_markdown("Title\n=====\n\ntext\n")) == [("Title", ["Title", "text"])]
 
 
-def test_tags_kept_by_parse_and_stripped():
-    script = parse_markdown("He said [laugh] that was *funny* [clear throat] okay.\n")
-    text = script.paragraphs[0].text
-    assert text == "He said [laugh] that was funny [clear throat] okay."
-    assert strip_tags(text) == ("He said that was funny okay.", ["[laugh]", "[clear throat]"])
-    assert parse_plain("Hi [sigh] there").paragraphs[0].text == "Hi [sigh] there"
-
-
-def test_tag_regex():
-    assert TAG_RE.fullmatch("[laugh]") and TAG_RE.fullmatch("[clear throat]")
-    assert not TAG_RE.fullmatch("[Laugh]") and not TAG_RE.fullmatch("[1]")
-    assert strip_tags("no tags  here") == ("no tags here", [])
-
-
-def test_parse_source():
-    assert outline(parse_source("# A", "markdown")) == [("A", ["A"])]
-    assert outline(parse_source("# A", "plain")) == [(None, ["# A"])]
-
-
-def test_parse_source_unknown_kind():
-    with pytest.raises(ValueError):
-        parse_source("x", "html")
-
-
 @settings(max_examples=200, deadline=None)
 @given(st.text())
 def test_markdown_never_raises(source):
     script = parse_markdown(source)
     assert all(p.text and p.text == " ".join(p.text.split()) for p in script.paragraphs)
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("ab .\n\n\t\r\x0c\u2028\u00a0é"))) | st.text())
-def test_plain_keeps_all_text(source):
-    assert parse_plain(source).speakable_text() == " ".join(source.split())
