@@ -19,6 +19,15 @@ _OPENER_CHARS = _OPENERS.replace("\\", "")
 
 _TEXT_END_RE = re.compile(rf"[{_CLOSERS}]*\s*\Z")
 _SENTENCE_AFTER_RE = re.compile(rf"\s+[{_OPENERS}]*(?:[A-Z]|{PLACEHOLDER})")
+_SPACE_OR_BRACKET = "\\s(\\[{\"'“‘«\ue000-\uf8ff"
+BEGIN = rf"(?<![^{_SPACE_OR_BRACKET}~≈<>±+=\-–—])(?<![\W\d_][-–—])"
+"""Where a number may start: after a space, an opening bracket or quote, a sign such as "~", or a hyphen after a
+word (COVID-19); never glued to another figure, a letter, a slash or a point. With `END`, a rule reads a figure
+only when it reads the whole of what is written there: "x86-64", "3/4/5/6", "1.2.3.4" and "0:%:0" are never
+read in parts (a hyphen between figures is not a minus sign, a slash not a word)."""
+END = r"(?=$|[\s)\]}\"'”’»\ue000-\uf8ff]|[.,;:!?…]+(?:$|[\s)\]}\"'”’»\ue000-\uf8ff])|[-–—][^\W\d_])"
+"""Where a number (or an amount with its sign or unit) may end: before a space, a closing bracket or quote,
+punctuation that ends a phrase, or a hyphen and a word (a 5-year-old)."""
 LOOK_BACK = 120
 """How many characters before a match the rules look at (never the whole text: that would be quadratic)."""
 
