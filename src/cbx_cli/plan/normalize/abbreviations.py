@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from cbx_cli.plan.english import ABBREVIATIONS, COMMON_WORDS, Abbreviation
-from cbx_cli.plan.normalize.context import LOOK_BACK, at_sentence_start, capitalise_like, keep_period
+from cbx_cli.plan.normalize.context import END, LOOK_BACK, at_sentence_start, capitalise_like, keep_period
 from cbx_cli.plan.normalize.rule import Reading, Rule
 
 _NO_PERIOD_BEFORE_A_NAME = frozenset("dr mr mrs ms st prof capt lt sgt col rev fr mt ft".split())
@@ -28,11 +28,8 @@ _NAMED_RE = re.compile(
     rf"\b(?P<w>{_stems(_NAMED)})(?:(?P<dot>\.)|(?=\s+[A-Z]))(?!\w)"
 )
 _FIGURE = [a for a in ABBREVIATIONS.values() if a.before == "figure"]
-_FIGURE_RE = re.compile(
-    rf"\b(?P<w>{'|'.join(sorted({re.escape(a.written[:-1]) for a in _FIGURE}, key=len, reverse=True))})\.\s*"
-    r"(?=[0-9])",
-    re.IGNORECASE,
-)
+_FIGURE_STEMS = "|".join(sorted({re.escape(a.written[:-1]) for a in _FIGURE}, key=len, reverse=True))
+_FIGURE_RE = re.compile(rf"\b(?P<w>{_FIGURE_STEMS})\.(?:\s+(?=[0-9])|(?=[0-9]+{END}))", re.IGNORECASE)
 _WORDS = [a for a in ABBREVIATIONS.values() if a.before == "" and a.spoken]
 _WORDS_RE = re.compile(
     r"\b(?:"
