@@ -33,6 +33,7 @@ from cbx_cli.plan.normalize import (
     times,
     years,
 )
+from cbx_cli.plan.normalize.context import UNSPACED
 from cbx_cli.plan.normalize.protect import protect_tags
 from cbx_cli.plan.normalize.rule import DATE_ORDERS, Reading, Rule
 from cbx_cli.plan.normalize.words import resolve_language
@@ -105,7 +106,7 @@ class Normalized(NamedTuple):
     language num2words does not say."""
 
 
-_TOKEN_RE = re.compile(r"\S*[0-9]\S*")
+_TOKEN_RE = re.compile(f"[^\\s{UNSPACED}]*[0-9][^\\s{UNSPACED}]*")
 _EDGES = "\"'“”‘’«»()[]{}.,;:!?…"
 
 

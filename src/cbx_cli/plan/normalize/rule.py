@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from cbx_cli.plan.normalize.context import UNSPACED
 from cbx_cli.plan.normalize.words import Unsupported, base_language, is_english, uses_decimal_comma
 
 DATE_ORDERS = ("dmy", "mdy", "ymd")
@@ -72,6 +73,12 @@ class Rule:
 
 
 _FIGURES = frozenset("0123456789")
+_UNSPACED_RE = re.compile(f"[{UNSPACED}]")
+
+
+def _bound(ch: str) -> bool:
+    """Whether ``ch`` ends a token: a space, or a character of a script written without spaces."""
+    return ch.isspace() or _UNSPACED_RE.match(ch) is not None
 _TOKEN_REACH = 64
 """How far `figures_around` looks for the ends of a token; a longer one is taken as glued to figures."""
 
@@ -79,12 +86,12 @@ _TOKEN_REACH = 64
 def figures_around(text: str, start: int, end: int) -> bool:
     """Whether the token (the run without spaces) around ``text[start:end]`` has figures outside that span."""
     left = start
-    while left > 0 and not text[left - 1].isspace():
+    while left > 0 and not _bound(text[left - 1]):
         left -= 1
         if start - left > _TOKEN_REACH:
             return True
     right = end
-    while right < len(text) and not text[right].isspace():
+    while right < len(text) and not _bound(text[right]):
         right += 1
         if right - end > _TOKEN_REACH:
             return True
