@@ -3,10 +3,10 @@
 import json
 
 import pytest
-from clirun import run
-from test_sentences import assert_tiles
 
 from cbx_cli.plan.normalize import normalize
+from clirun import run
+from test_sentences import assert_tiles
 
 SCRIPT = """# The Harbour
 

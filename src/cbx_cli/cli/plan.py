@@ -18,7 +18,7 @@ def plan_cmd(
     script: Annotated[str, typer.Argument(help="A Markdown (.md) or text (.txt) script, or - for stdin.")],
     opts,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
-    spoken: Annotated[bool, typer.Option("--spoken", help="Show each chunk as written and as it will be read.")] = False,
+    spoken: Annotated[bool, typer.Option("--spoken", help="Show each chunk as written and as read.")] = False,
 ) -> None:
     """Show chapters and chunks with estimated durations and warnings, without loading a model. --language alone
     plans for the multilingual model."""
