@@ -29,6 +29,13 @@ CASES = [
     ("da", "Der var 12 børn.", "Der var tolv børn."),
     ("no", "Det var 12 barn.", "Det var tolv barn."),
     ("en", "Dr. Lee paid $5.", "Doctor Lee paid five dollars."),
+    # dates whose day is an ordinal with a dot
+    ("de", "Am 14. Juli 1789 fiel sie.", "Am vierzehnten Juli siebzehnhundertneunundachtzig fiel sie."),
+    ("de", "Der 3. Oktober ist frei.", "Der dritte Oktober ist frei."),
+    ("no", "Den 17. mai 1814.", "Den syttende mai atten hundre og fjorten."),
+    ("da", "Den 5. juni 1849.", "Den femte juni atten hundrede niogfyrre."),
+    ("fi", "Hän syntyi 6. joulukuuta.", "Hän syntyi kuudes joulukuuta."),
+    ("de", "Es gab 3. Preise.", "Es gab drei. Preise."),
 ]
 
 

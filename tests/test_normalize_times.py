@@ -30,6 +30,7 @@ CASES = [
     ("10:00 GMT+1", "ten o'clock G M T plus one"),
     ("9am-5pm", "nine a m to five p m"),
     ("9:00–17:00", "nine o'clock to seventeen hundred"),
+    ("open 4-5 p.m. daily", "open four to five p m daily"),
     # not times
     ("24:30", "24:30"),
     ("13 pm", "thirteen pm"),

@@ -2,12 +2,16 @@
 
 num2words says numbers in most of the multilingual model's languages; Greek, Hindi, Malay, Swahili and
 Chinese it does not, so their figures are left as written (the model reads them itself) and `cbx plan` says
-so.
+so. Days of dates written as ordinals with a dot (14. Juli) are read as ordinals here, in each language's form.
 """
 
 from __future__ import annotations
 
-from cbx_cli.plan.normalize.words import base_language
+import re
+
+from cbx_cli.plan.normalize.context import BEGIN
+from cbx_cli.plan.normalize.rule import Reading, Rule
+from cbx_cli.plan.normalize.words import base_language, n2w
 
 YEAR_FIRST = frozenset({"ja", "ko", "zh", "hu", "lt"})
 """Languages that write dates year first (2024/03/14)."""
@@ -18,3 +22,37 @@ def date_order(lang: str) -> str:
     (``--date-order``): year first where the language writes it so, else day first, as English outside the
     United States and nearly every other language write it."""
     return "ymd" if base_language(lang) in YEAR_FIRST else "dmy"
+
+
+MONTHS_AFTER_AN_ORDINAL_DOT: dict[str, tuple[str, ...]] = {
+    "de": ("Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober",
+           "November", "Dezember"),
+    "da": ("januar", "februar", "marts", "april", "maj", "juni", "juli", "august", "september", "oktober",
+           "november", "december"),
+    "no": ("januar", "februar", "mars", "april", "mai", "juni", "juli", "august", "september", "oktober",
+           "november", "desember"),
+    "fi": ("tammikuuta", "helmikuuta", "maaliskuuta", "huhtikuuta", "toukokuuta", "kesäkuuta", "heinäkuuta",
+           "elokuuta", "syyskuuta", "lokakuuta", "marraskuuta", "joulukuuta"),
+}  # fmt: skip
+"""Languages that write the day of a date as an ordinal with a dot (14. Juli, 14. heinäkuuta), with their month
+names as they stand after it."""
+_GERMAN_DATIVE_RE = re.compile(r"\b(?:am|vom|zum|bis zum|seit dem|ab dem)\s+$", re.IGNORECASE)
+"""German "am 14. Juli" is "am vierzehnten Juli": after these the ordinal takes -n."""
+
+
+def _dot_ordinal(text: str, match: re.Match[str], reading: Reading) -> str:
+    words = n2w(int(match.group("d")), reading.lang, to="ordinal")
+    before = text[max(0, match.start() - 12) : match.start()]
+    if base_language(reading.lang) == "de" and _GERMAN_DATIVE_RE.search(before):
+        words += "n"
+    return words
+
+
+def _dot_ordinal_rule(lang: str, months: tuple[str, ...]) -> Rule:
+    pattern = re.compile(rf"{BEGIN}(?P<d>[12]?[0-9]|3[01])\.(?=\s+(?:{'|'.join(months)})\b)")
+    return Rule(f"day of a date as an ordinal ({lang})", pattern, _dot_ordinal, language=lang)
+
+
+DATE_ORDINALS = tuple(_dot_ordinal_rule(lang, months) for lang, months in MONTHS_AFTER_AN_ORDINAL_DOT.items())
+"""One rule per language of `MONTHS_AFTER_AN_ORDINAL_DOT`: "am 14. Juli" am vierzehnten Juli, "14. juli"
+fjortende juli."""

@@ -21,7 +21,9 @@ _CLOCK_RE = re.compile(rf"{BEGIN}{_CLOCK}(?:{_AMPM}|(?![\w:]|[.,][0-9])){_ZONE}?
 _DOTTED_CLOCK_RE = re.compile(rf"{BEGIN}(?P<h>1[0-2]|0?[1-9])\.(?P<m>[0-5][0-9]){_AMPM}{_ZONE}?{END}")
 _HOUR_AMPM_RE = re.compile(rf"{BEGIN}(?P<h>1[0-2]|0?[1-9])(?![0-9:]){_AMPM}{_ZONE}?{END}")
 _TIME = r"(?:[0-2]?[0-9]:[0-5][0-9](?:\s?[aApP]\.?\s?[mM]\.?)?|(?:1[0-2]|0?[1-9])\s?[aApP]\.?\s?[mM]\.?)"
-_TIME_RANGE_RE = re.compile(rf"{BEGIN}(?P<a>{_TIME})\s?[-–—]\s?(?P<b>{_TIME}){END}")
+_HOUR_BEFORE_AMPM = r"(?:1[0-2]|0?[1-9])(?=\s?[-–—]\s?(?:1[0-2]|0?[1-9])(?::[0-5][0-9])?\s?[aApP]\.?\s?[mM])"
+"""The bare first hour of "4-5 p.m.", which the a.m./p.m. after the second one makes a time too."""
+_TIME_RANGE_RE = re.compile(rf"{BEGIN}(?P<a>{_TIME}|{_HOUR_BEFORE_AMPM})\s?[-–—]\s?(?P<b>{_TIME}){END}")
 
 
 def _suffix(text: str, match: re.Match[str]) -> str:
