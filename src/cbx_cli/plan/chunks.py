@@ -140,8 +140,9 @@ def plan(
     chunks = state.chunks
     if chunks:
         chunks[-1] = replace(chunks[-1], pause_after=0.0)
-    warnings = _warnings(state.dropped_tags, state.split_words) + _left_warnings(chunks, language)
-    return Plan(chunks, [c.title for c in script.chapters], warnings, state.split_words)
+    planned = Plan(chunks, [c.title for c in script.chapters], [], state.split_words)
+    planned.warnings += _warnings(state.dropped_tags, state.split_words) + _left_warnings(planned, language)
+    return planned
 
 
 def _pause_after(para: Paragraph, assembly: AssemblySettings, ends_paragraph: bool, ends_chapter: bool) -> float:
@@ -165,10 +166,10 @@ def _warnings(dropped_tags: list[str], split_words: int) -> list[str]:
     return warnings
 
 
-def _left_warnings(chunks: list[Chunk], language: str | None) -> list[str]:
+def _left_warnings(planned: Plan, language: str | None) -> list[str]:
     """One line listing what is read as written: figures no rule understood, or every figure of a language
     without number words."""
-    left = list(dict.fromkeys(token for chunk in chunks for token in chunk.left_as_written))
+    left = planned.left_as_written
     if not left:
         return []
     shown = ", ".join(left[:12]) + (", ..." if len(left) > 12 else "")

@@ -108,7 +108,8 @@ class Normalized(NamedTuple):
     language num2words does not say."""
 
 
-_TOKEN_RE = re.compile(f"[^\\s{UNSPACED}]*[0-9][^\\s{UNSPACED}]*")
+_TOKEN_RE = re.compile(f"[^\\s{UNSPACED}]+")
+_FIGURES = frozenset("0123456789")
 _EDGES = "\"'“”‘’«»()[]{}.,;:!?…"
 
 
@@ -128,7 +129,7 @@ def normalize_text(
         for rule in RULES:
             if rule.runs_for(lang):
                 hidden = rule.apply(hidden, reading)
-    left = tuple(token.strip(_EDGES) for token in _TOKEN_RE.findall(hidden))
+    left = tuple(token.strip(_EDGES) for token in _TOKEN_RE.findall(hidden) if not _FIGURES.isdisjoint(token))
     return Normalized(restore(hidden), left)
 
 

@@ -21,7 +21,7 @@ _NOUNS = {*(u.one for u in UNITS.values()), *RATE_WORDS, "cup", "pint", "glass",
 _NOUNS_ALT = "|".join(sorted(_NOUNS, key=len, reverse=True))
 _FRACTION = rf"(?:(?P<num>[0-9]+)/(?P<den>[0-9]+)|(?P<vulgar>[{''.join(VULGAR)}]))"
 _FRACTION_RE = re.compile(
-    rf"{BEGIN}(?P<sign>{MINUS})?(?:(?P<whole>[0-9]+)(?:\s|-(?=[0-9]))?(?=[0-9{''.join(VULGAR)}]))?{_FRACTION}"
+    rf"{BEGIN}(?P<sign>{MINUS})?(?:(?P<whole>[0-9]+)(?:[\s-](?=[0-9])|(?=[{''.join(VULGAR)}])))?{_FRACTION}"
     rf"(?![\w/]|[-–−.:,][0-9])(?:(?P<gap>\s?)(?P<unit>{UNIT})(?![\w/])|\s(?=(?P<noun>{_NOUNS_ALT})(?![\w-])))?"
 )
 _IDIOMS = "|".join(re.escape(k) for k in sorted(NUMBER_IDIOMS, key=len, reverse=True))
