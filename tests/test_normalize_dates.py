@@ -29,6 +29,7 @@ CASES = [
     ("1998/11/03", "November third, nineteen ninety-eight"),
     ("2001.09.11", "September eleventh, two thousand one"),
     ("1/1/05", "the first of January, oh five"),
+    ("in 12/2019", "in December twenty nineteen"),
     # not dates: an impossible day or month, a version
     ("45/13/2020", "45/13/2020"),
     ("2024-13-45", "2024-13-45"),

@@ -28,6 +28,7 @@ CASES = [
     ("½", "one half"),
     ("2½ cups", "two and a half cups"),
     ("¾ in", "three quarters of an inch"),
+    ("a 3 1/2% rate", "a three and a half percent rate"),
     ("24/7", "twenty-four seven"),
     ("9/11", "nine eleven"),
     ("a 50/50 chance", "a fifty-fifty chance"),

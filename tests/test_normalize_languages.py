@@ -36,6 +36,14 @@ CASES = [
     ("da", "Den 5. juni 1849.", "Den femte juni atten hundrede niogfyrre."),
     ("fi", "Hän syntyi 6. joulukuuta.", "Hän syntyi kuudes joulukuuta."),
     ("de", "Es gab 3. Preise.", "Es gab drei. Preise."),
+    # numeric dates, written out in the language and read
+    ("fr", "Le 14/07/1789 et le 01/05/2024.",
+     "Le quatorze juillet mille sept cent quatre-vingt-neuf et le premier mai deux mille vingt-quatre."),
+    ("es", "El 14/07/2024.", "El catorce de julio de dos mil veinticuatro."),
+    ("de", "Am 14.07.2024 war es.", "Am vierzehnten Juli zweitausendvierundzwanzig war es."),
+    ("ja", "2024/07/14に", "二千二十四年七月十四日に"),
+    ("ko", "2024/07/14", "이천이십사년 칠월 십사일"),
+    ("ru", "14.07.2024", "14.07.2024"),
 ]
 
 

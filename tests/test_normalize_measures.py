@@ -21,6 +21,7 @@ CASES = [
     ("100 km/h", "one hundred kilometers per hour"),
     ("-5°C", "minus five degrees Celsius"),
     ("-1 °C", "minus one degree Celsius"),
+    ("+5°C", "plus five degrees Celsius"),
     ("98.6°F", "ninety-eight point six degrees Fahrenheit"),
     ("a 90° turn", "a ninety degrees turn"),
     ("20 m²", "twenty square meters"),
@@ -44,6 +45,7 @@ CASES = [
     ("10km", "ten kilometers"),
     # not units: a preposition, a decade, an ordinal, a word
     ("5 in the box", "five in the box"),
+    ("a board 3 in. thick", "a board three inches thick"),
     ("the 10s", "the tens"),
     ("1st", "first"),
     ("5 miles", "five miles"),

@@ -23,6 +23,7 @@ CASES = [
     ("$3.5 million", "three point five million dollars"),
     ("€2bn", "two billion euros"),
     ("$10B", "ten billion dollars"),
+    ("US$1.5 bn", "one point five billion US dollars"),
     ("£3k", "three thousand pounds"),
     ("5€", "five euros"),
     ("¥500", "five hundred yen"),

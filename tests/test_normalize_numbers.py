@@ -10,6 +10,8 @@ CASES = [
     ("1,000", "one thousand"),
     ("1,234,567", "one million two hundred thirty-four thousand five hundred sixty-seven"),
     ("-3", "minus three"),
+    ("+5", "plus five"),
+    ("~5 people", "about five people"),
     ("I have 3 cats.", "I have three cats."),
     ("1,000,000", "one million"),
     ("(-7)", "(minus seven)"),

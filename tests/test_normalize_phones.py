@@ -26,6 +26,7 @@ CASES = [
     ("ID: 90817", "ID: nine zero eight one seven"),
     ("call 5551234567", "call five five five one two three four five six seven"),
     ("agent 007", "agent zero zero seven"),
+    ("call 911", "call nine one one"),
     # not telephone numbers: a range of round numbers
     ("300-1200 words", "three hundred to one thousand two hundred words"),
 ]

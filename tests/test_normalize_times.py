@@ -23,6 +23,7 @@ CASES = [
     ("14:00", "fourteen hundred"),
     ("14:30", "fourteen thirty"),
     ("05:10", "five ten"),
+    ("12:00 noon", "twelve noon"),
     ("09:45:05", "nine forty-five and five seconds"),
     ("2:15:01 pm", "two fifteen and one second p m"),
     ("9 a.m. EST", "nine a m E S T"),

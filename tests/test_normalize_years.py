@@ -21,6 +21,8 @@ CASES = [
     ("the 2000s", "the two thousands"),
     ("1990-1995", "nineteen ninety to nineteen ninety-five"),
     ("2020–21", "twenty twenty to twenty-one"),
+    ("the 2020/21 season", "the twenty twenty to twenty-one season"),
+    ("1998/2003", "1998/2003"),
     ("500 BC", "five hundred B C"),
     ("44 B.C. was", "forty-four B C was"),
     ("AD 1066", "A D ten sixty-six"),

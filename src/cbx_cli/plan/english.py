@@ -174,7 +174,8 @@ SPACED_ONLY_UNITS = frozenset({"s", "st"})
 """Symbols that are units only with a space before them ("10 s", "11 st"): glued they are a decade (the 10s) or
 an ordinal (1st)."""
 NOT_ALONE_UNITS = frozenset({"in"})
-"""Symbols that are units only after another measure (5 ft 11 in) or glued (12in): "5 in the box" is not."""
+"""Symbols that are units only after another measure (5 ft 11 in), glued (12in) or with their period (3 in.):
+"5 in the box" is not."""
 
 RATE_WORDS = frozenset(
     "hour day night week month year person head unit item page word minute second visit ticket seat".split()

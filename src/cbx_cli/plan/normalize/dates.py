@@ -13,10 +13,10 @@ import re
 
 from cbx_cli.plan.english import MONTHS, WEEKDAYS
 from cbx_cli.plan.normalize.context import BEGIN, END, keep_period
-from cbx_cli.plan.normalize.languages import date_order
+from cbx_cli.plan.normalize.languages import DATE_FORMS, FIRST_OF_THE_MONTH, date_order
 from cbx_cli.plan.normalize.ordinals import ORDINAL_SUFFIX
 from cbx_cli.plan.normalize.rule import Reading, Rule
-from cbx_cli.plan.normalize.words import cardinal, ordinal, year
+from cbx_cli.plan.normalize.words import base_language, cardinal, ordinal, year
 
 _MONTH_BY_PREFIX = {m[:3]: m for m in MONTHS} | {"Sept": "September"}
 _MONTH_ALT = "|".join([*MONTHS, "Sept", *(m[:3] for m in MONTHS if m != "May")])
@@ -35,6 +35,10 @@ _NUMERIC_DATE_RE = re.compile(
     rf"|(?P<a>[0-9]{{1,2}})(?P<s>[/.\-])(?P<b>[0-9]{{1,2}})(?P=s)(?P<y>[0-9]{{4}}|(?<=[/.])[0-9]{{2}}))"
     rf"(?!\.[0-9]){END}"
 )
+"""A date written in figures: year first (1998/11/03, 2001.09.11) or last (03/11/1998, 3.11.98), read here
+in English and written out by `languages.DATE_FORMS` in other languages."""
+
+_NUMERIC_MONTH_YEAR_RE = re.compile(rf"{BEGIN}(?P<m>0?[1-9]|1[0-2])/(?P<y>1[0-9]{{3}}|20[0-9]{{2}}){END}")
 _WEEKDAY_RE = re.compile(
     rf"\b(?P<day>Mon|Tue|Tues|Wed|Thu|Thur|Thurs|Fri|Sat|Sun)\.?(?=,?\s+(?:[0-9]|(?:{_MONTH_ALT})\b))"
 )
@@ -128,6 +132,10 @@ def _numeric(text: str, match: re.Match[str], reading: Reading) -> str | None:
     return month_first(day, month, y, reading.lang)
 
 
+def _numeric_month_year(text: str, match: re.Match[str], reading: Reading) -> str:
+    return f"{MONTHS[int(match.group('m')) - 1]} {year(match.group('y'), reading.lang)}"
+
+
 def _weekday(text: str, match: re.Match[str], reading: Reading) -> str:
     day = match.group("day")[:3]
     return next(name for name in WEEKDAYS if name.startswith(day))
@@ -135,7 +143,26 @@ def _weekday(text: str, match: re.Match[str], reading: Reading) -> str:
 
 ISO_DATE = Rule("ISO date", _ISO_DATE_RE, _iso, language="en")
 NUMERIC_DATE = Rule("numeric date (03/11/1998)", _NUMERIC_DATE_RE, _numeric, language="en")
+NUMERIC_MONTH_YEAR = Rule("month/year (12/2019)", _NUMERIC_MONTH_YEAR_RE, _numeric_month_year, language="en")
 WEEKDAY = Rule("weekday abbreviation before a date (Mon., Jan. 5)", _WEEKDAY_RE, _weekday, language="en")
 DAY_MONTH = Rule("day month year", _DAY_MONTH_RE, _day_month, language="en")
 MONTH_DAY = Rule("month day, year", _MONTH_DAY_RE, _month_day, language="en")
 MONTH_YEAR = Rule("month year (Jan. 2024)", _MONTH_YEAR_RE, _month_year, language="en")
+
+
+def _date_in_words(text: str, match: re.Match[str], reading: Reading) -> str | None:
+    fields = numeric_fields(match, reading.date_order or date_order(reading.lang))
+    if fields is None or len(fields[3]) != 4:
+        return None
+    _, day, month, year_written = fields
+    lang = base_language(reading.lang)
+    form, months = DATE_FORMS[lang]
+    day_written = FIRST_OF_THE_MONTH.get(lang, "1") if day == 1 else str(day)
+    return form.format(d=day_written, m=month, y=year_written, month=months[month - 1] if months else "")
+
+
+DATES_IN_WORDS = tuple(
+    Rule(f"numeric date written out ({lang})", _NUMERIC_DATE_RE, _date_in_words, language=lang)
+    for lang in DATE_FORMS
+)
+"""One rule per language of `DATE_FORMS`: "14/07/2024" → "14 juillet 2024", read by the rules after it."""

@@ -22,7 +22,8 @@ _NOUNS_ALT = "|".join(sorted(_NOUNS, key=len, reverse=True))
 _FRACTION = rf"(?:(?P<num>[0-9]+)/(?P<den>[0-9]+)|(?P<vulgar>[{''.join(VULGAR)}]))"
 _FRACTION_RE = re.compile(
     rf"{BEGIN}(?P<sign>{MINUS})?(?:(?P<whole>[0-9]+)(?:[\s-](?=[0-9])|(?=[{''.join(VULGAR)}])))?{_FRACTION}"
-    rf"(?![\w/]|[-–−.:,][0-9])(?:(?P<gap>\s?)(?P<unit>{UNIT})(?![\w/])|\s(?=(?P<noun>{_NOUNS_ALT})(?![\w-])))?"
+    rf"(?![\w/]|[-–−.:,][0-9])(?:(?P<pct>\s?%)|(?P<gap>\s?)(?P<unit>{UNIT})(?![\w/])"
+    rf"|\s(?=(?P<noun>{_NOUNS_ALT})(?![\w-])))?"
 )
 _IDIOMS = "|".join(re.escape(k) for k in sorted(NUMBER_IDIOMS, key=len, reverse=True))
 _IDIOM_RE = re.compile(rf"{BEGIN}(?:{_IDIOMS}){END}")
@@ -74,8 +75,8 @@ def _parts(match: re.Match[str]) -> tuple[int, int]:
 def _fraction(text: str, match: re.Match[str], reading: Reading) -> str | None:
     numerator, denominator = _parts(match)
     whole, unit = match.group("whole"), match.group("unit")
-    if denominator == 0 or (whole and numerator >= denominator):
-        return None
+    if denominator == 0 or numerator >= 1000 or (whole and numerator >= denominator):
+        return None  # 1998/2003 is two years, not a fraction
     lang = reading.lang
     noun = match.group("noun")
     if noun and not whole and numerator < denominator:  # the noun stays in the text, after these words
@@ -89,6 +90,8 @@ def _fraction(text: str, match: re.Match[str], reading: Reading) -> str | None:
             words = f"{cardinal(whole, lang)} and {words}"
         if unit:
             words = f"{words} {unit_words(unit, many=True)}"
+        elif match.group("pct"):
+            words = f"{words} percent"
     if match.group("sign"):
         words = f"minus {words}"
     return spaced(text, match, words)

@@ -56,3 +56,29 @@ def _dot_ordinal_rule(lang: str, months: tuple[str, ...]) -> Rule:
 DATE_ORDINALS = tuple(_dot_ordinal_rule(lang, months) for lang, months in MONTHS_AFTER_AN_ORDINAL_DOT.items())
 """One rule per language of `MONTHS_AFTER_AN_ORDINAL_DOT`: "am 14. Juli" am vierzehnten Juli, "14. juli"
 fjortende juli."""
+
+
+DATE_FORMS: dict[str, tuple[str, tuple[str, ...]]] = {
+    # language: (how a date is written out, with {d} {month} {m} {y}; month names)
+    "fr": ("{d} {month} {y}", ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+                               "septembre", "octobre", "novembre", "décembre")),
+    "es": ("{d} de {month} de {y}", ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
+                                     "septiembre", "octubre", "noviembre", "diciembre")),
+    "pt": ("{d} de {month} de {y}", ("janeiro", "fevereiro", "março", "abril", "maio", "junho", "julho",
+                                     "agosto", "setembro", "outubro", "novembro", "dezembro")),
+    "it": ("{d} {month} {y}", ("gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno", "luglio", "agosto",
+                               "settembre", "ottobre", "novembre", "dicembre")),
+    "nl": ("{d} {month} {y}", ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus",
+                               "september", "oktober", "november", "december")),
+    "sv": ("{d} {month} {y}", ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti",
+                               "september", "oktober", "november", "december")),
+    "tr": ("{d} {month} {y}", ("Ocak", "Şubat", "Mart", "Nisan", "Mayıs", "Haziran", "Temmuz", "Ağustos", "Eylül",
+                               "Ekim", "Kasım", "Aralık")),
+    **{lang: ("{d}. {month} {y}", months) for lang, months in MONTHS_AFTER_AN_ORDINAL_DOT.items()},
+    "ja": ("{y}年{m}月{d}日", ()),
+    "ko": ("{y}년 {m}월 {d}일", ()),
+}  # fmt: skip
+"""Numeric dates (14/07/2024) are written out this way, and the figures in them then read as the language reads
+them. Languages that inflect the day or the year for case (ru, pl, ar, he) keep a numeric date as written."""
+FIRST_OF_THE_MONTH = {"fr": "premier", "it": "primo"}
+"""Languages that say the first day of a month as an ordinal and the others as cardinals."""

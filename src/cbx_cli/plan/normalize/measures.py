@@ -66,7 +66,7 @@ def _fits(match: re.Match[str]) -> bool:
     unit, gap = match.group("unit"), match.group("gap") or ""
     if unit in SPACED_ONLY_UNITS and gap != " ":
         return False
-    return not (unit in NOT_ALONE_UNITS and gap == " ")
+    return not (unit in NOT_ALONE_UNITS and gap == " " and not match.group("dot"))  # "3 in." is inches
 
 
 def _measure(text: str, match: re.Match[str], reading: Reading) -> str | None:

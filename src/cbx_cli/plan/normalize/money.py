@@ -85,7 +85,10 @@ _PERCENT_WORD = {
 }
 """The word for "percent" where num2words has none; other languages keep the % sign."""
 
-_MAGNITUDE = r"(?:\s?(?P<mag>thousand|million|billion|trillion)\b|(?P<abbr>[kKmM]|[mM]n|[bB]n?|[tT]n)\b)?"
+_MAGNITUDE = (
+    r"(?:\s?(?P<mag>thousand|million|billion|trillion)\b|(?P<abbr>[kKmM]|[mMbBtT]n|[bB])\b"
+    r"|\s(?P<spaced>[mb]n|tn|m)\b)?"
+)
 _AMOUNT_END = END
 _CURRENCY_BEFORE_RE = {
     dc: re.compile(
@@ -112,7 +115,7 @@ _PERCENT_RE = {dc: re.compile(rf"{BEGIN}{SIGN}{number_pattern(dc)}\s?%{END}") fo
 
 def _magnitude(match: re.Match[str]) -> str | None:
     groups = match.groupdict()
-    written = groups.get("mag") or groups.get("abbr")
+    written = groups.get("mag") or groups.get("abbr") or groups.get("spaced")
     return _MAGNITUDES[written.lower()] if written else None
 
 

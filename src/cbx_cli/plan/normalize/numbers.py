@@ -19,8 +19,8 @@ CURRENCY_SYMBOLS = "$£€¥₹"
 """The currency signs money.py reads; a number next to one is an amount, never a year."""
 MINUS = r"(?<![\w.,\-−])[-−]"
 """A minus sign (not a hyphen after a word or a number)."""
-SIGN = rf"(?P<sign>{MINUS}(?=[0-9]))?"
-"""An optional minus sign that belongs to the number after it."""
+SIGN = rf"(?P<sign>(?:{MINUS}|(?<![\w.,+])\+)(?=[0-9]))?"
+"""An optional minus or plus sign that belongs to the number after it (-5, +5°C)."""
 
 
 def _point(decimal_comma: bool) -> str:
@@ -51,6 +51,7 @@ _BARE_FRACTION_RE = {
     dc: re.compile(rf"(?P<sign>{MINUS})?(?<![^\s(\[{{\-−]){_point(dc)}(?P<frac>[0-9]+){END}") for dc in (False, True)
 }
 _DOTTED_RE = re.compile(rf"{BEGIN}[0-9]+\.[0-9]+\.[0-9]+{END}")
+_ABOUT_RE = re.compile(r"(?<!\S)[~≈](?=[0-9$£€¥₹])")
 _HASH_RE = re.compile(r"(?<![\w&#])#(?=[0-9]+(?![\w/]|[-–.:,][0-9]))")
 _TIMES_RE = {dc: re.compile(rf"{BEGIN}{number_pattern(dc)}[x×](?![\w/])") for dc in (False, True)}
 _BY_RE = {
@@ -75,12 +76,15 @@ def _bare_fraction(text: str, match: re.Match[str], reading: Reading) -> str:
 
 
 def _dotted(text: str, match: re.Match[str], reading: Reading) -> str:
-    point = "point" if reading.english else "."
-    return f" {point} ".join(cardinal(part, reading.lang) for part in match.group(0).split("."))
+    return " point ".join(cardinal(part, reading.lang) for part in match.group(0).split("."))
 
 
 def _hash(text: str, match: re.Match[str], reading: Reading) -> str:
     return "number "
+
+
+def _about(text: str, match: re.Match[str], reading: Reading) -> str:
+    return "about "
 
 
 def _times(text: str, match: re.Match[str], reading: Reading) -> str:
@@ -113,7 +117,8 @@ def _mixed(text: str, match: re.Match[str], reading: Reading) -> str | None:
 BY = Rule("dimensions (2x4, 10 x 20 cm)", _BY_RE, _by, language="en", whole_tokens=False)
 TIMES = Rule("multiplier (3x)", _TIMES_RE, _times, language="en")
 NUMBER_SIGN = Rule("number sign (#5)", _HASH_RE, _hash, language="en", whole_tokens=False)
-DOTTED = Rule("dotted number (version 1.2.3)", _DOTTED_RE, _dotted)
+ABOUT = Rule("about (~5)", _ABOUT_RE, _about, language="en", whole_tokens=False)
+DOTTED = Rule("dotted number (version 1.2.3)", _DOTTED_RE, _dotted, language="en")
 BARE_FRACTION = Rule("decimal without a whole part (.5)", _BARE_FRACTION_RE, _bare_fraction)
 NUMBER = Rule("number", _PLAIN_RE, _plain)
 MIXED = Rule("word with figures (MP3, 4G)", _MIXED_RE, _mixed)

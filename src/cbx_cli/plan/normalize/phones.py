@@ -25,7 +25,7 @@ _PHONE_RE = re.compile(
 )
 _CODE_RE = re.compile(
     r"\b(?P<key>PIN|[Pp]in(?: code)?|[Cc]ode|[Zz]ip(?: code)?|ZIP(?: code)?|[Pp]ostcode|[Ee]xtension|ext\.?"
-    r"|[Aa]ccount(?: number)?|[Ss]erial(?: number)?|ID|[Ee]nding in|[Tt]el\.?|[Pp]hone)"
+    r"|[Aa]ccount(?: number)?|[Ss]erial(?: number)?|ID|[Ee]nding in|[Tt]el\.?|[Pp]hone|[Cc]all|[Dd]ial)"
     r"(?P<sep>:?\s+(?:(?:is|was|number|#)\s+)?)" + BEGIN + r"(?P<code>[0-9]{3,})" + END
 )
 

@@ -26,6 +26,9 @@ _HOUR_BEFORE_AMPM = r"(?:1[0-2]|0?[1-9])(?=\s?[-–—]\s?(?:1[0-2]|0?[1-9])(?::
 _TIME_RANGE_RE = re.compile(rf"{BEGIN}(?P<a>{_TIME}|{_HOUR_BEFORE_AMPM})\s?[-–—]\s?(?P<b>{_TIME}){END}")
 
 
+_NOON_RE = re.compile(r"\s+(?:noon|midnight)\b", re.IGNORECASE)
+
+
 def _suffix(text: str, match: re.Match[str]) -> str:
     """" p m", " p m E S T" and the full stop a final "p.m." also stands for."""
     words = ""
@@ -57,6 +60,8 @@ def _clock(text: str, match: re.Match[str], reading: Reading) -> str | None:
         rest = match.group(0)[match.end("s" if second else "m") - match.start() :]  # a zone, said as written
         return " ".join(n2w(value, lang) for value in values) + rest
     suffix = _suffix(text, match)
+    if not minute and not second and _NOON_RE.match(text, match.end()):
+        return n2w(hour, lang) + suffix  # "12:00 noon" twelve noon
     if minute:
         words = f"{n2w(hour, lang)} {_minutes(minute, lang)}"
     elif match.group("ap") and not second:

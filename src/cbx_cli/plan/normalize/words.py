@@ -103,7 +103,11 @@ def number(sign: str, int_part: str, frac: str | None, lang: str) -> str:
         except InvalidOperation as exc:  # pragma: no cover - the pattern only lets digits through
             raise Unsupported(str(exc)) from None
         words = n2w(value, lang)
-    if sign:
+    if sign == "+":
+        if not is_english(lang):
+            raise Unsupported("a plus sign")  # left as written
+        words = f"plus {words}"
+    elif sign:
         minus = "minus" if is_english(lang) else _minus_word(lang)
         words = f"{minus} {words}"
     return words

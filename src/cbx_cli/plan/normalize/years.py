@@ -26,7 +26,7 @@ _YEAR_RE = re.compile(
     rf"(?<![\w.,/:{CURRENCY_SYMBOLS}\-−])(?P<y>{_YEAR_DIGITS})(?![\w%°/]|[.,:\-–][0-9])(?!\s*(?:{_UNITS}))"
 )
 _YEAR_RANGE_RE = re.compile(
-    rf"(?<![\w.,/:\-–])(?P<a>{_YEAR_DIGITS})[-–](?P<b>{_YEAR_DIGITS}|[0-9]{{2}})(?![\w/\-–]|[.,:][0-9])"
+    rf"(?<![\w.,/:\-–])(?P<a>{_YEAR_DIGITS})(?P<sep>[-–/])(?P<b>{_YEAR_DIGITS}|[0-9]{{2}})(?![\w/\-–]|[.,:][0-9])"
 )
 _DECADE_RE = re.compile(r"(?<![\w.,])['’]?(?P<n>(?:1[0-9]|20)?[0-9]0)['’]?s(?!\w)")
 _ERA_AFTER_RE = re.compile(
@@ -45,8 +45,10 @@ def _year(text: str, match: re.Match[str], reading: Reading) -> str | None:
     return year(match.group("y"), reading.lang)
 
 
-def _year_range(text: str, match: re.Match[str], reading: Reading) -> str:
+def _year_range(text: str, match: re.Match[str], reading: Reading) -> str | None:
     first, second = match.group("a"), match.group("b")
+    if match.group("sep") == "/" and int(second) % 100 != (int(first) + 1) % 100:
+        return None  # 2020/21 is a season; 1998/2003 is not a range
     end = year(second, reading.lang) if len(second) == 4 else cardinal(second, reading.lang)
     return f"{year(first, reading.lang)} to {end}"
 
