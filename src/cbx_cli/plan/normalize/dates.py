@@ -4,7 +4,9 @@
 A numeric date is read in the order its fields allow (a day above 12 settles it); where both orders are
 possible, in the reader's `Reading.date_order` (``--date-order``), else the language's own
 (`cbx_cli.plan.normalize.languages.date_order`): day first for English. Day-first dates are read "the third of
-November", month-first and year-first ones "November third", as they are written.
+November", month-first and year-first ones "November third", as they are written. In the languages of
+`languages.DATE_FORMS` a numeric date is written out that language's way ("14 juillet 1789") for the rules
+after these to read.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 num2words says numbers in most of the multilingual model's languages; Greek, Hindi, Malay, Swahili and
 Chinese it does not, so their figures are left as written (the model reads them itself) and `cbx plan` says
-so. Days of dates written as ordinals with a dot (14. Juli) are read as ordinals here, in each language's form.
+so. How each language writes a date out (`DATE_FORMS`), and days written as ordinals with a dot (14. Juli) read
+as ordinals in each language's form, are here.
 """
 
 from __future__ import annotations
