@@ -89,11 +89,10 @@ _MAGNITUDE = (
     r"(?:\s?(?P<mag>thousand|million|billion|trillion)\b|(?P<abbr>[kKmM]|[mMbBtT]n|[bB])\b"
     r"|\s(?P<spaced>[mb]n|tn|m)\b)?"
 )
-_AMOUNT_END = END
 _CURRENCY_BEFORE_RE = {
     dc: re.compile(
         rf"{BEGIN}(?P<sign>{MINUS}(?=[{CURRENCY_SYMBOLS}]))?(?P<sym>[{CURRENCY_SYMBOLS}])\s?{number_pattern(dc)}"
-        rf"{_MAGNITUDE}{_AMOUNT_END}"
+        rf"{_MAGNITUDE}{END}"
     )
     for dc in (False, True)
 }
@@ -102,7 +101,7 @@ _CURRENCY_AFTER_RE = {
     for dc in (False, True)
 }
 _CODE_BEFORE_RE = re.compile(
-    rf"{BEGIN}(?P<code>{_CODE_ALT})\.?\s?{SIGN}{number_pattern(False)}{_MAGNITUDE}{_AMOUNT_END}"
+    rf"{BEGIN}(?P<code>{_CODE_ALT})\.?\s?{SIGN}{number_pattern(False)}{_MAGNITUDE}{END}"
 )
 _CODE_AFTER_RE = re.compile(rf"{BEGIN}{SIGN}{number_pattern(False)}{_MAGNITUDE}\s?(?P<code>{_CODE_ALT})(?![\w$]){END}")
 _RATE_RE = re.compile(
