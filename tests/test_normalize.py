@@ -6,19 +6,21 @@ Each kind of rule has its own table of cases in test_normalize_<kind>.py.
 import importlib
 import pkgutil
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import cbx_cli.plan.normalize as package
 from cbx_cli.plan.lexicon import Lexicon
-from cbx_cli.plan.normalize import RULES, Rule, normalize, resolve_language
+from cbx_cli.plan.normalize import RULES, Rule, normalize, normalize_text, resolve_language
 
 
 def test_every_rule_is_in_the_run_order_once():
     defined = []
     for info in pkgutil.iter_modules(package.__path__):
         module = importlib.import_module(f"{package.__name__}.{info.name}")
-        defined += [value for value in vars(module).values() if isinstance(value, Rule)]
+        for value in vars(module).values():
+            group = value if isinstance(value, tuple) else (value,)  # a module may define one rule per language
+            defined += [rule for rule in group if isinstance(rule, Rule)]
     assert len(RULES) == len(set(map(id, RULES)))
     assert {id(rule) for rule in defined} == {id(rule) for rule in RULES}
 
@@ -77,7 +79,65 @@ def test_normalize_never_raises_and_keeps_something_to_say(text: str, language: 
 _NUMBERISH = st.text(alphabet="0123456789.,:-–$£€%apm ", max_size=30)
 
 
+def _tokens(text: str) -> list[str]:
+    return [t.strip("\"'()[].,;:!?") for t in text.split()]
+
+
 @settings(max_examples=300, deadline=None)
 @given(_NUMBERISH)
-def test_english_numbers_leave_no_digits(text: str):
-    assert not any(ch.isdigit() for ch in normalize(text))
+def test_figures_left_are_whole_tokens_as_written(text: str):
+    """A figure is either said in words or left in a token exactly as it was written, never read in part."""
+    result = normalize_text(text)
+    written = set(_tokens(text))
+    for token in _tokens(result.spoken):
+        if any(ch.isdigit() for ch in token):
+            assert token in written, (text, result.spoken)
+    assert all(any(ch.isdigit() for ch in token) for token in result.left_as_written)
+
+
+_JUNK = st.text(alphabet="bcdfghjklqwxz", min_size=4, max_size=8)
+"""Words no rule understands (no vowels, so never an abbreviation, a unit or a numeral)."""
+_NOT_UNDERSTOOD = ["1.2.3.4", "x86-64", "A4/B5", "3/4/5/6", "12,34", "1-2-3", "a1b2c3-4", "v2.0.1.7", "1..2"]
+_UNDERSTOOD = ["5", "$3.50", "10km", "5-10", "Chapter IX", "3/4", "7:30pm", "2nd", "1990s", "I", "(555) 010-2233"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(_JUNK, st.sampled_from(_NOT_UNDERSTOOD + _UNDERSTOOD)), min_size=1, max_size=12))
+def test_words_not_understood_are_never_dropped_or_doubled(words: list[str]):
+    text = " ".join(words)
+    result = normalize_text(text)
+    said = result.spoken.split()
+    for word in set(words) - set(_UNDERSTOOD):
+        assert said.count(word) == words.count(word), (text, result.spoken)
+    assert sorted(result.left_as_written) == sorted(w for w in words if w in _NOT_UNDERSTOOD)
+
+
+_DIGIT_WORDS = dict(enumerate("zero one two three four five six seven eight nine".split()))
+
+
+def _digit_words(token: str) -> set[str]:
+    return {_DIGIT_WORDS[int(ch)] for ch in token if ch in "0123456789"}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(_NOT_UNDERSTOOD), st.integers(0, 9).map(str)), min_size=1, max_size=10))
+def test_no_figure_stands_next_to_its_own_words(words: list[str]):
+    """Never "5 five": a figure left as written is not also said beside it."""
+    for a, b in zip(words, words[1:], strict=False):
+        assume(not (_digit_words(a) & _digit_words(b)))
+    spoken = normalize(" ".join(words)).split()
+    for i, token in enumerate(spoken):
+        neighbours = {w.strip(",.") for w in spoken[max(0, i - 1) : i] + spoken[i + 1 : i + 2]}
+        assert not (_digit_words(token) & neighbours), (words, spoken)
+
+
+def test_tokens_not_understood_are_listed():
+    result = normalize_text("Use 1.2.3.4 or x86-64, not A4/B5 (3/4/5/6); 5 is fine.")
+    assert result.left_as_written == ("1.2.3.4", "x86-64", "A4/B5", "3/4/5/6")
+    assert result.spoken == "Use 1.2.3.4 or x86-64, not A4/B5 (3/4/5/6); five is fine."
+
+
+def test_language_without_number_words_lists_every_figure():
+    result = normalize_text("2024年に3回", "zh")
+    assert result.spoken == "2024年に3回"
+    assert result.left_as_written == ("2024", "3")

@@ -6,19 +6,33 @@ from hypothesis import strategies as st
 
 from cbx_cli.parse.tags import PARALINGUISTIC_TAG_RE
 from cbx_cli.plan.english import ABBREVIATIONS
-from cbx_cli.plan.sentences import chunk_text_report, split_sentences
+from cbx_cli.plan.sentences import chunk_text_report, is_wide, split_sentences, spoken_length
 
 
 def collapse(text: str) -> str:
     return " ".join(text.split())
 
 
-def chunk_text(text: str, max_chars: int) -> list[str]:
-    return chunk_text_report(text, max_chars)[0]
+def chunk_text(text: str, max_chars: int, language: str | None = None) -> list[str]:
+    return chunk_text_report(text, max_chars, language)[0]
 
 
 def is_single_word(chunk: str) -> bool:
-    return " " not in PARALINGUISTIC_TAG_RE.sub("", chunk)
+    """A chunk that cannot be cut: one word, or one character of a script without spaces (tags aside)."""
+    bare = PARALINGUISTIC_TAG_RE.sub("", chunk)
+    return " " not in bare and (len(bare) <= 1 or not any(is_wide(ch) for ch in bare))
+
+
+def assert_tiles(pieces: list[str], text: str) -> None:
+    """The pieces, in order, with the single space or nothing that stood between them, are the text exactly."""
+    norm, pos = collapse(text), 0
+    for piece in pieces:
+        assert piece and piece == piece.strip(), pieces
+        assert norm.startswith(piece, pos), (piece, norm[pos:])
+        pos += len(piece)
+        if pos < len(norm) and norm[pos] == " ":
+            pos += 1
+    assert pos == len(norm), (pieces, norm)
 
 
 def test_abbreviations_and_numbers_do_not_split():
@@ -120,31 +134,35 @@ TEXT = st.lists(st.tuples(st.one_of(WORDS, st.text(min_size=1, max_size=8)), SPA
 )
 
 
-@settings(max_examples=200, deadline=None)
-@given(TEXT)
-def test_sentence_join_invariant(text):
-    sentences = split_sentences(text)
-    assert " ".join(sentences) == collapse(text)
-    assert all(s and s == s.strip() for s in sentences)
+CJK = st.lists(
+    st.sampled_from([*"今日は晴れです明日雨本当你好我很。！？、，；「」", "42", "AI", "[laugh]"]),
+    max_size=80,
+).map("".join)
+LANGUAGES = st.sampled_from([None, "en", "ja", "zh", "ko", "fi", "tr", "pt", "de", "he", "sw"])
 
 
 @settings(max_examples=200, deadline=None)
-@given(TEXT, st.integers(min_value=40, max_value=400))
-def test_chunk_invariants(text, max_chars):
-    chunks, word_splits = chunk_text_report(text, max_chars)
-    assert " ".join(chunks) == collapse(text)
-    assert all(chunks)
-    assert all(len(c) <= max_chars or is_single_word(c) for c in chunks)
+@given(st.one_of(TEXT, CJK), LANGUAGES)
+def test_sentence_join_invariant(text, language):
+    assert_tiles(split_sentences(text, language), text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(TEXT, CJK, st.lists(st.one_of(TEXT, CJK), max_size=3).map(" ".join)),
+       st.integers(min_value=40, max_value=400), LANGUAGES)
+def test_chunk_invariants(text, max_chars, language):
+    chunks, word_splits = chunk_text_report(text, max_chars, language)
+    assert_tiles(chunks, text)
+    assert all(spoken_length(c) <= max_chars or is_single_word(c) for c in chunks)
     assert word_splits >= 0
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.text(), st.integers(min_value=1, max_value=80))
-def test_long_sentence_join_invariant(sentence, max_chars):
-    pieces = chunk_text(sentence, max_chars)
-    assert " ".join(pieces) == collapse(sentence)
-    assert all(p for p in pieces)
-    assert all(len(p) <= max_chars or is_single_word(p) for p in pieces)
+@given(st.one_of(st.text(), CJK), st.integers(min_value=1, max_value=80), LANGUAGES)
+def test_long_sentence_join_invariant(sentence, max_chars, language):
+    pieces = chunk_text(sentence, max_chars, language)
+    assert_tiles(pieces, sentence)
+    assert all(spoken_length(p) <= max_chars or is_single_word(p) for p in pieces)
 
 
 @pytest.mark.parametrize("entry", list(ABBREVIATIONS.values()), ids=lambda a: a.written)
@@ -153,3 +171,54 @@ def test_no_abbreviation_in_the_table_ends_a_sentence_that_runs_on(entry):
     assert split_sentences(f"We saw {written} and more after it.") == [f"We saw {written} and more after it."]
     if not entry.may_end_sentence:
         assert split_sentences(f"We saw {written} Smith there.") == [f"We saw {written} Smith there."]
+
+
+SENTENCES_BY_LANGUAGE = [
+    ("ja", "今日は晴れです。明日は雨でしょう！本当？はい。",
+     ["今日は晴れです。", "明日は雨でしょう！", "本当？", "はい。"]),
+    ("zh", "你好。我很好！你呢？「好。」再见。", ["你好。", "我很好！", "你呢？", "「好。」", "再见。"]),
+    ("ko", "안녕하세요. 저는 학생입니다! 정말요? 네.", ["안녕하세요.", "저는 학생입니다!", "정말요?", "네."]),
+    ("tr", "Dr. Ahmet geldi. 3. sınıfta okuyor. Sonra gitti.",
+     ["Dr. Ahmet geldi.", "3. sınıfta okuyor.", "Sonra gitti."]),
+    ("fi", "Hän tuli 3. päivänä. Esim. tämä on hyvä. Loppu.",
+     ["Hän tuli 3. päivänä.", "Esim. tämä on hyvä.", "Loppu."]),
+    ("he", "שלום. מה שלומך? אני בסדר.", ["שלום.", "מה שלומך?", "אני בסדר."]),
+    ("pt", "O Sr. Silva chegou. A Dra. Costa saiu! Fim.", ["O Sr. Silva chegou.", "A Dra. Costa saiu!", "Fim."]),
+    ("sv", "Vi köpte t.ex. äpplen. Sedan gick vi hem.", ["Vi köpte t.ex. äpplen.", "Sedan gick vi hem."]),
+    ("no", "Vi så f.eks. en elg. Den var stor.", ["Vi så f.eks. en elg.", "Den var stor."]),
+    ("ms", "Dr. Ali datang. Dia membawa buku, pen dll. untuk kelas. Terima kasih.",
+     ["Dr. Ali datang.", "Dia membawa buku, pen dll. untuk kelas.", "Terima kasih."]),
+    ("sw", "Bw. Juma alifika. Alileta chakula. Asante!", ["Bw. Juma alifika.", "Alileta chakula.", "Asante!"]),
+    ("de", "Am 3. Mai kam er. Dr. Müller ging.", ["Am 3. Mai kam er.", "Dr. Müller ging."]),
+    ("el", "Γεια σου. Τι κάνεις; Καλά.", ["Γεια σου.", "Τι κάνεις;", "Καλά."]),
+    ("hi", "नमस्ते। आप कैसे हैं? मैं ठीक हूँ।", ["नमस्ते।", "आप कैसे हैं?", "मैं ठीक हूँ।"]),
+    ("ar", "مرحبا. كيف حالك؟ أنا بخير.", ["مرحبا.", "كيف حالك؟", "أنا بخير."]),
+]
+
+
+@pytest.mark.parametrize(("language", "text", "sentences"), SENTENCES_BY_LANGUAGE, ids=lambda v: str(v)[:8])
+def test_each_language_splits_by_its_own_rules(language, text, sentences):
+    assert split_sentences(text, language) == sentences
+
+
+def test_chinese_quoted_in_any_language_is_split_after_its_own_marks():
+    for language in (None, "en", "zh", "fi"):
+        assert split_sentences("He said: 你好。我很好！ Then left.", language) == [
+            "He said: 你好。", "我很好！", "Then left."
+        ], language
+
+
+def test_cjk_chunks_count_characters_as_their_spoken_length():
+    sentence = "今日は本当に良い天気ですね、" * 6 + "終わり。"
+    chunks, splits = chunk_text_report(sentence, 60, "ja")
+    assert "".join(chunks) == sentence
+    assert all(spoken_length(c) <= 60 for c in chunks)
+    assert all(c.endswith("、") for c in chunks[:-1]) and splits == 0
+    assert spoken_length("漢字") == 6 and spoken_length("かな") == 4 and spoken_length("ab") == 2
+
+
+def test_cjk_without_punctuation_splits_between_characters_not_inside_tags_or_numbers():
+    text = "我" * 30 + "[laugh]" + "你" * 30 + "2024"
+    chunks, splits = chunk_text_report(text, 40, "zh")
+    assert "".join(chunks) == text and splits == 1
+    assert any("[laugh]" in c for c in chunks) and any("2024" in c for c in chunks)

@@ -123,7 +123,7 @@ def plan_script(
         return values.model_copy(update=picked)
 
     check_voices(script, {v.name for v in list_voices()}, source_name)
-    the_plan = plan(script, synthesis, assembly, model, language, lexicon, block_params)
+    the_plan = plan(script, synthesis, assembly, model, language, lexicon, block_params, options.date_order)
     if hints:
         from cbx_cli.plan.hints import unknown_words
 

@@ -41,7 +41,7 @@ def narration_options(opts: SimpleNamespace):
     """The library's NarrationOptions from the flags (every range checked there, once)."""
     from cbx_cli.config.params import NarrationOptions, check_options
 
-    values = {name: getattr(opts, name) for name in (*SAMPLING, "preset", "voice", "language", "lexicon")
+    values = {name: getattr(opts, name) for name in (*SAMPLING, "preset", "voice", "language", "lexicon", "date_order")
               if hasattr(opts, name)}
     for name in ("speed", "volume", "sample_rate", "retries", "strict"):
         if hasattr(opts, name):

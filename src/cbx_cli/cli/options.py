@@ -72,6 +72,8 @@ OPTIONS: dict[str, Opt] = {
                  "from `cbx voices`."),
     "language": Opt(str | None, None, ("--language",), "Language code for --model multilingual (e.g. en, fr, ja)."),
     "lexicon": Opt(Path | None, None, ("--lexicon",), "YAML file of 'word or phrase: respelling' for names."),
+    "date_order": Opt(str | None, None, ("--date-order",), "How to read a numeric date such as 03/11/1998 where day "
+                      "and month could be swapped: dmy, mdy or ymd (default: dmy; ymd for ja, ko, zh)."),
     "exaggeration": _sampling("exaggeration", float),
     "temperature": _sampling("temperature", float),
     "cfg_weight": _sampling("cfg_weight", float),
@@ -105,7 +107,7 @@ SAMPLING = ("exaggeration", "temperature", "cfg_weight", "min_p", "top_p", "top_
 GROUPS: dict[str, tuple[str, ...]] = {
     "output": ("output", "fmt", "sample_rate", "manifest", "srt", "vtt", "split_chapters", "title", "author",
                "cover", "bitrate", "speed", "volume"),
-    "narration": ("preset", "voice", "language", "lexicon", *SAMPLING, "retries", "strict"),
+    "narration": ("preset", "voice", "language", "lexicon", "date_order", *SAMPLING, "retries", "strict"),
     "model": ("model", "model_dir", "revision", "device"),
     "run": ("batch_size", "no_batch", "cache_dir", "no_cache", "quiet", "debug"),
 }

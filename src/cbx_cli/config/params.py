@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typing
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -137,6 +137,9 @@ class NarrationOptions(SynthesisOverrides):
     """Language code for the multilingual model."""
     lexicon: Path | None = None
     """A YAML file of 'word or phrase: respelling'."""
+    date_order: Literal["dmy", "mdy", "ymd"] | None = None
+    """How a numeric date whose day and month could be swapped (03/11/1998) is read; None: as the language
+    writes dates (day first; year first for Japanese, Korean and Chinese)."""
     speed: Speed = 1.0
     volume: Volume = 0.0
     sample_rate: SampleRate | None = None

@@ -13,8 +13,8 @@ from cbx_cli.config.params import AssemblySettings, SynthesisParams
 from cbx_cli.parse.script import BlockOverrides, Paragraph, Script
 from cbx_cli.parse.tags import strip_tags
 from cbx_cli.plan.lexicon import Lexicon
-from cbx_cli.plan.normalize import normalize
-from cbx_cli.plan.sentences import chunk_text_report
+from cbx_cli.plan.normalize import normalize_text, resolve_language
+from cbx_cli.plan.sentences import chunk_text_report, spoken_length
 
 MODEL_TOKEN_CAP = 1000
 """Chatterbox's own cap on speech tokens per generation."""
@@ -43,6 +43,8 @@ class Chunk:
     language: str | None = None
     voice: str | None = None
     """A directive's voice (library name, file or URL); None means the run's --voice."""
+    left_as_written: tuple[str, ...] = ()
+    """Tokens with figures that the normalizer did not understand, read as written (`cbx plan` lists them)."""
 
 
 @dataclass
@@ -52,6 +54,11 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
     split_between_words: int = 0
 
+    @property
+    def left_as_written(self) -> list[str]:
+        """Every token with figures read as written, once each, in order."""
+        return list(dict.fromkeys(token for chunk in self.chunks for token in chunk.left_as_written))
+
 
 SPEAKING_RATE = 14.0
 """Characters per second of typical narration, for estimates before anything is rendered."""
@@ -59,12 +66,13 @@ SPEAKING_RATE = 14.0
 
 def estimate_seconds(chunk: Chunk) -> float:
     """A rough duration for a chunk's take, before it is rendered."""
-    return len(chunk.spoken) / SPEAKING_RATE
+    return spoken_length(chunk.spoken) / SPEAKING_RATE
 
 
 def token_budget(text: str, cap: int | None) -> int:
-    """Speech tokens a chunk may use: proportional to its text, at most the model's cap or the user's."""
-    budget = TOKENS_BASE + math.ceil(TOKENS_PER_CHAR * len(text))
+    """Speech tokens a chunk may use: proportional to its text (a Chinese character counts as the letters it
+    takes as long to say), at most the model's cap or the user's."""
+    budget = TOKENS_BASE + math.ceil(TOKENS_PER_CHAR * spoken_length(text))
     limit = MODEL_TOKEN_CAP if cap is None else min(cap, MODEL_TOKEN_CAP)
     return max(1, min(budget, limit))
 
@@ -76,6 +84,15 @@ def derive_seed(base_seed: int, spoken: str, params: SynthesisParams, model: str
     return int.from_bytes(hashlib.sha256(blob.encode("utf-8")).digest()[:4], "big") & 0x7FFFFFFF
 
 
+@dataclass
+class _Planning:
+    """What `plan` carries from paragraph to paragraph."""
+
+    chunks: list[Chunk] = field(default_factory=list)
+    dropped_tags: list[str] = field(default_factory=list)
+    split_words: int = 0
+
+
 def plan(
     script: Script,
     params: SynthesisParams,
@@ -84,15 +101,16 @@ def plan(
     language: str | None = None,
     lexicon: Lexicon | None = None,
     block_params: Callable[[BlockOverrides], SynthesisParams] | None = None,
+    date_order: str | None = None,
 ) -> Plan:
     """Split every paragraph into chunks, spell out what the model should read, attach seeds, budgets, pauses.
 
     A paragraph's directive (voice, preset, exaggeration, seed, model) applies to its chunks; ``block_params``
     resolves a directive's preset (defaults to applying only its exaggeration and seed to ``params``).
+    ``language`` (the multilingual model's, None for English) picks the sentence rules and how numbers are
+    read; ``date_order`` how a numeric date that could be read two ways is read.
     """
-    chunks: list[Chunk] = []
-    dropped_tags: list[str] = []
-    split_words = 0
+    state = _Planning()
     for ci, chapter in enumerate(script.chapters):
         for pi, para in enumerate(chapter.paragraphs):
             over = para.overrides
@@ -101,33 +119,30 @@ def plan(
             text = para.text
             if para_model != Model.turbo.value:  # only turbo speaks tags such as [laugh]
                 text, tags = strip_tags(text)
-                dropped_tags += tags
+                state.dropped_tags += tags
             if not text.strip():
                 continue
-            pieces, n_split = chunk_text_report(text, assembly.max_chars)
-            split_words += n_split
+            pieces, n_split = chunk_text_report(text, assembly.max_chars, language)
+            state.split_words += n_split
             ends_chapter = pi == len(chapter.paragraphs) - 1 and ci < len(script.chapters) - 1
             for k, piece in enumerate(pieces):
-                spoken = normalize(piece, language or "en", lexicon)
-                chunks.append(
+                spoken, left = normalize_text(piece, language or "en", lexicon, date_order)
+                state.chunks.append(
                     Chunk(
-                        index=len(chunks),
-                        text=piece,
-                        spoken=spoken,
-                        chapter=ci,
-                        paragraph=pi,
+                        index=len(state.chunks), text=piece, spoken=spoken, chapter=ci, paragraph=pi,
                         pause_after=_pause_after(para, assembly, k == len(pieces) - 1, ends_chapter),
                         seed=derive_seed(para_params.seed, spoken, para_params, para_model),
-                        max_tokens=token_budget(spoken, para_params.max_tokens),
-                        params=para_params,
-                        model=para_model,
-                        language=language,
-                        voice=over.voice if over else None,
+                        max_tokens=token_budget(spoken, para_params.max_tokens), params=para_params,
+                        model=para_model, language=language, voice=over.voice if over else None,
+                        left_as_written=left,
                     )
                 )
+    chunks = state.chunks
     if chunks:
         chunks[-1] = replace(chunks[-1], pause_after=0.0)
-    return Plan(chunks, [c.title for c in script.chapters], _warnings(dropped_tags, split_words), split_words)
+    planned = Plan(chunks, [c.title for c in script.chapters], [], state.split_words)
+    planned.warnings += _warnings(state.dropped_tags, state.split_words) + _left_warnings(planned, language)
+    return planned
 
 
 def _pause_after(para: Paragraph, assembly: AssemblySettings, ends_paragraph: bool, ends_chapter: bool) -> float:
@@ -149,6 +164,19 @@ def _warnings(dropped_tags: list[str], split_words: int) -> list[str]:
     if split_words:
         warnings.append(f"{split_words} over-long sentence(s) had to be split between words.")
     return warnings
+
+
+def _left_warnings(planned: Plan, language: str | None) -> list[str]:
+    """One line listing what is read as written: figures no rule understood, or every figure of a language
+    without number words."""
+    left = planned.left_as_written
+    if not left:
+        return []
+    shown = ", ".join(left[:12]) + (", ..." if len(left) > 12 else "")
+    if language and resolve_language(language) is None:
+        return [f"{len(left)} token(s) with figures are read as written: cbx has no number words for "
+                f"--language {language}: {shown}"]
+    return [f"{len(left)} token(s) with figures not understood, read as written: {shown}"]
 
 
 def _block_params(

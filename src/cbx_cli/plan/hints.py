@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from cbx_cli.parse.tags import BRACKET_TAG_RE
 from cbx_cli.plan.english import COMMON_WORDS
 from cbx_cli.plan.normalize.context import at_sentence_start
+from cbx_cli.plan.normalize.roman import roman_value
 
 if TYPE_CHECKING:
     from cbx_cli.plan.lexicon import Lexicon
@@ -34,8 +35,8 @@ def unknown_words(text: str, lexicon: Lexicon | None = None) -> list[str]:
         folded = word.casefold()
         if folded in seen or folded in COMMON_WORDS or folded in known or match.group(0).casefold() in known:
             continue
-        if at_sentence_start(hidden, match.start()):
-            continue
+        if at_sentence_start(hidden, match.start()) or roman_value(word) is not None:
+            continue  # a Roman numeral is read as a number, not a name
         seen.add(folded)
         found.append(word)
     return found

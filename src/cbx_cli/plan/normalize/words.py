@@ -60,7 +60,12 @@ def n2w(value: int | Decimal, lang: str, **kwargs: object) -> str:
     if not isinstance(words, str) or not words.strip():
         raise Unsupported(repr(value))
     # num2words writes "one thousand, nine hundred"; a comma would become a pause (and a chunk boundary).
-    return " ".join(words.replace(",", " ").split())
+    words = " ".join(words.replace(",", " ").split())
+    if is_english(lang) and kwargs.get("to", "cardinal") in ("cardinal", "ordinal"):
+        # "one hundred twenty-three", as American narration (and most reading guides) say it: the British
+        # "and" inside a number also reads as a joint between two numbers ("five and a half").
+        words = words.replace(" and ", " ")
+    return words
 
 
 def digits(run: str, lang: str) -> str:
@@ -98,7 +103,11 @@ def number(sign: str, int_part: str, frac: str | None, lang: str) -> str:
         except InvalidOperation as exc:  # pragma: no cover - the pattern only lets digits through
             raise Unsupported(str(exc)) from None
         words = n2w(value, lang)
-    if sign:
+    if sign == "+":
+        if not is_english(lang):
+            raise Unsupported("a plus sign")  # left as written
+        words = f"plus {words}"
+    elif sign:
         minus = "minus" if is_english(lang) else _minus_word(lang)
         words = f"{minus} {words}"
     return words
@@ -111,13 +120,27 @@ def _minus_word(lang: str) -> str:
 
 
 def year(run: str, lang: str) -> str:
-    """A four-digit year as a year is read ("nineteen eighty-four"), or as a number where num2words cannot."""
+    """A year as a year is read ("nineteen eighty-four"), or as a number where num2words cannot."""
+    if is_english(lang):
+        return english_year(int(run))
     if base_language(lang) in YEAR_AS_CARDINAL:
         return cardinal(run, lang)
     try:
         return n2w(int(run), lang, to="year")
     except Unsupported:
         return cardinal(run, lang)
+
+
+def english_year(value: int) -> str:
+    """1984 "nineteen eighty-four", 1905 "nineteen oh five", 1900 "nineteen hundred", 2005 "two thousand five",
+    2010 "twenty ten"; a year before 1000 or from 10000 on as a number."""
+    high, low = divmod(value, 100)
+    if value < 1000 or value >= 10000 or (high % 10 == 0 and low < 10):
+        return n2w(value, "en")
+    if low == 0:
+        return f"{n2w(high, 'en')} hundred"
+    low_words = f"oh {n2w(low, 'en')}" if low < 10 else n2w(low, "en")
+    return f"{n2w(high, 'en')} {low_words}"
 
 
 def ordinal(run: str, lang: str) -> str:
