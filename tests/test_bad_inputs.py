@@ -175,7 +175,7 @@ CASES = [
     Case("unknown-format", [*SAY, "--format", "wma"],
          "Unknown --format 'wma'. Use one of: flac, m4a, m4b, mp3, ogg, opus, wav."),
     Case("manifest-is-output", [*SAY, "--manifest", "{tmp}/out.wav"],
-         "--manifest must not be the audio output path. Choose another file name."),
+         "-o and --manifest name the same file ('{tmp}/out.wav'). Give each output its own path."),
     Case("manifest-folder-missing", [*SAY, "--manifest", "{tmp}/x/m.json"],
          "Output folder '{tmp}/x' does not exist. Create it first (mkdir -p {tmp}/x)."),
     Case("cover-on-wav", [*SAY, "--cover", "{tmp}/c.png"], "A cover image cannot be attached to .wav; …"),

@@ -7,6 +7,8 @@ means the model now reads something else. When that is meant, write the file aga
 """
 
 import json
+import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,7 @@ from cbx_cli.errors import InputError
 from cbx_cli.parse.markdown import parse_markdown
 from cbx_cli.plan.chunks import plan
 from cbx_cli.plan.lexicon import Lexicon
+from rejoin import rejoins
 
 BOOK = Path(__file__).resolve().parent.parent / "samples" / "book"
 EXPECTED = Path(__file__).resolve().parent / "data" / "sample_book_chunks.json"
@@ -66,13 +69,104 @@ def test_pipeline_loses_and_doubles_nothing(source, max_chars):
     except InputError:
         return  # a malformed [pause ...] tag is reported, not spoken
     chunks = plan(script, SynthesisParams(), AssemblySettings(max_chars=max_chars), model="turbo").chunks
+    assert_chunks_are_the_paragraphs(script, chunks, max_chars)
+
+
+def assert_chunks_are_the_paragraphs(script, chunks, max_chars):
     by_paragraph: dict[tuple[int, int], list[str]] = {}
     for c in chunks:
         by_paragraph.setdefault((c.chapter, c.paragraph), []).append(c.text)
+        assert len(c.text) <= max_chars
     for ci, chapter in enumerate(script.chapters):
         for pi, para in enumerate(chapter.paragraphs):
-            expected = " ".join(para.text.split())
-            assert " ".join(by_paragraph.get((ci, pi), [])) == expected
+            assert rejoins(by_paragraph.get((ci, pi), []), " ".join(para.text.split()))
+
+
+@dataclass
+class Block:
+    words: list[str]
+    """The unique words (w0, w1, ...) the block holds."""
+    hidden_at: int | None = None
+    """None: spoken. Else the line a warning must name; 0 for a closed HTML comment, which is silent by design."""
+
+
+@st.composite
+def markdown_documents(draw):
+    """Markdown of paragraphs, headings, lists and block quotes nested up to 150 deep, tables, closed and unclosed
+    fences, indented code, HTML blocks and comments; with, for every word, where it must end up."""
+    count = iter(range(10**6))
+    lines: list[str] = []
+    blocks: list[Block] = []
+    previous = ""
+    swallowed_at = None
+    for kind in draw(st.lists(st.sampled_from(KINDS), min_size=1, max_size=12)):
+        if swallowed_at is not None and kind in ("fence", "comment", "open fence", "open comment"):
+            kind = "paragraph"  # would close what is left open
+        start = len(lines) + 1
+        words = [f"w{next(count)}" for _ in range(draw(st.integers(1, 40)))]
+        body, hidden = render_block(kind, words, start, draw)
+        if kind == "indented code" and previous == "list":
+            hidden = None  # indented past the list's content column: a paragraph of its last item
+        elif kind == "indented code" and previous == kind:
+            hidden = blocks[-1].hidden_at  # blank lines do not end an indented code block
+        if kind.startswith("open "):
+            swallowed_at = start  # an unclosed fence or comment runs to the end of the document
+        blocks.append(Block(words, swallowed_at or hidden))
+        lines += body + [""]
+        previous = kind
+    return "\n".join(lines) + "\n", blocks
+
+
+KINDS = ["paragraph", "heading", "list", "quote", "quoted list", "table", "fence", "indented code", "html",
+         "comment", "long word", "open fence", "open comment"]
+
+
+def render_block(kind: str, words: list[str], start: int, draw) -> tuple[list[str], int | None]:
+    """The block's lines, and where it is hidden (see `Block.hidden_at`)."""
+    text = " ".join(words)
+    depth = draw(st.integers(1, 150))
+    if kind == "heading":
+        return ["# " + text], None
+    if kind == "list":
+        return ["  " * (i % depth) + "- " + w for i, w in enumerate(words)], None
+    if kind == "quote":
+        return [">" * (1 + i % depth) + " " + w for i, w in enumerate(words)], None
+    if kind == "quoted list":
+        return [">" * depth + " " + "  " * i + "- " + w for i, w in enumerate(words)], None
+    if kind == "table":
+        rows = [words[i : i + 3] for i in range(0, len(words), 3)]
+        return ["| a | b | c |", "|---|---|---|"] + ["| " + " | ".join(r) + " |" for r in rows], None
+    if kind == "fence":
+        return ["```", text, "```"], start
+    if kind == "indented code":
+        return ["    " + text], start
+    if kind == "html":
+        return ["<div>", text, "</div>"], start
+    if kind == "comment":
+        return ["<!-- " + text + " -->"], 0
+    if kind == "long word":
+        return [words[0] + "x" * draw(st.integers(200, 2000)) + " " + " ".join(words[1:])], None
+    if kind == "open fence":
+        return ["```", text], start
+    if kind == "open comment":
+        return ["<!-- " + text], start
+    return [text], None
+
+
+@given(markdown_documents(), st.integers(min_value=40, max_value=300))
+@settings(max_examples=120, deadline=None)
+def test_every_word_of_markdown_is_spoken_or_named_in_a_warning(document, max_chars):
+    """Deep nesting, tables, fences, HTML: every word is in the chunks, in order, or a warning names its line."""
+    source, blocks = document
+    script = parse_markdown(source, "doc.md")
+    the_plan = plan(script, SynthesisParams(), AssemblySettings(max_chars=max_chars))
+    assert_chunks_are_the_paragraphs(script, the_plan.chunks, max_chars)
+    spoken = re.findall(r"w\d+", " ".join(c.text for c in the_plan.chunks))
+    assert spoken == [w for b in blocks if b.hidden_at is None for w in b.words]
+    warned = " ".join(the_plan.warnings)
+    for block in blocks:
+        if block.hidden_at:
+            assert re.search(rf"doc\.md:{block.hidden_at}:|lines? (\d+, )*{block.hidden_at}\b", warned), block
 
 
 @pytest.mark.parametrize("model", ["original", "turbo"])

@@ -183,8 +183,10 @@ def test_too_short_for_the_model(server):
     assert voice_error(resolve_voice, url, "turbo") == (
         f"Voice URL '{url}' is 2.0 s long; the turbo model needs at least 5 s of clean speech (5 to 15 s works best)."
     )
-    assert resolve_voice(url, "original").path.read_bytes() == SHORT  # still audio: kept, fine for original
-    assert server.hits["/short.wav"] == 1
+    assert cached_files() == []  # a rejected download is not cached
+    assert resolve_voice(url, "original").path.read_bytes() == SHORT  # long enough for original: fetched, cached
+    assert resolve_voice(url, "original").path.read_bytes() == SHORT
+    assert server.hits["/short.wav"] == 2
 
 
 def test_unreachable():

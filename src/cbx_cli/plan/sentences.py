@@ -8,6 +8,7 @@ ellipses and numbers well. Its cuts are kept only at a space, outside tags, and 
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 
 import pysbd
@@ -156,7 +157,33 @@ def chunk_text_report(text: str, max_chars: int) -> tuple[list[str], int]:
     word_splits = 0
     for sentence in split_sentences(text):
         parts, word_split = _split_long(sentence, max_chars)
-        pieces += parts
+        pieces += split_long_words(parts, max_chars)
         word_splits += word_split
     return _pack(pieces, max_chars), word_splits
 
+
+
+_SOFT_BREAKS = "-/_.,;:\u2013\u2014"
+"""Where an over-long word is cut by preference: just after one of these, in the second half of the bound."""
+
+
+def split_long_words(pieces: list[str], max_chars: int) -> list[str]:
+    """``pieces`` with every one longer than ``max_chars`` (by then a single word: a URL, a line of text without
+    spaces, a pasted blob) cut into parts that fit, after a hyphen, slash or punctuation mark where there is one,
+    never inside a tag or before a combining mark. The model cannot read a chunk over its bound, and no text may be
+    left out; `cbx_cli.plan.chunks` warns about such words."""
+    out: list[str] = []
+    for piece in pieces:
+        spans = _tag_spans(piece)
+        start = 0
+        while len(piece) - start > max_chars:
+            end = start + max_chars
+            soft = max(piece.rfind(ch, start + max_chars // 2, end) for ch in _SOFT_BREAKS)
+            cut = soft + 1 if soft >= 0 else end
+            while cut > start + 1 and (_inside_tag(cut, spans) or unicodedata.combining(piece[cut])):
+                cut -= 1
+            cut = end if cut <= start + 1 else cut
+            out.append(piece[start:cut])
+            start = cut
+        out.append(piece[start:])
+    return out
