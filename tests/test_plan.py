@@ -18,8 +18,9 @@ from hypothesis import strategies as st
 from cbx_cli.config.params import AssemblySettings, SynthesisParams
 from cbx_cli.errors import InputError
 from cbx_cli.parse.markdown import parse_markdown
-from cbx_cli.plan.chunks import plan
+from cbx_cli.plan.chunks import check_silence, plan
 from cbx_cli.plan.lexicon import Lexicon
+from clirun import run
 from rejoin import rejoins
 
 BOOK = Path(__file__).resolve().parent.parent / "samples" / "book"
@@ -180,3 +181,33 @@ def test_tags_reach_only_the_model_that_speaks_them(model):
 
 if __name__ == "__main__":
     EXPECTED.write_text(json.dumps(planned_book(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+
+def test_a_word_longer_than_a_chunk_is_cut_with_a_warning():
+    script = parse_markdown("Visit " + "w" * 100_000 + " today.\n")
+    the_plan = plan(script, SynthesisParams(), AssemblySettings(max_chars=250))
+    assert max(len(c.text) for c in the_plan.chunks) <= 250
+    assert rejoins([c.text for c in the_plan.chunks], script.paragraphs[0].text)
+    assert the_plan.warnings[-1:] == ["1 word(s) longer than a chunk (250 characters) had to be cut into pieces, such as '"
+                                 + "w" * 39 + "…'. Put spaces in them to choose where."]
+
+
+def test_pauses_may_add_up_to_ten_minutes_or_the_speech():
+    def planned(text):
+        return plan(parse_markdown(text), SynthesisParams(), AssemblySettings())
+
+    check_silence(planned("Wait. [pause 30s] " * 20 + "Done."))  # 10 minutes
+    check_silence(planned(("Long sentence of speech that takes its time. " * 20 + "[pause 30s] ") * 30 + "Done."))
+    with pytest.raises(InputError, match=r"^The script asks for 10\.5 min of pauses and about 0\.1 min of speech"):
+        check_silence(planned("Wait. [pause 30s] " * 21 + "Done."))
+
+
+def test_cbx_plan_names_hidden_text_with_its_line(tmp_path):
+    script = tmp_path / "c.md"
+    script.write_text("---\ntitle: T\n---\n# One\n\nSpoken.\n\n```\nnever closed\n\nLost.\n")
+    r = run(["plan", str(script)])
+    assert r.exit_code == 0
+    assert "warning: c.md:8: this code fence is never closed, so the 3 line(s) after it are read as code and not " \
+           "spoken. Close it with ```." in r.stderr
+    r = run(["plan", str(script), "--json"])
+    assert json.loads(r.stdout)["warnings"][0].startswith("c.md:8: this code fence is never closed")

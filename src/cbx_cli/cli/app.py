@@ -80,6 +80,8 @@ class CbxGroup(typer.core.TyperGroup):
             if State.debug:
                 raise
             fail(f"{type(exc).__name__}: {exc}. Run again with --debug for details.", 1)
+        if code == EXIT_INTERRUPTED:  # Typer turns a KeyboardInterrupt into this code, silently
+            fail(f"{signals.stopped_by()}.", EXIT_INTERRUPTED)
         raise SystemExit(code if isinstance(code, int) else 0)
 
 

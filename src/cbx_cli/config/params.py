@@ -183,7 +183,7 @@ def describe_validation_error(exc: ValidationError, where: str) -> str:
         return f"{where}: unknown field '{field}'. Remove it or check its spelling."
     bounds = _declared_bounds(str(err["loc"][-1])) if err["loc"] else ""
     got = shown(err.get("input"))
-    if bounds:
+    if bounds and kind.startswith(("greater_than", "less_than")):
         return f"{where}: {field} = {got} is out of range; allowed {bounds}."
     return f"{where}: {field} = {got}: {err['msg']}."
 

@@ -31,13 +31,14 @@ class YamlProblem(ValueError):
 class _BoundedLoader(yaml.SafeLoader):
     """`yaml.SafeLoader` that refuses aliases and nesting deeper than `MAX_DEPTH`."""
 
-    def __init__(self, stream: str) -> None:
+    def __init__(self, stream: str, first_line: int = 1) -> None:
         super().__init__(stream)
         self._depth = 0
+        self._first = first_line
 
     def compose_node(self, parent, index):  # mirrors yaml.composer.Composer.compose_node (PyYAML 6)
         event = self.peek_event()
-        line = event.start_mark.line + 1
+        line = event.start_mark.line + self._first
         if isinstance(event, AliasEvent):
             raise YamlProblem(f"line {line} uses a YAML alias (*{cut(event.anchor, 40)}), which cbx does not expand. "
                               "Write the value out instead.")
@@ -52,16 +53,17 @@ class _BoundedLoader(yaml.SafeLoader):
             self._depth -= 1
 
 
-def load_yaml(text: str, max_chars: int = MAX_CHARS) -> Any:
-    """The one document in ``text``; `YamlProblem` for a syntax error, an alias, deep nesting or a huge text."""
+def load_yaml(text: str, max_chars: int = MAX_CHARS, first_line: int = 1) -> Any:
+    """The one document in ``text``; `YamlProblem` for a syntax error, an alias, deep nesting or a huge text.
+    Messages count lines from ``first_line`` (the text's first line in its file)."""
     if len(text) > max_chars:
         raise YamlProblem(f"it is larger than {max_chars:,} characters. Use a smaller file.")
-    loader = _BoundedLoader(text)
+    loader = _BoundedLoader(text, first_line)
     try:
         return loader.get_single_data()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1} " if mark is not None else ""
+        where = f"line {mark.line + first_line} " if mark is not None else ""
         raise YamlProblem(f"{where}is not valid YAML. Fix the syntax and run again.") from None
     finally:
         loader.dispose()

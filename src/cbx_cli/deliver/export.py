@@ -60,12 +60,21 @@ def check_output_path(path: str, flag: str = "-o") -> None:
     long for the file system (or for the temporary name beside it), a folder or a non-regular file in its place."""
     if path == "-":
         return
-    target = Path(path)
+    try:
+        _check_output_path(Path(path), flag)
+    except OSError as exc:  # a path the system refuses outright (too long, a loop of links)
+        raise OutputError(f"{flag} '{cut(path, 120)}' cannot be used: {exc.strerror or exc}. Choose another path.") \
+            from None
+
+
+def _check_output_path(target: Path, flag: str) -> None:
+    path = str(target)
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.exists():
         raise OutputError(f"Output folder '{folder}' does not exist. Create it first (mkdir -p {folder}).")
     if not folder.is_dir():
         raise OutputError(f"Output folder '{folder}' is not a folder.")
+    _check_name(folder, target.name, flag)
     if target.is_dir():
         raise OutputError(f"Output '{path}' is a folder. Give a file name such as {path.rstrip('/')}/out.wav.")
     check_regular(target, flag)
@@ -101,9 +110,7 @@ def _temp_prefix(name: str) -> str:
     return f".{name[:40]}."
 
 
-def probe_folder(folder: Path, name: str, flag: str = "-o") -> None:
-    """Create and remove the temporary file an atomic write of ``folder/name`` starts with, so a read-only file
-    system or a name too long fails now, not after the render."""
+def _check_name(folder: Path, name: str, flag: str) -> None:
     limit = _name_max(folder)
     size = len(os.fsencode(name))
     if size > limit:
@@ -111,6 +118,12 @@ def probe_folder(folder: Path, name: str, flag: str = "-o") -> None:
             f"{flag} name '{cut(name, 48)}' is too long: {size} bytes, and this file system allows {limit}. "
             "Choose a shorter name."
         )
+
+
+def probe_folder(folder: Path, name: str, flag: str = "-o") -> None:
+    """Create and remove the temporary file an atomic write of ``folder/name`` starts with, so a read-only file
+    system or a name too long fails now, not after the render."""
+    _check_name(folder, name, flag)
     try:
         fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(name), suffix=".part", dir=folder)
     except OSError as exc:

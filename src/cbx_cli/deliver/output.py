@@ -118,7 +118,7 @@ def check_split_folder(folder: str) -> None:
     if folder == "-":
         raise OutputError("--split-chapters writes files into a folder; give -o FOLDER, not -o -.")
     if path.exists() and not path.is_dir():
-        raise OutputError(f"--split-chapters needs -o to name a folder, and '{folder}' is a file.")
+        raise OutputError(f"--split-chapters needs -o to name a folder, and '{folder}' is not a folder.")
     if not path.exists() and not path.parent.is_dir():
         raise OutputError(f"Output folder '{path.parent}' does not exist. Create it first (mkdir -p {path.parent}).")
     probe_folder(path if path.is_dir() else path.parent, "01-chapter.wav", "-o")

@@ -115,7 +115,7 @@ def front_matter(source: str, out: ScriptBuilder) -> str:
     if m is None or not FRONT_MATTER_KEY_RE.match(m.group(1)):
         return source
     try:
-        data = load_yaml(m.group(1))
+        data = load_yaml(m.group(1), first_line=2)
         if not isinstance(data, dict):
             raise YamlProblem("it is not a mapping of keys to values")
     except YamlProblem as exc:

@@ -130,7 +130,7 @@ def check_cache(root: Path) -> None:
     except OSError as exc:
         raise OutputError(f"Cache folder '{root}' cannot be written: {exc.strerror or exc}. {hint}") from None
     if bad is not None:
-        what = "a folder" if bad.is_dir() else "something else"
+        what = "a folder" if bad.is_dir() else "a file" if bad.is_file() else "something else"
         raise OutputError(
             f"Cache folder '{root}' has {what} at '{bad}', where the cache keeps its own files. Run 'cbx cache "
             "clear' to repair it, or pass --no-cache."
