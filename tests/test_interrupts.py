@@ -83,7 +83,8 @@ def test_sigterm_is_handled_like_ctrl_c(original_ckpt, tmp_path):
 
 
 def test_a_reader_that_stops_early_gets_no_wrote(original_ckpt, tmp_path):
-    # 192 kHz makes even a short take more than a pipe holds, so the write cannot finish unnoticed
+    # 192 kHz makes even a short take more than a pipe holds, so the write itself fails (a write that fits in the
+    # pipe but is never all read: test_safety.py)
     child = start(["say", "Hello there.", "-o", "-", "--no-cache", "--sample-rate", "192000",
                    *engine_args(original_ckpt)], stdout=subprocess.PIPE)
     assert len(child.stdout.read(100)) == 100

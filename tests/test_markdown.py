@@ -105,7 +105,8 @@ def test_front_matter_is_metadata_not_speech():
 
 
 def test_front_matter_that_is_not_yaml_is_named_not_spoken():
-    for body, reason in (("title: ok\nauthor: a: b\n", "line 3 is not valid YAML"), ("a: &x 1\nb: *x\n", "YAML alias (*x)")):
+    cases = (("title: ok\nauthor: a: b\n", "line 3 is not valid YAML"), ("a: &x 1\nb: *x\n", "YAML alias (*x)"))
+    for body, reason in cases:
         script = parse_markdown(f"---\n{body}---\nText.\n", "b.md")
         assert [p.text for p in script.paragraphs] == ["Text."] and script.metadata == {}
         assert script.warnings[0].startswith("b.md:1: front matter is not read, and not spoken: ")

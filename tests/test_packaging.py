@@ -3,8 +3,9 @@ presets live at the top of the repository and are mapped into cbx_cli.presets)."
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 

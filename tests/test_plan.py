@@ -188,8 +188,8 @@ def test_a_word_longer_than_a_chunk_is_cut_with_a_warning():
     the_plan = plan(script, SynthesisParams(), AssemblySettings(max_chars=250))
     assert max(len(c.text) for c in the_plan.chunks) <= 250
     assert rejoins([c.text for c in the_plan.chunks], script.paragraphs[0].text)
-    assert the_plan.warnings[-1:] == ["1 word(s) longer than a chunk (250 characters) had to be cut into pieces, such as '"
-                                 + "w" * 39 + "…'. Put spaces in them to choose where."]
+    assert the_plan.warnings[-1] == ("1 word(s) longer than a chunk (250 characters) had to be cut into pieces, such "
+                                     "as '" + "w" * 39 + "…'. Put spaces in them to choose where.")
 
 
 def test_pauses_may_add_up_to_ten_minutes_or_the_speech():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -85,3 +86,24 @@ def test_a_reader_that_stops_early_is_an_error():
     assert len(got[0]) == 100 and info.value.exit_code == 141
     assert str(info.value) == ("stdout closed before all 400,000 bytes were written (the program reading it stopped "
                                "early); the output is incomplete.")
+
+
+def test_a_reader_that_stops_early_is_an_error_even_when_the_pipe_holds_everything():
+    read_end, write_end = os.pipe()
+    reader = threading.Thread(target=lambda: (time.sleep(0.2), os.read(read_end, 100), os.close(read_end)))
+    reader.start()
+    with os.fdopen(write_end, "wb", buffering=0) as stream, pytest.raises(StreamClosed):
+        write_stream(b"x" * 1000, stream)  # fits in the pipe: written at once, but never all read
+    reader.join()
+
+
+def test_a_reader_that_takes_everything_is_fine():
+    read_end, write_end = os.pipe()
+    got = []
+    reader = threading.Thread(target=lambda: (time.sleep(0.2), got.append(os.read(read_end, 2000))))
+    reader.start()
+    with os.fdopen(write_end, "wb", buffering=0) as stream:
+        write_stream(b"x" * 1000, stream)
+    reader.join()
+    os.close(read_end)
+    assert got == [b"x" * 1000]

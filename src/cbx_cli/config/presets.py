@@ -19,7 +19,7 @@ from cbx_cli.config.params import (
     describe_validation_error,
     merge,
 )
-from cbx_cli.config.yamlfile import MAX_CHARS, YamlProblem, load_yaml
+from cbx_cli.config.yamlfile import YamlProblem, load_yaml, read_yaml
 from cbx_cli.errors import PresetError, cut
 
 log = logging.getLogger(__name__)
@@ -54,9 +54,15 @@ class Preset:
     """Where it came from: 'built-in' or the user's file path."""
 
 
-def _read_yaml(path: Path | str, text: str, schema: type[BaseModel]) -> BaseModel:
+def _read_yaml(path: Path | str, schema: type[BaseModel], text: str | None = None) -> BaseModel:
+    """A preset or config file (``text``, if given, is its content) checked against ``schema``."""
     try:
-        data = load_yaml(text)
+        if text is not None:
+            data = load_yaml(text)
+        elif not Path(path).is_file():  # a folder, or a FIFO that would block the read
+            raise YamlProblem("not a regular file. Remove it or replace it with a YAML file.")
+        else:
+            data = read_yaml(Path(path))
     except YamlProblem as exc:
         raise PresetError(f"{path}: {exc}") from None
     if data is None:
@@ -69,25 +75,12 @@ def _read_yaml(path: Path | str, text: str, schema: type[BaseModel]) -> BaseMode
         raise PresetError(describe_validation_error(exc, str(path))) from None
 
 
-def _read_text(path: Path) -> str:
-    """A user preset or config file's text; only a regular file is read (a FIFO would block), and only so much."""
-    if not path.is_file():
-        raise PresetError(f"{path}: not a regular file. Remove it or replace it with a YAML file.")
-    try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read(MAX_CHARS + 1)
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
-        raise PresetError(f"{path}: cannot be read ({reason}). Fix or remove the file.") from None
-    return text
-
-
 def _builtin() -> dict[str, Preset]:
     found = {}
     for entry in resources.files("cbx_cli.presets").iterdir():
         if entry.name.endswith(".yaml"):
             name = entry.name[: -len(".yaml")]
-            pf = _read_yaml(f"built-in preset {entry.name}", entry.read_text("utf-8"), PresetFile)
+            pf = _read_yaml(f"built-in preset {entry.name}", PresetFile, entry.read_text("utf-8"))
             found[name] = Preset(name, pf.description, pf.synthesis, pf.assembly, "built-in")
     return found
 
@@ -100,7 +93,7 @@ def _user() -> tuple[dict[str, Preset], dict[str, PresetError]]:
     if folder.is_dir():
         for path in sorted(folder.glob("*.y*ml")):
             try:
-                pf = _read_yaml(path, _read_text(path), PresetFile)
+                pf = _read_yaml(path, PresetFile)
             except PresetError as exc:
                 broken[path.stem] = exc
                 continue
@@ -139,7 +132,7 @@ def user_config() -> UserConfig:
     path = paths.user_config_file()
     if not os.path.lexists(path):
         return UserConfig()
-    return _read_yaml(path, _read_text(path), UserConfig)
+    return _read_yaml(path, UserConfig)
 
 
 def resolve(

@@ -9,6 +9,7 @@ before any of it is built.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -67,3 +68,14 @@ def load_yaml(text: str, max_chars: int = MAX_CHARS, first_line: int = 1) -> Any
         raise YamlProblem(f"{where}is not valid YAML. Fix the syntax and run again.") from None
     finally:
         loader.dispose()
+
+
+def read_yaml(path: Path, max_chars: int = MAX_CHARS) -> Any:
+    """`load_yaml` on the file ``path``, read no further than ``max_chars``; `YamlProblem` when it cannot be read."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read(max_chars + 1)
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
+        raise YamlProblem(f"cannot be read ({reason}). Fix or remove the file.") from None
+    return load_yaml(text, max_chars)

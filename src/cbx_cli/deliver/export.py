@@ -205,10 +205,33 @@ def write_stream(data: bytes, stream=None) -> None:
             n = stream.write(view[done:])
             done = len(view) if n is None else done + n
         stream.flush()
+        _wait_until_read(stream, len(view))
     except OSError as exc:
         if isinstance(exc, BrokenPipeError) or exc.errno in (errno.EPIPE, errno.ECONNRESET):
             raise StreamClosed(len(view)) from None
         raise OutputError(f"Cannot write to stdout: {exc.strerror or exc}.") from None
+
+
+def _wait_until_read(stream, size: int) -> None:
+    """A pipe takes what fits in its buffer whether anything reads it or not: wait until the reader has taken every
+    byte, so ``| head -c 100`` is an error even when the audio fits in the pipe. Only for a pipe, and only where the
+    system tells how much of it is unread (FIONREAD)."""
+    try:
+        import fcntl
+        import select
+        import struct
+        import termios
+
+        fd = stream.fileno()
+        if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+            return
+        poller = select.poll()
+        poller.register(fd, 0)  # no events asked for: only the reader's end closing (POLLERR) is reported
+        while struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0] > 0:
+            if poller.poll(50):
+                raise StreamClosed(size)
+    except (AttributeError, ImportError, OSError, ValueError):
+        return
 
 
 def export(audio: np.ndarray, sr: int, path: str, fmt: str, stdout=None) -> None:

@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from cbx_cli.config.yamlfile import LEXICON_MAX_CHARS, YamlProblem, load_yaml
+from cbx_cli.config.yamlfile import LEXICON_MAX_CHARS, YamlProblem, read_yaml
 from cbx_cli.errors import InputError, shown
 
 
@@ -54,13 +54,7 @@ class Lexicon:
         if not path.is_file():
             raise InputError(f"{path}: lexicon is not a file. Pass a YAML file of 'word: respelling' lines.")
         try:
-            with open(path, encoding="utf-8") as fh:
-                source = fh.read(LEXICON_MAX_CHARS + 1)
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
-            raise InputError(f"{path}: lexicon cannot be read ({reason}). Fix the file.") from None
-        try:
-            data = load_yaml(source, LEXICON_MAX_CHARS)
+            data = read_yaml(path, LEXICON_MAX_CHARS)
         except YamlProblem as exc:
             raise InputError(f"{path}: {exc}") from None
         if data is None:
