@@ -151,3 +151,9 @@ def test_any_nesting_depth_is_read_to_the_end():
     texts = [p.text for p in script.paragraphs]
     assert texts == ["One", *(f"item {i}" for i in range(400)), "deep quote", "deep item", "Two", "Last."]
     assert [p.line for p in script.paragraphs[400:]] == [402, 404, 406, 408, 410]
+
+
+def test_toml_front_matter_is_metadata_too():
+    script = parse_markdown('+++\ntitle = "Hugo Book"\nauthor = ["A. Writer"]\n+++\nText.\n')
+    assert script.metadata == {"title": "Hugo Book", "author": "A. Writer"}
+    assert [p.text for p in script.paragraphs] == ["Text."] and script.paragraphs[0].line == 5

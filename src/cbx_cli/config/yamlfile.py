@@ -66,6 +66,11 @@ def load_yaml(text: str, max_chars: int = MAX_CHARS, first_line: int = 1) -> Any
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + first_line} " if mark is not None else ""
         raise YamlProblem(f"{where}is not valid YAML. Fix the syntax and run again.") from None
+    except YamlProblem:
+        raise
+    except ValueError:  # a value YAML reads but Python will not build, such as a 5,000-digit number
+        raise YamlProblem("holds a value too large to read (a number of thousands of digits?). Fix the file.") \
+            from None
     finally:
         loader.dispose()
 

@@ -28,8 +28,9 @@ DEEP_LEVEL = 100
 """Token nesting level (a list adds two, a block quote one) past which a container's content is parsed on its
 own: markdown-it recurses about twice per level, so this stays far below Python's recursion limit."""
 
-FRONT_MATTER_RE = re.compile(r"\A---[ \t]*\r?\n(.*?)^(?:---|\.\.\.)[ \t]*$", re.DOTALL | re.MULTILINE)
-FRONT_MATTER_KEY_RE = re.compile(r"\s*[\w-]+\s*:")
+FRONT_MATTER_RE = re.compile(r"\A(---|\+\+\+)[ \t]*\r?\n(.*?)^(?:\1|\.\.\.)[ \t]*$", re.DOTALL | re.MULTILINE)
+"""YAML front matter between ``---`` lines (or ``---`` and ``...``), or TOML between ``+++`` lines."""
+FRONT_MATTER_KEY_RE = {"---": re.compile(r"\s*[\w-]+\s*:"), "+++": re.compile(r"\s*[\w-]+\s*=")}
 TAG_RE = re.compile(r"<[^>]*>")
 
 
@@ -107,18 +108,14 @@ def _inline_source(tokens: list[Token], line: int, name: str | None) -> tuple[st
 
 
 def front_matter(source: str, out: ScriptBuilder) -> str:
-    """Read a leading ``---`` YAML block into ``out.metadata`` (title, author) and return the source with its lines
+    """Read a leading front matter block into ``out.metadata`` (title, author) and return the source with its lines
     blanked, so it is neither spoken nor taken for a heading, and later line numbers stay true."""
-    from cbx_cli.config.yamlfile import YamlProblem, load_yaml
-
     m = FRONT_MATTER_RE.match(source)
-    if m is None or not FRONT_MATTER_KEY_RE.match(m.group(1)):
+    if m is None or not FRONT_MATTER_KEY_RE[m.group(1)].match(m.group(2)):
         return source
     try:
-        data = load_yaml(m.group(1), first_line=2)
-        if not isinstance(data, dict):
-            raise YamlProblem("it is not a mapping of keys to values")
-    except YamlProblem as exc:
+        data = _front_matter_data(m.group(1), m.group(2))
+    except ValueError as exc:
         out.warn(1, f"front matter is not read, and not spoken: {exc}")
         data = {}
     for key in ("title", "author"):
@@ -128,6 +125,25 @@ def front_matter(source: str, out: ScriptBuilder) -> str:
         if value is not None and str(value).strip():
             out.metadata[key] = " ".join(str(value).split())[:200]
     return "\n" * m.group(0).count("\n") + source[m.end():]
+
+
+def _front_matter_data(fence: str, text: str) -> dict:
+    """The front matter's mapping; ValueError (a short reason) when it is not one."""
+    from cbx_cli.config.yamlfile import YamlProblem, load_yaml
+
+    if fence == "+++":
+        try:
+            import tomllib  # the standard library's TOML reader, from Python 3.11
+
+            return tomllib.loads(text[:1_000_000])
+        except ImportError:
+            raise ValueError("TOML front matter needs Python 3.11 or later") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"it is not valid TOML ({exc})") from None
+    data = load_yaml(text, first_line=2)
+    if not isinstance(data, dict):
+        raise YamlProblem("it is not a mapping of keys to values")
+    return data
 
 
 class _Walker:
