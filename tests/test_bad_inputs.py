@@ -346,6 +346,9 @@ SAFETY_CASES = [
          setup=setups(fifo("p"), symlink("l.wav", "p"))),
     Case("split-chapters-into-fifo", ["book", "{tmp}/b.md", "--split-chapters", "-o", "{tmp}/p"],
          "--split-chapters needs -o to name a folder, and '{tmp}/p' is not a folder.", setup=setups(write("b.md", HELLO_MD), fifo("p"))),
+    Case("chapter-file-is-a-folder", ["book", "{tmp}/b.md", "--split-chapters", "-o", "{tmp}/out"],
+         f"the chapter file 01-one.wav '{{tmp}}/out/01-one.wav' is a folder, {NOT_REGULAR}",
+         setup=setups(write("b.md", HELLO_MD), lambda tmp: (tmp / "out" / "01-one.wav").mkdir(parents=True))),
     Case("split-chapters-dev-stdout", ["book", "{tmp}/b.md", "--split-chapters", "-o", "/dev/stdout"],
          "--split-chapters writes files into a folder; give -o FOLDER, not -o -.", setup=write("b.md", HELLO_MD)),
     # names and folders the file system refuses

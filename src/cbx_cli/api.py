@@ -111,7 +111,7 @@ def plan_script(
 ) -> tuple[Plan, SynthesisParams, AssemblySettings]:
     """The script's chunks with their settings, seeds and budgets; reads preset and lexicon files, no audio.
     With ``hints``, the plan's warnings also list words that may need a lexicon respelling. With ``delivery``, its
-    outputs and the take cache (``cache_dir``) are checked too (see `prepare`)."""
+    outputs are checked against every file the run reads; with ``cache_dir``, the take cache's folder (`prepare`)."""
     from cbx_cli.config.presets import resolve
     from cbx_cli.parse.directives import check_voices
     from cbx_cli.plan.chunks import check_silence, plan

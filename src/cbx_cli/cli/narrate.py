@@ -81,8 +81,8 @@ def narrate(opts: SimpleNamespace, load_script: Callable) -> None:
     out = delivery(opts)
     out.format  # noqa: B018 - an unknown format fails before the script is read
     script, source_name = load_script()
-    out = replace(out, title=out.title or script.metadata.get("title"), author=out.author or
-                  script.metadata.get("author"))
+    tags = script.metadata  # front matter: the output's title and author unless the flags give them
+    out = replace(out, title=out.title or tags.get("title"), author=out.author or tags.get("author"))
     narrator = make_narrator(opts)
     job = narrator.prepare(script, options, source_name=source_name, delivery=out)
     narrator.on_loaded = lambda engine: _warn_device(engine)

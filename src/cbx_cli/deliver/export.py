@@ -84,12 +84,12 @@ def _check_output_path(target: Path, flag: str) -> None:
 
 
 NOT_REGULAR = {stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device", stat.S_IFIFO: "a FIFO (named pipe)",
-               stat.S_IFSOCK: "a socket"}
+               stat.S_IFSOCK: "a socket", stat.S_IFDIR: "a folder"}
 
 
 def check_regular(path: Path, flag: str = "-o") -> None:
-    """An output may be a regular file or not exist yet, never a device, FIFO or socket: replacing one with a file
-    destroys it (as root, ``-o /dev/null``), and streaming goes through ``-o -``. Links are followed."""
+    """An output may be a regular file or not exist yet, never a device, FIFO, socket or folder: replacing one with a
+    file destroys it (as root, ``-o /dev/null``), and streaming goes through ``-o -``. Links are followed."""
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
@@ -197,7 +197,8 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> None:
 def write_stream(data: bytes, stream=None) -> None:
     """Write all of ``data`` to ``stream`` (default: standard output). A reader that stops early (``| head -c 100``)
     is a `StreamClosed` error: a short write is never reported as written."""
-    stream = stream if stream is not None else os.fdopen(os.dup(1), "wb", buffering=0)
+    own = stream is None
+    stream = os.fdopen(os.dup(1), "wb", buffering=0) if own else stream
     view = memoryview(data)
     done = 0
     try:
@@ -210,6 +211,9 @@ def write_stream(data: bytes, stream=None) -> None:
         if isinstance(exc, BrokenPipeError) or exc.errno in (errno.EPIPE, errno.ECONNRESET):
             raise StreamClosed(len(view)) from None
         raise OutputError(f"Cannot write to stdout: {exc.strerror or exc}.") from None
+    finally:
+        if own:
+            stream.close()
 
 
 def _wait_until_read(stream, size: int) -> None:
