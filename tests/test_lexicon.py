@@ -45,7 +45,7 @@ def test_lexicon_load(tmp_path: Path):
         ("Nguyen: [Win]\n", "{path}: entry 'Nguyen' must map to a respelling string."),
         ("Nguyen: {a: b}\n", "{path}: entry 'Nguyen' must map to a respelling string."),
         ("42: forty\n", "{path}: entry '42' must be a word or phrase; put it in quotes."),
-        ("Nguyen: [Win\n", "{path}:2 is not valid YAML. Fix the syntax and run again."),
+        ("Nguyen: [Win\n", "{path}: line 2 is not valid YAML. Fix the syntax and run again."),
     ],
 )
 def test_lexicon_bad_files(tmp_path: Path, content: str, message: str):

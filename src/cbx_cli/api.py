@@ -79,15 +79,18 @@ def prepare(
     model: str = "original",
     source_name: str | None = None,
     delivery: Delivery | None = None,
+    model_dir: Path | None = None,
+    cache_dir: Path | None = None,
 ) -> Job:
     """Everything that can fail on bad input, checked before any model loads: settings, preset, lexicon, the
-    outputs (``delivery``), directive voices, voices (files, URLs, library names); then the plan. ``source`` is a
-    Script or plain text."""
+    outputs (``delivery``: never onto an input, ``model_dir``'s files included), the take cache (``cache_dir``),
+    directive voices, voices (files, URLs, library names); then the plan. ``source`` is a Script or plain text."""
     from cbx_cli.voices.reference import resolve_voice
 
     options = options or NarrationOptions()
     script = script_from_text(source) if isinstance(source, str) else source
-    the_plan, synthesis, assembly = plan_script(script, options, model, source_name, delivery)
+    the_plan, synthesis, assembly = plan_script(script, options, model, source_name, delivery,
+                                                model_dir=model_dir, cache_dir=cache_dir)
     voices: dict[str | None, Any] = {None: resolve_voice(options.voice, model)}
     for chunk in the_plan.chunks:
         if chunk.voice not in voices:
@@ -102,20 +105,22 @@ def plan_script(
     source_name: str | None = None,
     delivery: Delivery | None = None,
     hints: bool = False,
+    *,
+    model_dir: Path | None = None,
+    cache_dir: Path | None = None,
 ) -> tuple[Plan, SynthesisParams, AssemblySettings]:
     """The script's chunks with their settings, seeds and budgets; reads preset and lexicon files, no audio.
-    With ``hints``, the plan's warnings also list words that may need a lexicon respelling."""
+    With ``hints``, the plan's warnings also list words that may need a lexicon respelling. With ``delivery``, its
+    outputs are checked against every file the run reads; with ``cache_dir``, the take cache's folder (`prepare`)."""
     from cbx_cli.config.presets import resolve
     from cbx_cli.parse.directives import check_voices
-    from cbx_cli.plan.chunks import plan
+    from cbx_cli.plan.chunks import check_silence, plan
     from cbx_cli.voices.library import list_voices
 
     language = check_language(model, options.language)
     flags = options.synthesis()
     synthesis, assembly = resolve(options.preset, flags)
     lexicon = _lexicon(options.lexicon)
-    if delivery is not None:
-        delivery.check()
 
     def block_params(over) -> SynthesisParams:
         values, _ = resolve(over.preset or options.preset, flags)
@@ -124,6 +129,8 @@ def plan_script(
 
     check_voices(script, {v.name for v in list_voices()}, source_name)
     the_plan = plan(script, synthesis, assembly, model, language, lexicon, block_params, options.date_order)
+    check_silence(the_plan)
+    _check_run_files(delivery, script, options, the_plan, model_dir, cache_dir)
     if hints:
         from cbx_cli.plan.hints import unknown_words
 
@@ -132,6 +139,19 @@ def plan_script(
             shown = ", ".join(unknown[:12]) + (", ..." if len(unknown) > 12 else "")
             the_plan.warnings.append(f"{len(unknown)} word(s) may need a --lexicon respelling: {shown}")
     return the_plan, synthesis, assembly
+
+
+def _check_run_files(delivery: Delivery | None, script: Script, options: NarrationOptions, the_plan: Plan,
+                     model_dir: Path | None, cache_dir: Path | None) -> None:
+    """The outputs against every input, and the take cache's folder: usable, and no output's place."""
+    from cbx_cli.deliver.output import spoken_chapter_titles
+    from cbx_cli.render.cache import check_cache
+
+    if delivery is not None:
+        titles = spoken_chapter_titles(the_plan.chunks, the_plan.chapter_titles)
+        delivery.check_run(script, options.voice, options.lexicon, titles, model_dir, cache_dir)
+    if cache_dir is not None:
+        check_cache(cache_dir)
 
 
 def _lexicon(path: Path | None):
@@ -198,7 +218,8 @@ class Narrator:
     def prepare(self, source: Script | str, options: NarrationOptions | None = None,
                 source_name: str | None = None, delivery: Delivery | None = None) -> Job:
         """`prepare` for this narrator's model."""
-        return prepare(source, options, model=self.spec.model, source_name=source_name, delivery=delivery)
+        return prepare(source, options, model=self.spec.model, source_name=source_name, delivery=delivery,
+                       model_dir=self.spec.model_dir, cache_dir=self.cache_dir)
 
     def narrate(self, source: Script | str | Job, options: NarrationOptions | None = None,
                 on_progress: ProgressFn | None = None) -> Narration:

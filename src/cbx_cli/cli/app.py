@@ -21,9 +21,10 @@ except ImportError:  # pragma: no cover - older typer uses click itself
     import click
 
 from cbx_cli import __version__
-from cbx_cli.errors import CbxError
+from cbx_cli.cli import signals
+from cbx_cli.cli.signals import EXIT_INTERRUPTED
+from cbx_cli.errors import CbxError, StreamClosed, cut
 
-EXIT_INTERRUPTED = 130
 THIRD_PARTY = ("huggingface_hub", "transformers", "diffusers", "chatterbox", "torch", "urllib3", "filelock", "numba",
                "perth", "librosa")
 """Libraries whose log lines and warnings stay hidden unless --debug: progress notes, retries, deprecations."""
@@ -41,11 +42,22 @@ class CbxGroup(typer.core.TyperGroup):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         args = list(sys.argv[1:] if args is None else args)
         State.debug = "--debug" in args
+        with signals.handled():
+            try:
+                self._run(args, prog_name, complete_var, **extra)
+            except SystemExit as exc:
+                if signals.received() is not None:  # after Ctrl-C or SIGTERM, leave without teardown
+                    signals.exit_now(exc.code if isinstance(exc.code, int) else 1)
+                raise
+
+    def _run(self, args, prog_name, complete_var, **extra):
         try:
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except CbxError as exc:
             if State.debug:
                 raise
+            if isinstance(exc, StreamClosed):
+                _quiet_stdout()
             fail(exc.message, exc.exit_code)
         except click.exceptions.NoArgsIsHelpError as exc:
             if exc.ctx is not None:
@@ -58,16 +70,31 @@ class CbxGroup(typer.core.TyperGroup):
             hint = f" Try '{exc.ctx.command_path} --help'." if exc.ctx else ""
             fail(f"{message}{hint}", 2)
         except (KeyboardInterrupt, typer.Abort):
-            fail("interrupted.", EXIT_INTERRUPTED)
+            fail(f"{signals.stopped_by()}.", EXIT_INTERRUPTED)
         except click.exceptions.ClickException as exc:
             fail(exc.format_message(), getattr(exc, "exit_code", 1) or 1)
         except BrokenPipeError:
+            _quiet_stdout()
             raise SystemExit(1) from None
         except Exception as exc:  # the last net: still one line, unless --debug
             if State.debug:
                 raise
             fail(f"{type(exc).__name__}: {exc}. Run again with --debug for details.", 1)
+        if code == EXIT_INTERRUPTED:  # Typer turns a KeyboardInterrupt into this code, silently
+            fail(f"{signals.stopped_by()}.", EXIT_INTERRUPTED)
         raise SystemExit(code if isinstance(code, int) else 0)
+
+
+def _quiet_stdout() -> None:
+    """After the reader of stdout went away, point stdout at /dev/null, so what Python still holds for it is not
+    written at exit as a second error."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 app = typer.Typer(
@@ -130,13 +157,17 @@ def _own_records(record: logging.LogRecord) -> bool:
         not record.name.startswith(THIRD_PARTY)
 
 
+MESSAGE_WIDTH = 600
+"""Longest error or warning line: a message quoting a user's file or value never floods the terminal."""
+
+
 def fail(message: str, code: int) -> None:
-    err.print(f"cbx: error: {message}", markup=False)
+    err.print(f"cbx: error: {cut(message, MESSAGE_WIDTH)}", markup=False)
     raise SystemExit(code)
 
 
 def warn(message: str) -> None:
-    err.print(f"warning: {message}", markup=False)
+    err.print(f"warning: {cut(message, MESSAGE_WIDTH)}", markup=False)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from types import SimpleNamespace
 from typing import Annotated
 
@@ -12,6 +13,7 @@ import typer
 
 from cbx_cli.cli.app import EXIT_INTERRUPTED, app, err, fail, setup_logging, warn
 from cbx_cli.cli.options import SAMPLING, with_options
+from cbx_cli.cli.signals import stopped_by
 
 
 @app.command()
@@ -79,22 +81,24 @@ def narrate(opts: SimpleNamespace, load_script: Callable) -> None:
     out = delivery(opts)
     out.format  # noqa: B018 - an unknown format fails before the script is read
     script, source_name = load_script()
+    tags = script.metadata  # front matter: the output's title and author unless the flags give them
+    out = replace(out, title=out.title or tags.get("title"), author=out.author or tags.get("author"))
     narrator = make_narrator(opts)
     job = narrator.prepare(script, options, source_name=source_name, delivery=out)
     narrator.on_loaded = lambda engine: _warn_device(engine)
     try:
         with RunProgress(err, enabled=not opts.quiet and err.is_terminal) as progress:
             narration = narrator.narrate(job, on_progress=progress.update)
-            out.write(narration, stdout=sys.stdout.buffer if opts.output == "-" else None)
+            out.write(narration, stdout=sys.stdout.buffer if out.output == "-" else None)
     except RenderInterrupted as exc:
         where = "in the cache; run the same command again to resume" if narrator.cache_dir else \
             "nowhere (--no-cache); a new run starts over"
-        fail(f"interrupted: {exc.saved} of {exc.total} takes are saved {where}.", EXIT_INTERRUPTED)
+        fail(f"{stopped_by()}: {exc.saved} of {exc.total} takes are saved {where}.", EXIT_INTERRUPTED)
     for warning in narration.warnings:
         warn(warning)
     if not opts.quiet:
         wall = time.monotonic() - started
-        where = "stdout" if opts.output == "-" else opts.output
+        where = "stdout" if out.output == "-" else out.output
         speed = narration.duration / wall if wall > 0 else 0.0
         st = narration.stats
         err.print(

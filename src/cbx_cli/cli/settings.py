@@ -20,11 +20,14 @@ def presets_list(ctx: typer.Context) -> None:
     """List every preset: built-in and your own."""
     if ctx.invoked_subcommand is not None:
         return
-    from cbx_cli.config.presets import all_presets
+    from cbx_cli.cli.app import warn
+    from cbx_cli.config.presets import all_presets, broken_presets
 
     for name, preset in all_presets().items():
         origin = "" if preset.source == "built-in" else f"  ({preset.source})"
         typer.echo(f"{name:<12} {preset.description}{origin}")
+    for error in broken_presets().values():
+        warn(f"{error.message} (this preset is left out until then)")
 
 
 @presets_app.command("show")

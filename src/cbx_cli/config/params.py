@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cbx_cli.config.ranges import RANGES
-from cbx_cli.errors import ParamError
+from cbx_cli.errors import ParamError, cut, shown
 
 
 def bounded(name: str) -> Any:
@@ -180,15 +180,15 @@ def merge(base: BaseModel, *layers: BaseModel | None) -> Any:
 def describe_validation_error(exc: ValidationError, where: str) -> str:
     """One line naming the field, the bad value and the allowed range."""
     err = exc.errors()[0]
-    field = ".".join(str(p) for p in err["loc"]) or "value"
+    field = cut(".".join(str(p) for p in err["loc"]) or "value", 60)
     kind = err["type"]
     if kind == "extra_forbidden":
         return f"{where}: unknown field '{field}'. Remove it or check its spelling."
     bounds = _declared_bounds(str(err["loc"][-1])) if err["loc"] else ""
-    got = err.get("input")
-    if bounds:
-        return f"{where}: {field} = {got!r} is out of range; allowed {bounds}."
-    return f"{where}: {field} = {got!r}: {err['msg']}."
+    got = shown(err.get("input"))
+    if bounds and kind.startswith(("greater_than", "less_than")):
+        return f"{where}: {field} = {got} is out of range; allowed {bounds}."
+    return f"{where}: {field} = {got}: {err['msg']}."
 
 
 def _declared_bounds(name: str) -> str:
@@ -251,11 +251,11 @@ def option_error(exc: ValidationError, model: type[BaseModel], label=flag_name) 
     if "message" in extra:
         return extra["message"].format(flag=label_text)
     got = err.get("input")
-    shown = got if isinstance(got, str) else repr(got)
+    value = cut(got, 60) if isinstance(got, str) else shown(got)
     bounds = extra.get("allowed") or (f"a value from {b}" if (b := _declared_bounds(name)) else "")
     if not bounds or not err["type"].startswith(("greater_than", "less_than")):
-        return f"{label_text} {shown}: {err['msg']}."
-    return f"{label_text} {shown} is out of range; use {bounds}."
+        return f"{label_text} {value}: {err['msg']}."
+    return f"{label_text} {value} is out of range; use {bounds}."
 
 
 def check_options(model: type[BaseModel], label=flag_name, **values: Any) -> Any:

@@ -6,7 +6,8 @@ reads a `Script`. Plain data, no text libraries.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,13 @@ class Script:
     chapters: tuple[Chapter, ...]
     directives: tuple[BlockOverrides, ...] = ()
     """Every ``<!-- cbx: ... -->`` directive as written, in source order, each with its own line."""
+    warnings: tuple[str, ...] = ()
+    """Text the script holds but cbx does not speak (an unclosed code fence, text inside HTML, ...), each with its
+    line: the plan and the run's summary repeat them."""
+    metadata: dict[str, str] = field(default_factory=dict)
+    """``title`` and ``author`` from a Markdown script's front matter, when it has them."""
+    path: Path | None = None
+    """The file the script was read from (None for text and stdin): no output may be written over it."""
 
     @property
     def paragraphs(self) -> list[Paragraph]:
@@ -92,9 +100,17 @@ Part = tuple[str, int, float | None]
 class ScriptBuilder:
     """Collects chapters and paragraphs; attaches pauses to the paragraph before them."""
 
-    def __init__(self) -> None:
+    def __init__(self, name: str | None = None) -> None:
+        self.name = name
         self.chapters: list[tuple[str | None, list[Paragraph]]] = []
         self.directives: list[BlockOverrides] = []
+        self.warnings: list[str] = []
+        self.metadata: dict[str, str] = {}
+
+    def warn(self, line: int | None, message: str) -> None:
+        """Note text that is not spoken; ``line`` (None: the whole script) and the script's name start the note."""
+        start = where(self.name, line) if line is not None else (f"{self.name}: " if self.name else "")
+        self.warnings.append(start + message)
 
     def chapter(self, title: str) -> None:
         self.chapters.append((title, []))
@@ -123,4 +139,4 @@ class ScriptBuilder:
 
     def script(self) -> Script:
         chapters = tuple(Chapter(t, tuple(ps)) for t, ps in self.chapters if t is not None or ps)
-        return Script(chapters, tuple(self.directives))
+        return Script(chapters, tuple(self.directives), tuple(self.warnings), dict(self.metadata))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from cbx_cli.errors import InputError
@@ -67,4 +68,5 @@ def load_book(arg: str, stdin=None) -> tuple[Script, str]:
     suffix = path.suffix.lower()
     if suffix not in MARKDOWN_SUFFIXES | TEXT_SUFFIXES:
         raise InputError(f"Script '{path}' is not a .md or .txt file. Rename it or pipe it in with '-'.")
-    return script_from_text(text, markdown=suffix in MARKDOWN_SUFFIXES, name=path.name), path.name
+    script = script_from_text(text, markdown=suffix in MARKDOWN_SUFFIXES, name=path.name)
+    return replace(script, path=path), path.name

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 
 from cbx_cli.config.models import Model
 from cbx_cli.config.params import AssemblySettings, SynthesisParams
+from cbx_cli.errors import InputError
 from cbx_cli.parse.script import BlockOverrides, Paragraph, Script
 from cbx_cli.parse.tags import strip_tags
 from cbx_cli.plan.lexicon import Lexicon
@@ -141,7 +142,8 @@ def plan(
     if chunks:
         chunks[-1] = replace(chunks[-1], pause_after=0.0)
     planned = Plan(chunks, [c.title for c in script.chapters], [], state.split_words)
-    planned.warnings += _warnings(state.dropped_tags, state.split_words) + _left_warnings(planned, language)
+    planned.warnings += [*script.warnings, *_warnings(state.dropped_tags, state.split_words),
+                         *_long_words(script, assembly.max_chars), *_left_warnings(planned, language)]
     return planned
 
 
@@ -177,6 +179,33 @@ def _left_warnings(planned: Plan, language: str | None) -> list[str]:
         return [f"{len(left)} token(s) with figures are read as written: cbx has no number words for "
                 f"--language {language}: {shown}"]
     return [f"{len(left)} token(s) with figures not understood, read as written: {shown}"]
+
+
+def _long_words(script: Script, max_chars: int) -> list[str]:
+    """A warning for words too long for one chunk (`cbx_cli.plan.sentences.split_long_words` cuts them)."""
+    long = [w for p in script.paragraphs for w in p.text.split() if len(w) > max_chars]
+    if not long:
+        return []
+    first = long[0] if len(long[0]) <= 40 else long[0][:39] + "…"
+    return [f"{len(long)} word(s) longer than a chunk ({max_chars} characters) had to be cut into pieces, "
+            f"such as '{first}'. Put spaces in them to choose where."]
+
+
+MAX_SILENCE = 600.0
+"""Seconds of pauses a script may ask for beyond its speech (see `check_silence`)."""
+
+
+def check_silence(the_plan: Plan) -> None:
+    """Fail when a plan's pauses add up to more than `MAX_SILENCE` and more than its speech: 120 ``[pause 30s]``
+    tags would make an hour of silence, gigabytes of samples held in memory, and no script means that."""
+    silence = sum(c.pause_after for c in the_plan.chunks)
+    speech = sum(estimate_seconds(c) for c in the_plan.chunks)
+    if silence > max(MAX_SILENCE, speech):
+        raise InputError(
+            f"The script asks for {silence / 60:.1f} min of pauses and about {speech / 60:.1f} min of speech; pauses "
+            f"may add up to {MAX_SILENCE / 60:g} min, or to as long as the speech. Use fewer or shorter [pause] tags "
+            "or separators."
+        )
 
 
 def _block_params(

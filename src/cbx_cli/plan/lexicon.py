@@ -1,7 +1,8 @@
 """The user's pronunciation lexicon: ``word or phrase: respelling`` lines in a YAML file (``--lexicon``).
 
 YAML because the rest of cbx's user files (presets, config) are YAML, and a flat mapping of quoted or unquoted
-strings is the least a user has to learn; ``yaml.safe_load`` reads it without running anything.
+strings is the least a user has to learn; `cbx_cli.config.yamlfile` reads it without running anything, and with
+bounded work.
 """
 
 from __future__ import annotations
@@ -10,9 +11,8 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-import yaml
-
-from cbx_cli.errors import InputError
+from cbx_cli.config.yamlfile import LEXICON_MAX_CHARS, YamlProblem, read_yaml
+from cbx_cli.errors import InputError, shown
 
 
 def _phrase_pattern(phrase: str) -> str:
@@ -54,16 +54,9 @@ class Lexicon:
         if not path.is_file():
             raise InputError(f"{path}: lexicon is not a file. Pass a YAML file of 'word: respelling' lines.")
         try:
-            source = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
-            raise InputError(f"{path}: lexicon cannot be read ({reason}). Fix the file.") from None
-        try:
-            data = yaml.safe_load(source)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f"{mark.line + 1}" if mark is not None else ""
-            raise InputError(f"{path}:{where} is not valid YAML. Fix the syntax and run again.") from None
+            data = read_yaml(path, LEXICON_MAX_CHARS)
+        except YamlProblem as exc:
+            raise InputError(f"{path}: {exc}") from None
         if data is None:
             return cls({})
         if not isinstance(data, dict):
@@ -73,9 +66,9 @@ class Lexicon:
         entries: dict[str, str] = {}
         for key, value in data.items():
             if not isinstance(key, str) or not key.strip():
-                raise InputError(f"{path}: entry {str(key)!r} must be a word or phrase; put it in quotes.")
+                raise InputError(f"{path}: entry {shown(str(key))} must be a word or phrase; put it in quotes.")
             if not isinstance(value, str) or not value.strip():
-                raise InputError(f"{path}: entry {key!r} must map to a respelling string.")
+                raise InputError(f"{path}: entry {shown(key)} must map to a respelling string.")
             entries[key] = value.strip()
         return cls(entries)
 

@@ -15,6 +15,7 @@ character or a Japanese or Korean syllable weighs what a few letters do, as it t
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 
 import pysbd
@@ -262,6 +263,34 @@ def chunk_text_report(text: str, max_chars: int, language: str | None = None) ->
     word_splits = 0
     for start, end in sentence_spans(norm, language):
         parts, word_split = _split_long(norm, start, end, max_chars)
-        pieces += parts
+        pieces += split_long_words(norm, parts, max_chars)
         word_splits += word_split
     return [norm[a:b] for a, b in _pack(norm, pieces, max_chars)], word_splits
+
+
+_SOFT_BREAKS = "-/_.,;:\u2013\u2014"
+"""Where an over-long word is cut by preference: just after one of these, in the second half of the bound."""
+
+
+def split_long_words(norm: str, spans: list[tuple[int, int]], max_chars: int) -> list[tuple[int, int]]:
+    """``spans`` of ``norm`` with every one still longer than ``max_chars`` (by then a single word: a URL, a line of
+    text without spaces, a pasted blob) cut into parts that fit, after a hyphen, slash or punctuation mark where
+    there is one, never inside a tag or before a combining mark. The model cannot read a chunk over its bound, and
+    no text may be left out; `cbx_cli.plan.chunks` warns about such words."""
+    tags = _tag_spans(norm)
+    out: list[tuple[int, int]] = []
+    for start, end in spans:
+        while end - start > max_chars or spoken_length(norm[start:end]) > max_chars:
+            limit = min(end, start + max_chars)
+            while limit > start + 1 and spoken_length(norm[start:limit]) > max_chars:
+                limit -= 1
+            soft = max(norm.rfind(ch, start + (limit - start) // 2, limit) for ch in _SOFT_BREAKS)
+            cut = soft + 1 if soft >= 0 else limit
+            while cut > start + 1 and (_inside_tag(cut, tags) or unicodedata.combining(norm[cut])):
+                cut -= 1
+            cut = limit if cut <= start + 1 else cut
+            out.append((start, cut))
+            start = cut
+        if start < end:
+            out.append((start, end))
+    return out

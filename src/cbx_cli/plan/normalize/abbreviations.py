@@ -29,7 +29,9 @@ _NAMED_RE = re.compile(
 )
 _FIGURE = [a for a in ABBREVIATIONS.values() if a.before == "figure"]
 _FIGURE_STEMS = "|".join(sorted({re.escape(a.written[:-1]) for a in _FIGURE}, key=len, reverse=True))
-_FIGURE_RE = re.compile(rf"\b(?P<w>{_FIGURE_STEMS})\.(?:\s+(?=[0-9])|(?=[0-9]+{END}))", re.IGNORECASE)
+_FIGURE_RE = re.compile(  # only as a word of its own: "0:p.0" is not "page"
+    rf"(?<![^\s(\[\"'\u201c\u2018])(?P<w>{_FIGURE_STEMS})\.(?:\s+(?=[0-9])|(?=[0-9]+{END}))", re.IGNORECASE
+)
 _WORDS = [a for a in ABBREVIATIONS.values() if a.before == "" and a.spoken]
 _WORDS_RE = re.compile(
     r"\b(?:"
