@@ -6,13 +6,20 @@ them are slow, so mark them `@pytest.mark.engine`.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from hypothesis import settings
 
 from cbx_cli.engine.checkpoints import build_original, build_turbo, write_voice_wav
+
+# Property tests draw the same examples on every run (CI stays reproducible); HYPOTHESIS_EXPLORE=1 draws new ones.
+settings.register_profile("repeatable", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile("explore" if os.environ.get("HYPOTHESIS_EXPLORE") else "repeatable")
 
 
 @pytest.fixture(autouse=True)

@@ -7,8 +7,14 @@ interruption. Cases that need a model use the tiny random checkpoint (marked `en
 from __future__ import annotations
 
 import errno
+import hashlib
 import http.server
+import io
+import os
+import socket
+import stat
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +39,8 @@ class Case:
     setup: object = None
     engine: bool = False
     marks: list = field(default_factory=list)
+    patch: dict = field(default_factory=dict)
+    """``module.attribute: value`` to set for the case (a shorter download time limit)."""
 
 
 def tone_file(path: Path, seconds: float = 6.0, amp: float = 0.3) -> Path:
@@ -63,6 +71,78 @@ def user_config(text: str):
         paths.user_config_file().parent.mkdir(parents=True, exist_ok=True)
         paths.user_config_file().write_text(text)
     return setup
+
+
+def setups(*steps):
+    def setup(tmp: Path):
+        for step in steps:
+            step(tmp)
+    return setup
+
+
+def voice(name: str, seconds: float = 6.0):
+    return lambda tmp: tone_file(tmp / name, seconds)
+
+
+def float_voice(name: str, bad: float):
+    """A float WAV voice with one sample ``bad`` (NaN, infinite, or far outside -1..1)."""
+    def setup(tmp: Path):
+        t = np.arange(SR * 6) / SR
+        audio = (0.3 * np.sin(2 * np.pi * 180 * t)).astype(np.float32)
+        audio[SR] = bad
+        sf.write(tmp / name, audio, SR, subtype="FLOAT")
+    return setup
+
+
+def fifo(name: str):
+    return lambda tmp: os.mkfifo(tmp / name)
+
+
+def unix_socket(name: str):
+    def setup(tmp: Path):
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.bind(str(tmp / name))
+    return setup
+
+
+def symlink(name: str, target: str):
+    return lambda tmp: (tmp / name).symlink_to(tmp / target)
+
+
+def hardlink(name: str, target: str):
+    return lambda tmp: os.link(tmp / target, tmp / name)
+
+
+def png(name: str):
+    return write(name, b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00")
+
+
+def library_voice(name: str):
+    def setup(tmp: Path):
+        from cbx_cli.voices.library import add_voice
+
+        add_voice(name, str(tone_file(tmp.parent / f"{name}-source.wav")), "original")
+    return setup
+
+
+def in_cache(relative: str, folder: bool = True):
+    """Something at a place in the default take cache (XDG cache/cbx/takes)."""
+    def setup(tmp: Path):
+        path = paths.cache_dir() / "takes" / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.mkdir() if folder else path.write_text("not a take")
+    return setup
+
+
+def checkpoint_folder(tmp: Path):
+    (tmp / "ckpt").mkdir()
+    for name in ("ve.safetensors", "t3_cfg.safetensors", "s3gen.safetensors", "tokenizer.json"):
+        (tmp / "ckpt" / name).write_bytes(b"weights")
+
+
+BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: [*b, *b, *b, *b, *b, *b, *b]\n"
+DEEP_YAML = "[" * 5000 + "]" * 5000 + "\n"
+ENTRY = "ab" + "0" * 62 + ".take"
 
 
 OUT = ["-o", "{tmp}/out.wav"]
@@ -175,7 +255,7 @@ CASES = [
     Case("unknown-format", [*SAY, "--format", "wma"],
          "Unknown --format 'wma'. Use one of: flac, m4a, m4b, mp3, ogg, opus, wav."),
     Case("manifest-is-output", [*SAY, "--manifest", "{tmp}/out.wav"],
-         "--manifest must not be the audio output path. Choose another file name."),
+         "-o and --manifest name the same file ('{tmp}/out.wav'). Give each output its own path."),
     Case("manifest-folder-missing", [*SAY, "--manifest", "{tmp}/x/m.json"],
          "Output folder '{tmp}/x' does not exist. Create it first (mkdir -p {tmp}/x)."),
     Case("cover-on-wav", [*SAY, "--cover", "{tmp}/c.png"], "A cover image cannot be attached to .wav; …"),
@@ -197,17 +277,240 @@ CASES = [
          "--device cuda: torch sees no CUDA GPU. Use --device auto or --device cpu.", code=4),
 ]
 
+NEVER = "cbx never writes over what it reads."
+NOT_REGULAR = "not a regular file: cbx writes whole files and will not replace it. Use -o - to stream the audio to stdout."
+CACHE_HINT = "Pass --cache-dir FOLDER, or --no-cache."
+SLOW = "Cannot download voice from {url}/slow.wav: it took longer than 1 s. Check the address or your connection, or download it yourself and pass the file."
+HELLO_MD = "# One\n\nHello there.\n"
+
+SAFETY_CASES = [
+    # an output on an input: every input kind, by path, hard link, symlink, a linked folder, '..'
+    Case("manifest-is-script", ["book", "{tmp}/s.txt", "-o", "{tmp}/s2.wav", "--manifest", "{tmp}/s.txt"],
+         f"--manifest and the script name the same file ('{{tmp}}/s.txt'): {NEVER} Choose another path for --manifest.",
+         setup=write("s.txt", "Hello there.\n")),
+    Case("output-is-voice", ["say", "Hi.", "-o", "{tmp}/v.wav", "--voice", "{tmp}/v.wav"],
+         f"-o and --voice name the same file ('{{tmp}}/v.wav'): {NEVER} Choose another path for -o.", setup=voice("v.wav")),
+    Case("output-is-script-as-wav", ["book", "{tmp}/s.md", "-o", "{tmp}/s.md", "--format", "wav"],
+         f"-o and the script name the same file ('{{tmp}}/s.md'): {NEVER} Choose another path for -o.",
+         setup=write("s.md", HELLO_MD)),
+    Case("srt-is-lexicon", [*SAY, "--lexicon", "{tmp}/lex.yaml", "--srt", "{tmp}/lex.yaml"],
+         f"--srt and --lexicon name the same file ('{{tmp}}/lex.yaml'): {NEVER} Choose another path for --srt.",
+         setup=write("lex.yaml", "Nguyen: Win\n")),
+    Case("vtt-is-cover", ["say", "Hi.", "-o", "{tmp}/o.m4b", "--cover", "{tmp}/c.png", "--vtt", "{tmp}/c.png"],
+         f"--vtt and --cover name the same file ('{{tmp}}/c.png'): {NEVER} Choose another path for --vtt.", setup=png("c.png")),
+    Case("output-hard-link-to-script", ["book", "{tmp}/s.md", "-o", "{tmp}/same.wav"],
+         f"-o and the script name the same file ('{{tmp}}/same.wav'): {NEVER} Choose another path for -o.",
+         setup=setups(write("s.md", HELLO_MD), hardlink("same.wav", "s.md"))),
+    Case("output-symlink-to-voice", ["say", "Hi.", "-o", "{tmp}/link.wav", "--voice", "{tmp}/v.wav"],
+         f"-o and --voice name the same file ('{{tmp}}/link.wav'): {NEVER} Choose another path for -o.",
+         setup=setups(voice("v.wav"), symlink("link.wav", "v.wav"))),
+    Case("output-through-linked-folder", ["say", "Hi.", "-o", "{tmp}/alias/v.wav", "--voice", "{tmp}/v.wav"],
+         f"-o and --voice name the same file ('{{tmp}}/alias/v.wav'): {NEVER} Choose another path for -o.",
+         setup=setups(voice("v.wav"), symlink("alias", "."))),
+    Case("manifest-is-output-via-dotdot", [*SAY, "--manifest", "{tmp}/sub/../out.wav"],
+         "-o and --manifest name the same file ('{tmp}/sub/../out.wav'). Give each output its own path.",
+         setup=lambda tmp: (tmp / "sub").mkdir()),
+    Case("srt-is-vtt", [*SAY, "--srt", "{tmp}/subs.txt", "--vtt", "{tmp}/subs.txt"],
+         "--srt and --vtt name the same file ('{tmp}/subs.txt'). Give each output its own path."),
+    Case("manifest-is-user-preset", [*SAY, "--preset", "calm", "--manifest", "{cfg}/cbx/presets/calm.yaml"],
+         f"--manifest and your preset file calm.yaml name the same file ('{{cfg}}/cbx/presets/calm.yaml'): {NEVER} "
+         "Choose another path for --manifest.", setup=user_preset("calm", "description: Calm.\n")),
+    Case("srt-is-user-config", [*SAY, "--srt", "{cfg}/cbx/config.yaml"],
+         f"--srt and your config file name the same file ('{{cfg}}/cbx/config.yaml'): {NEVER} Choose another path for "
+         "--srt.", setup=user_config("synthesis:\n  temperature: 0.5\n")),
+    Case("manifest-is-model-dir-file", [*SAY, "--model-dir", "{tmp}/ckpt", "--manifest", "{tmp}/ckpt/tokenizer.json"],
+         f"--manifest and --model-dir name the same file ('{{tmp}}/ckpt/tokenizer.json'): {NEVER} Choose another path "
+         "for --manifest.", setup=checkpoint_folder),
+    Case("output-is-directive-voice", ["book", "{tmp}/d.md", "-o", "{tmp}/v.wav"],
+         f"-o and the voice directive at d.md:1 name the same file ('{{tmp}}/v.wav'): {NEVER} Choose another path for -o.",
+         setup=setups(voice("v.wav"), lambda tmp: (tmp / "d.md").write_text(f"<!-- cbx: voice={tmp}/v.wav -->\n{HELLO_MD}"))),
+    Case("output-is-library-voice", ["say", "Hi.", "-o", "{data}/cbx/voices/anna/reference.wav", "--voice", "anna"],
+         f"-o and --voice name the same file ('{{data}}/cbx/voices/anna/reference.wav'): {NEVER} Choose another path for -o.",
+         setup=library_voice("anna")),
+    Case("chapter-file-is-voice", ["book", "{tmp}/b.md", "--split-chapters", "-o", "{tmp}", "--voice", "{tmp}/01-one.wav"],
+         f"the chapter file 01-one.wav and --voice name the same file ('{{tmp}}/01-one.wav'): {NEVER} Choose another path "
+         "for the chapter file 01-one.wav.", setup=setups(write("b.md", HELLO_MD), voice("01-one.wav"))),
+    Case("cache-dir-is-output", [*SAY, "--cache-dir", "{tmp}/out.wav"],
+         "-o and --cache-dir name the same file ('{tmp}/out.wav'). Give each output its own path."),
+    # outputs that are not regular files
+    Case("output-fifo", ["say", "Hi.", "-o", "{tmp}/p.wav"], f"-o '{{tmp}}/p.wav' is a FIFO (named pipe), {NOT_REGULAR}",
+         setup=fifo("p.wav")),
+    Case("manifest-fifo", [*SAY, "--manifest", "{tmp}/m.json"], f"--manifest '{{tmp}}/m.json' is a FIFO (named pipe), {NOT_REGULAR}",
+         setup=fifo("m.json")),
+    Case("output-dev-null", ["say", "Hi.", "-o", "/dev/null", "--format", "wav"],
+         f"-o '/dev/null' is a character device, {NOT_REGULAR}"),
+    Case("srt-dev-zero", [*SAY, "--srt", "/dev/zero"], f"--srt '/dev/zero' is a character device, {NOT_REGULAR}"),
+    Case("output-socket", ["say", "Hi.", "-o", "{tmp}/s.wav"], f"-o '{{tmp}}/s.wav' is a socket, {NOT_REGULAR}",
+         setup=unix_socket("s.wav")),
+    Case("output-symlink-to-fifo", ["say", "Hi.", "-o", "{tmp}/l.wav"], f"-o '{{tmp}}/l.wav' is a FIFO (named pipe), {NOT_REGULAR}",
+         setup=setups(fifo("p"), symlink("l.wav", "p"))),
+    Case("split-chapters-into-fifo", ["book", "{tmp}/b.md", "--split-chapters", "-o", "{tmp}/p"],
+         "--split-chapters needs -o to name a folder, and '{tmp}/p' is not a folder.", setup=setups(write("b.md", HELLO_MD), fifo("p"))),
+    Case("chapter-file-is-a-folder", ["book", "{tmp}/b.md", "--split-chapters", "-o", "{tmp}/out"],
+         f"the chapter file 01-one.wav '{{tmp}}/out/01-one.wav' is a folder, {NOT_REGULAR}",
+         setup=setups(write("b.md", HELLO_MD), lambda tmp: (tmp / "out" / "01-one.wav").mkdir(parents=True))),
+    Case("split-chapters-dev-stdout", ["book", "{tmp}/b.md", "--split-chapters", "-o", "/dev/stdout"],
+         "--split-chapters writes files into a folder; give -o FOLDER, not -o -.", setup=write("b.md", HELLO_MD)),
+    # names and folders the file system refuses
+    Case("output-name-too-long", ["say", "Hi.", "-o", "{tmp}/" + "a" * 300 + ".wav"],
+         "-o name '" + "a" * 47 + "…' is too long: 304 bytes, and this file system allows 255. Choose a shorter name."),
+    Case("manifest-name-too-long", [*SAY, "--manifest", "{tmp}/" + "m" * 260 + ".json"],
+         "--manifest name '" + "m" * 47 + "…' is too long: 265 bytes, and this file system allows 255. Choose a shorter name."),
+    Case("output-folder-name-too-long", ["say", "Hi.", "-o", "{tmp}/" + "d" * 300 + "/o.wav"],
+         "-o '{tmp}/dddddddddd…"),
+    Case("output-folder-is-a-file", ["say", "Hi.", "-o", "{tmp}/f.txt/out.wav"], "Output folder '{tmp}/f.txt' is not a folder.",
+         setup=write("f.txt", "text")),
+    # the take cache
+    Case("cache-dir-is-a-file", [*SAY, "--cache-dir", "{tmp}/c.txt"], f"Cache folder '{{tmp}}/c.txt' is not a folder. {CACHE_HINT}",
+         setup=write("c.txt", "text")),
+    Case("cache-dir-inside-a-file", [*SAY, "--cache-dir", "{tmp}/c.txt/takes"],
+         f"Cache folder '{{tmp}}/c.txt/takes' cannot be written: Not a directory. {CACHE_HINT}", setup=write("c.txt", "text")),
+    Case("cache-dir-is-a-fifo", [*SAY, "--cache-dir", "{tmp}/p"], f"Cache folder '{{tmp}}/p' is not a folder. {CACHE_HINT}",
+         setup=fifo("p")),
+    Case("default-cache-is-a-file", SAY, f"Cache folder '{{cache}}/cbx/takes' is not a folder. {CACHE_HINT}",
+         setup=lambda tmp: (paths.cache_dir().mkdir(parents=True), (paths.cache_dir() / "takes").write_text("x"))),
+    Case("cache-folder-at-an-entry", SAY,
+         f"Cache folder '{{cache}}/cbx/takes' has a folder at '{{cache}}/cbx/takes/ab/{ENTRY}', where the cache keeps its own "
+         "files. Run 'cbx cache clear' to repair it, or pass --no-cache.", setup=in_cache(f"ab/{ENTRY}")),
+    Case("cache-file-at-an-entry-folder", SAY,
+         "Cache folder '{cache}/cbx/takes' has a file at '{cache}/cbx/takes/ab', where the cache keeps its own files. Run "
+         "'cbx cache clear' to repair it, or pass --no-cache.", setup=in_cache("ab", folder=False)),
+    # voices
+    Case("voice-nan", [*SAY, "--voice", "{tmp}/n.wav"],
+         "Voice file '{tmp}/n.wav' has samples that are not numbers (NaN or infinite). Export it again, e.g. as 16-bit WAV.",
+         setup=float_voice("n.wav", float("nan"))),
+    Case("voice-inf", [*SAY, "--voice", "{tmp}/i.wav"],
+         "Voice file '{tmp}/i.wav' has samples that are not numbers (NaN or infinite). Export it again, e.g. as 16-bit WAV.",
+         setup=float_voice("i.wav", float("-inf"))),
+    Case("voice-huge-samples", [*SAY, "--voice", "{tmp}/h.wav"],
+         "Voice file '{tmp}/h.wav' has samples far outside the -1 to 1 range (peak 1e+06). Normalize it and export it "
+         "again, e.g. as 16-bit WAV.", setup=float_voice("h.wav", 1e6)),
+    Case("voice-fifo", [*SAY, "--voice", "{tmp}/p.wav"], "Voice '{tmp}/p.wav' is not a file. Pass an audio recording with --voice.",
+         setup=fifo("p.wav")),
+    Case("directive-voice-nan", ["book", "{tmp}/d.md", *OUT],
+         "Voice file '{tmp}/n.wav' has samples that are not numbers (NaN or infinite). Export it again, e.g. as 16-bit WAV.",
+         setup=setups(float_voice("n.wav", float("nan")),
+                      lambda tmp: (tmp / "d.md").write_text(f"<!-- cbx: voice={tmp}/n.wav -->\n{HELLO_MD}"))),
+    Case("voice-url-trickles", [*SAY, "--voice", "{url}/slow.wav"], SLOW,
+         patch={"cbx_cli.voices.fetch.DOWNLOAD_SECONDS": 1.0}),
+    Case("voice-url-too-short", [*SAY, "--voice", "{url}/short.wav"],
+         "Voice URL '{url}/short.wav' is 0.5 s long; the original model needs at least 1 s of clean speech (5 to 15 s works best)."),
+    Case("voice-url-silent", [*SAY, "--voice", "{url}/silent.wav"],
+         "Voice URL '{url}/silent.wav' is silent. Record or choose a clip with speech in it."),
+    Case("voice-url-nan", [*SAY, "--voice", "{url}/nan.wav"],
+         "Voice URL '{url}/nan.wav' has samples that are not numbers (NaN or infinite). Export it again, e.g. as 16-bit WAV."),
+    Case("voice-url-empty", [*SAY, "--voice", "{url}/empty.wav"],
+         "Voice URL '{url}/empty.wav' is not readable audio: the server sent nothing. Use a WAV, FLAC, OGG or MP3 recording."),
+    Case("voice-url-cut-off", [*SAY, "--voice", "{url}/cut.wav"],
+         "Cannot download voice from {url}/cut.wav: the server broke off the transfer. Check the address or your "
+         "connection, or pass a local file."),
+    Case("voice-url-declared-too-large", [*SAY, "--voice", "{url}/huge.wav"],
+         "Voice URL '{url}/huge.wav' is larger than 20 MB. Use a short clip: 5 to 15 s of speech is enough."),
+    # presets, config and lexicons: bounded YAML, one short line, one broken file breaking only itself
+    Case("preset-alias-bomb", [*SAY, "--preset", "bomb"],
+         "{cfg}/cbx/presets/bomb.yaml: line 2 uses a YAML alias (*a), which cbx does not expand. Write the value out instead.",
+         setup=user_preset("bomb", BOMB)),
+    Case("config-alias-bomb", SAY,
+         "{cfg}/cbx/config.yaml: line 2 uses a YAML alias (*a), which cbx does not expand. Write the value out instead.",
+         setup=user_config(BOMB)),
+    Case("lexicon-alias-bomb", [*SAY, "--lexicon", "{tmp}/lex.yaml"],
+         "{tmp}/lex.yaml: line 2 uses a YAML alias (*a), which cbx does not expand. Write the value out instead.",
+         setup=write("lex.yaml", BOMB)),
+    Case("preset-nested-too-deep", [*SAY, "--preset", "deep"],
+         "{cfg}/cbx/presets/deep.yaml: line 1 nests deeper than 32 levels. Flatten it.", setup=user_preset("deep", DEEP_YAML)),
+    Case("lexicon-nested-too-deep", [*SAY, "--lexicon", "{tmp}/lex.yaml"],
+         "{tmp}/lex.yaml: line 1 nests deeper than 32 levels. Flatten it.", setup=write("lex.yaml", DEEP_YAML)),
+    Case("preset-huge-value", [*SAY, "--preset", "big"],
+         "{cfg}/cbx/presets/big.yaml: synthesis.temperature = '" + "x" * 60 + "'…: Input should be a valid number, unable "
+         "to parse string as a number.", setup=user_preset("big", "synthesis:\n  temperature: " + "x" * 200_000 + "\n")),
+    Case("preset-huge-field-name", [*SAY, "--preset", "big"],
+         "{cfg}/cbx/presets/big.yaml: unknown field 'synthesis." + "y" * 49 + "…'. Remove it or check its spelling.",
+         setup=user_preset("big", "synthesis:\n  " + "y" * 1000 + ": 1\n")),
+    Case("preset-number-of-thousands-of-digits", [*SAY, "--preset", "num"],
+         "{cfg}/cbx/presets/num.yaml: holds a value too large to read (a number of thousands of digits?). Fix the file.",
+         setup=user_preset("num", "synthesis:\n  seed: " + "9" * 10_000 + "\n")),
+    Case("lexicon-huge-entry", [*SAY, "--lexicon", "{tmp}/lex.yaml"],
+         "{tmp}/lex.yaml: entry '" + "z" * 60 + "'… must map to a respelling string.", setup=write("lex.yaml", "z" * 1000 + ": [1]\n")),
+    Case("broken-preset-leaves-others", [*SAY, "--preset", "nope"],
+         "Unknown preset 'nope'. Known: agent, audiobook, calm, game, meme, narration.",
+         setup=setups(user_preset("zz", "synthesis: [unclosed\n"), user_preset("calm", "description: Calm.\n"))),
+    Case("broken-preset-shadowing-builtin", [*SAY, "--preset", "audiobook"],
+         "{cfg}/cbx/presets/audiobook.yaml: line 2 is not valid YAML. Fix the syntax and run again.",
+         setup=user_preset("audiobook", "synthesis: [unclosed\n")),
+    Case("preset-is-a-folder", [*SAY, "--preset", "odd"],
+         "{cfg}/cbx/presets/odd.yaml: not a regular file. Remove it or replace it with a YAML file.",
+         setup=lambda tmp: (paths.user_presets_dir() / "odd.yaml").mkdir(parents=True)),
+    Case("preset-is-a-fifo", [*SAY, "--preset", "pipe"],
+         "{cfg}/cbx/presets/pipe.yaml: not a regular file. Remove it or replace it with a YAML file.",
+         setup=lambda tmp: (paths.user_presets_dir().mkdir(parents=True), os.mkfifo(paths.user_presets_dir() / "pipe.yaml"))),
+    Case("config-is-a-fifo", SAY, "{cfg}/cbx/config.yaml: not a regular file. Remove it or replace it with a YAML file.",
+         setup=lambda tmp: (paths.config_dir().mkdir(parents=True), os.mkfifo(paths.user_config_file()))),
+    Case("lexicon-fifo", [*SAY, "--lexicon", "{tmp}/p.yaml"],
+         "{tmp}/p.yaml: lexicon is not a file. Pass a YAML file of 'word: respelling' lines.", setup=fifo("p.yaml")),
+    # pauses that add up to more than a script means
+    Case("pauses-add-up-to-an-hour", ["say", "Go. [pause 30s] " * 121, *OUT],
+         "The script asks for 60.0 min of pauses and about 0.4 min of speech; pauses may add up to 10 min, or to as long "
+         "as the speech. Use fewer or shorter [pause] tags or separators."),
+    Case("separators-add-up", ["book", "{tmp}/sep.txt", *OUT],
+         "The script asks for 12.5 min of pauses and about 1.8 min of speech; pauses may add up to 10 min, or to as long "
+         "as the speech. Use fewer or shorter [pause] tags or separators.", setup=write("sep.txt", "Go.\n\n***\n\n" * 500)),
+]
+
+
+ALL_CASES = CASES + SAFETY_CASES
+
+
+def wav_body(seconds: float, amp: float = 0.3, subtype: str = "PCM_16", bad: float | None = None) -> bytes:
+    t = np.arange(int(seconds * SR)) / SR
+    audio = (amp * np.sin(2 * np.pi * 180 * t)).astype(np.float32)
+    if bad is not None:
+        audio[len(audio) // 2] = bad
+    buf = io.BytesIO()
+    sf.write(buf, audio, SR, format="WAV", subtype=subtype)
+    return buf.getvalue()
+
+
+BODIES = {
+    "/page.wav": b"<html>not audio</html>",
+    "/short.wav": wav_body(0.5),
+    "/silent.wav": wav_body(6.0, amp=0.0),
+    "/nan.wav": wav_body(6.0, subtype="FLOAT", bad=float("nan")),
+    "/empty.wav": b"",
+}
+
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):  # noqa: N802 - the stdlib's name
-        if self.path == "/page.wav":
-            body = b"<html>not audio</html>"
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+        if self.path in BODIES:
+            self.reply(BODIES[self.path])
+        elif self.path == "/slow.wav":  # a byte every 0.2 s: every read is quick, the whole never ends
+            self.reply(b"", length=100_000)
+            for _ in range(50):
+                if self.send_bytes(b"R"):
+                    break
+                time.sleep(0.2)
+        elif self.path == "/cut.wav":
+            self.reply(wav_body(6.0)[:1000], length=50_000)
+        elif self.path == "/huge.wav":
+            self.reply(b"", length=30_000_000)
         else:
             self.send_error(404, "Not Found")
+
+    def reply(self, body: bytes, length: int | None = None) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "audio/wav")
+        self.send_header("Content-Length", str(len(body) if length is None else length))
+        self.end_headers()
+        self.send_bytes(body)
+
+    def send_bytes(self, data: bytes) -> bool:
+        """Send ``data``; True when the client has gone."""
+        try:
+            self.wfile.write(data)
+            self.wfile.flush()
+        except OSError:
+            return True
+        return False
 
     def log_message(self, *args):
         pass
@@ -216,39 +519,67 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def url():
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
 
 
+def snapshot(root: Path) -> dict[str, str]:
+    """Every file under ``root`` (the test's whole folder: the case's files and the user folders): its content hash,
+    or its kind for what cannot be read without blocking (a FIFO, a socket)."""
+    found = {}
+    for path in sorted(root.rglob("*")):
+        if "hf-home" in path.parts:
+            continue  # the Hugging Face cache: diffusers notes its version there on import, nothing of cbx's
+        mode = path.lstat().st_mode
+        if stat.S_ISLNK(mode):
+            found[str(path)] = "link to " + os.readlink(path)
+        elif stat.S_ISREG(mode):
+            found[str(path)] = hashlib.sha256(path.read_bytes()).hexdigest()
+        elif not stat.S_ISDIR(mode):
+            found[str(path)] = f"special {stat.S_IFMT(mode)}"
+    return found
+
+
 def test_there_are_at_least_forty_cases():
     assert len(CASES) >= 40
+    assert len(SAFETY_CASES) >= 40
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_bad_input(case: Case, tmp_path, url, isolated_env):
+@pytest.mark.parametrize("case", ALL_CASES, ids=[c.id for c in ALL_CASES])
+def test_bad_input(case: Case, tmp_path, url, isolated_env, monkeypatch):
+    root = tmp_path
     tmp_path = tmp_path / "work"  # the case's own folder; user folders live beside it
     tmp_path.mkdir()
 
     def fill(s: str) -> str:
-        return s.replace("{tmp}", str(tmp_path)).replace("{url}", url).replace("{cfg}", str(isolated_env.config))
+        for key, value in (("{tmp}", tmp_path), ("{url}", url), ("{cfg}", isolated_env.config),
+                           ("{data}", isolated_env.data), ("{cache}", isolated_env.cache)):
+            s = s.replace(key, str(value))
+        return s
 
     if case.setup:
         case.setup(tmp_path)
-    before = sorted(p.name for p in tmp_path.iterdir())
+    for name, value in case.patch.items():
+        monkeypatch.setattr(name, value)
+    before = snapshot(root)
+    started = time.monotonic()
     r = run([fill(a) for a in case.args], input=case.input)
     assert r.exit_code == case.code, r.output
     assert "Traceback" not in r.output
     lines = [line for line in r.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, r.stderr
+    assert len(lines[0]) <= 700
     expected = "cbx: error: " + fill(case.message)
     if expected.endswith("…"):
         assert lines[0].startswith(expected[:-1].rstrip()), lines[0]
     else:
         assert lines[0] == expected
     assert r.stdout_bytes == b""
-    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written, no temp files left
+    assert snapshot(root) == before  # no file written, changed or removed; no temporary file left
+    assert time.monotonic() - started < 20
 
 
 # -- failures that need a model: a full disk and an interruption ---------------------------------
@@ -309,3 +640,12 @@ def test_debug_lets_the_exception_through(tmp_path):
 def test_version():
     r = run(["--version"])
     assert r.exit_code == 0 and r.stdout.startswith("cbx ")
+
+
+def test_ctrl_c_before_the_render_says_so(tmp_path, monkeypatch):
+    def interrupted(opts):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("cbx_cli.cli.narrate.make_narrator", interrupted)
+    r = run(["say", "Hello.", "-o", str(tmp_path / "o.wav")])
+    assert (r.exit_code, r.stderr) == (130, "cbx: error: interrupted.\n")

@@ -48,7 +48,8 @@ def one_torch_thread():
 
 @pytest.fixture(scope="module")
 def engine(original_ckpt):
-    from cbx_cli.engine.base import EngineSpec, make_engine
+    from cbx_cli.engine import make_engine
+    from cbx_cli.engine.base import EngineSpec
 
     eng = make_engine(EngineSpec(model="original", model_dir=original_ckpt, device="cpu"))
     eng.load()

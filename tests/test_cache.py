@@ -7,6 +7,7 @@ and fast; the real engine's resume behaviour is tested in test_resume.py.
 from __future__ import annotations
 
 import os
+import signal
 import time
 
 import numpy as np
@@ -14,9 +15,10 @@ import pytest
 
 from cbx_cli.config.params import AssemblySettings, SynthesisParams
 from cbx_cli.engine.base import Synthesis, TakeRequest, Voice
-from cbx_cli.parse.script import parse_plain
+from cbx_cli.errors import OutputError
+from cbx_cli.parse.plain import parse_plain
 from cbx_cli.plan.chunks import plan, retry_chunk
-from cbx_cli.render.cache import TakeCache, take_key
+from cbx_cli.render.cache import TakeCache, check_cache, take_key
 from cbx_cli.render.guards import check_take
 from cbx_cli.render.takes import RenderInterrupted, RenderStats, render
 
@@ -173,3 +175,62 @@ def test_guards():
     assert check_take(chunk, np.zeros(SR * 3, np.float32), SR, 40) == ["is mostly silence"]
     assert check_take(chunk, speech_like(n / 1.0, 1), SR, 40)[0].startswith("is too long for its text")
     assert check_take(chunk, speech_like(n / 60, 1), SR, 40)[0].startswith("is too short for its text")
+
+
+def test_check_cache_makes_the_folder_and_refuses_what_cannot_hold_takes(tmp_path):
+    root = tmp_path / "new" / "takes"
+    check_cache(root)
+    assert root.is_dir() and list(root.iterdir()) == []  # made, and the probe is gone
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(OutputError, match="is not a folder. Pass --cache-dir FOLDER, or --no-cache.$"):
+        check_cache(tmp_path / "file")
+    with pytest.raises(OutputError, match="cannot be written: Not a directory"):
+        check_cache(tmp_path / "file" / "takes")
+    key = "cd" + "1" * 62
+    (root / "cd" / f"{key}.take").mkdir(parents=True)
+    with pytest.raises(OutputError, match=r"has a folder at '.*\.take', where the cache keeps its own files"):
+        check_cache(root)
+
+
+def test_a_take_that_cannot_be_stored_costs_a_rerender_not_the_run(tmp_path, caplog):
+    cache = TakeCache(tmp_path)
+    key = "ef" + "2" * 62
+    (tmp_path / "ef" / f"{key}.take").mkdir(parents=True)
+    cache.put(key, speech_like(0.5, 1), SR)  # a folder in the entry's place
+    cache.put(key, speech_like(0.5, 1), SR)
+    assert cache.get(key) is None and cache.unstored == 2
+    assert [r.message for r in caplog.records if "cannot store" in r.message] != []
+    assert not list(tmp_path.glob("ef/.tmp-*"))
+
+
+def test_clear_removes_what_sits_where_takes_belong(tmp_path):
+    cache = TakeCache(tmp_path)
+    cache.put("aa" + "3" * 62, speech_like(0.5, 2), SR)
+    (tmp_path / "ab" / ("ab" + "4" * 62 + ".take")).mkdir(parents=True)
+    (tmp_path / "ab" / ("ab" + "4" * 62 + ".take") / "inner").write_text("x")
+    (tmp_path / "ac").write_text("a file where a folder of entries belongs")
+    (tmp_path / "aa" / ".tmp-unfinished").write_text("x")
+    (tmp_path / "notes.txt").write_text("not the cache's: left alone")
+    assert cache.clear() == 1
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["aa", "ab", "notes.txt"]
+    check_cache(tmp_path)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_waits_for_the_entry_being_written(tmp_path, signum):
+    cache = TakeCache(tmp_path)
+    seen = []
+    previous = signal.signal(signum, lambda s, frame: seen.append(len(cache._entries())))
+    real_replace = os.replace
+
+    def replace_after_a_signal(src, dst):
+        os.kill(os.getpid(), signum)  # arrives mid-write
+        real_replace(src, dst)
+
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(os, "replace", replace_after_a_signal)
+            cache.put("ad" + "5" * 62, speech_like(0.5, 3), SR)
+    finally:
+        signal.signal(signum, previous)
+    assert seen == [1]  # the handler ran once, after the entry was in place

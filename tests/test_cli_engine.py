@@ -175,3 +175,16 @@ def test_strict_fails_on_a_bad_take(original_ckpt, tmp_path):
     assert r.exit_code == 3
     assert r.stderr.startswith("cbx: error: 1 chunk(s) still bad after 1 retries (--strict): chunk 1")
     assert not out.exists()
+
+
+def test_book_accounts_for_every_word(original_ckpt, tmp_path):
+    script = tmp_path / "table.md"
+    script.write_text("---\ntitle: Stock\n---\n# Shelves\n\n| Item | Count |\n|---|---|\n| Bread | 4 |\n\n"
+                      "```\nforgot to close\n\nThe end.\n")
+    out, manifest = tmp_path / "t.wav", tmp_path / "t.json"
+    r = run(["book", str(script), "-o", str(out), "--manifest", str(manifest), "--model-dir", str(original_ckpt),
+             "--device", "cpu", "--max-tokens", "8", "--retries", "0"])
+    assert r.exit_code == 0, r.output
+    assert [c["text"] for c in json.loads(manifest.read_text())["chunks"]] == ["Shelves", "Item, Count", "Bread, 4"]
+    assert ("warning: table.md:10: this code fence is never closed, so the 3 line(s) after it are read as code and "
+            "not spoken. Close it with ```.") in r.stderr.splitlines()

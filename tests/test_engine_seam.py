@@ -77,7 +77,8 @@ def test_cached_weights_load_when_the_hub_is_unreachable(original_ckpt, isolated
     """With the hub out of reach (offline mode not set), the cached snapshot loads, and no hub line is shown."""
     import huggingface_hub
 
-    from cbx_cli.engine.base import EngineSpec, make_engine
+    from cbx_cli.engine import make_engine
+    from cbx_cli.engine.base import EngineSpec
     from cbx_cli.engine.checkpoints import fill_hf_cache
 
     snapshot = fill_hf_cache(isolated_env.hf_hub_cache, "ResembleAI/chatterbox", original_ckpt)

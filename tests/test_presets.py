@@ -1,3 +1,4 @@
+import time
 from pathlib import Path
 
 import pytest
@@ -6,6 +7,7 @@ from cbx_cli.config import paths
 from cbx_cli.config.params import AssemblySettings, SynthesisOverrides, SynthesisParams
 from cbx_cli.config.presets import all_presets, get_preset, resolve
 from cbx_cli.errors import PresetError
+from clirun import run
 
 EXPECTED = {
     # exaggeration, temperature, cfg_weight, top_p, repetition_penalty
@@ -91,3 +93,34 @@ def test_merge_order_defaults_preset_config_flags():
     assert synthesis.temperature == 0.9  # user config over preset
     assert synthesis.top_p == 0.95  # flag over config
     assert synthesis.seed == 42  # default
+
+
+def test_a_broken_user_preset_breaks_only_itself():
+    broken = _user_preset("broken", "synthesis: [unclosed\n")
+    shadow = _user_preset("audiobook", "assembly:\n  loudness: [1, 2]\n")
+    _user_preset("calm", "description: Calm.\n")
+    assert set(all_presets()) == {"agent", "calm", "game", "meme", "narration"}
+    assert resolve("agent")[0].exaggeration == 0.7 and get_preset("calm").description == "Calm."
+    with pytest.raises(PresetError, match=f"^{shadow}: assembly.loudness"):
+        get_preset("audiobook")  # never the built-in one in its place, silently
+    r = run(["presets"])
+    assert r.exit_code == 0
+    assert [line.split()[0] for line in r.stdout.splitlines()] == ["agent", "calm", "game", "meme", "narration"]
+    assert r.stderr.splitlines() == [
+        f"warning: {shadow}: assembly.loudness = [1, 2]: Input should be a valid number. (this preset is left out "
+        "until then)",
+        f"warning: {broken}: line 2 is not valid YAML. Fix the syntax and run again. (this preset is left out until "
+        "then)",
+    ]
+
+
+def test_alias_bomb_is_refused_at_once():
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 12)]
+    path = _user_preset("bomb", "\n".join(lines) + "\n")
+    started = time.monotonic()
+    with pytest.raises(PresetError) as exc:
+        get_preset("bomb")
+    assert time.monotonic() - started < 1.0
+    assert str(exc.value) == (f"{path}: line 2 uses a YAML alias (*a0), which cbx does not expand. Write the value "
+                              "out instead.")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import socket
 import threading
+import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -39,6 +40,7 @@ SHORT = wav_bytes(2.0)
 class Server:
     def __init__(self) -> None:
         self.hits: Counter[str] = Counter()
+        self.fixable = SHORT
         lock = threading.Lock()
         owner = self
 
@@ -58,6 +60,19 @@ class Server:
                     self.reply(200, b"These are not the voices you are looking for.\n", "text/plain")
                 elif self.path == "/broken.wav":
                     self.reply(500, b"oops", "text/plain")
+                elif self.path == "/fixable.wav":
+                    self.reply(200, owner.fixable, "audio/wav")
+                elif self.path == "/slow.wav":  # a byte every 0.2 s: each read is quick, the download never ends
+                    self.send_response(200)
+                    self.send_header("Content-Length", "100000")
+                    self.end_headers()
+                    for _ in range(100):
+                        try:
+                            self.wfile.write(b"R")
+                            self.wfile.flush()
+                        except OSError:
+                            return
+                        time.sleep(0.2)
                 else:
                     self.reply(404, b"not here", "text/plain")
 
@@ -184,8 +199,10 @@ def test_too_short_for_the_model(server):
     assert voice_error(resolve_voice, url, "turbo") == (
         f"Voice URL '{url}' is 2.0 s long; the turbo model needs at least 5 s of clean speech (5 to 15 s works best)."
     )
-    assert resolve_voice(url, "original").path.read_bytes() == SHORT  # still audio: kept, fine for original
-    assert server.hits["/short.wav"] == 1
+    assert cached_files() == []  # a rejected download is not cached
+    assert resolve_voice(url, "original").path.read_bytes() == SHORT  # long enough for original: fetched, cached
+    assert resolve_voice(url, "original").path.read_bytes() == SHORT
+    assert server.hits["/short.wav"] == 2
 
 
 def test_unreachable():
@@ -274,3 +291,32 @@ def test_cli_voice_url_errors(server, tmp_path):
         "Unknown voice 'hero': not a file and not in your voice library. Add it with: cbx voices add hero FILE",
     )
     assert not out.exists()
+
+
+def test_download_time_is_limited_as_a_whole(server, monkeypatch):
+    monkeypatch.setattr("cbx_cli.voices.fetch.DOWNLOAD_SECONDS", 1.0)
+    url = server.url("/slow.wav")
+    started = time.monotonic()
+    assert voice_error(fetch_voice, url, timeout=5) == (
+        f"Cannot download voice from {url}: it took longer than 1 s. Check the address or your connection, or "
+        "download it yourself and pass the file."
+    )
+    assert time.monotonic() - started < 3
+    assert cached_files() == []  # no .part left behind
+
+
+def test_a_rejected_download_is_not_cached(server):
+    url = server.url("/fixable.wav")
+    assert "is 2.0 s long" in voice_error(fetch_voice, url, model="turbo")
+    assert cached_files() == []
+    server.fixable = VOICE  # the server is fixed: the next run gets the new clip
+    assert fetch_voice(url, model="turbo").read_bytes() == VOICE
+    assert server.hits["/fixable.wav"] == 2
+
+
+def test_a_cached_copy_that_fails_its_check_is_fetched_again(server):
+    url = server.url("/voice.wav")
+    path = fetch_voice(url)
+    path.write_bytes(b"damaged")
+    assert fetch_voice(url).read_bytes() == VOICE
+    assert server.hits["/voice.wav"] == 2 and cached_files() == [path]

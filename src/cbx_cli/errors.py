@@ -34,6 +34,18 @@ class OutputError(CbxError):
     """The output path or format cannot be written."""
 
 
+class StreamClosed(OutputError):
+    """Standard output closed before all the audio was written (the reading end stopped early)."""
+
+    exit_code = 141  # what a shell reports for a writer killed by SIGPIPE
+
+    def __init__(self, size: int):
+        super().__init__(
+            f"stdout closed before all {size:,} bytes were written (the program reading it stopped early); "
+            "the output is incomplete."
+        )
+
+
 class ModelError(CbxError):
     """The model cannot be loaded: weights unreachable, missing extra, bad device."""
 
@@ -44,3 +56,18 @@ class RenderError(CbxError):
     """Synthesis failed for a chunk."""
 
     exit_code = 3
+
+
+def cut(text: str, width: int = 80) -> str:
+    """``text`` on one line, at most ``width`` characters (an ellipsis marks a cut), for messages that quote input."""
+    text = " ".join(text.splitlines())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def shown(value: object, width: int = 60) -> str:
+    """``repr(value)`` cut to about ``width`` characters: a value from a user's file, quoted in a one-line message."""
+    if isinstance(value, str):
+        return repr(value) if len(value) <= width else repr(value[:width]) + "…"
+    if isinstance(value, (dict, list, tuple, set)) and len(value) > 20:
+        return f"<a {type(value).__name__} of {len(value)} items>"
+    return cut(repr(value), width)

@@ -1,5 +1,11 @@
-"""The `cbx` command line: a thin client of the library."""
+"""The `cbx` command line: a thin client of the library (`cbx_cli.api`).
 
-from cbx_cli.cli.app import main
+Importing this package registers every command on the Typer app; `main` runs it.
+"""
 
-__all__ = ["main"]
+from cbx_cli.cli import narrate, plan, settings, tools, voices  # noqa: F401 - each module registers its commands
+from cbx_cli.cli.app import app, main
+
+app.add_typer(voices.voices_app, name="voices")
+
+__all__ = ["app", "main"]

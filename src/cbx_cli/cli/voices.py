@@ -1,37 +1,35 @@
-"""`cbx voices`: add, list and remove voices in the user's library (mounted by cli.py)."""
+"""`cbx voices`: add, list and remove voices in the user's library (mounted on the app by cbx_cli.cli)."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Annotated
 
 import typer
 
-from cbx_cli.config.models import Device, Model
+from cbx_cli.cli.options import with_options
 
 voices_app = typer.Typer(help="Your voice library: add, list, remove.", no_args_is_help=True)
 
 
 @voices_app.command("add")
+@with_options("model")
 def voices_add(
-    name: str = typer.Argument(..., help="Name for the voice: letters, digits, '-' or '_' (up to 40)."),
-    source: str = typer.Argument(..., metavar="FILE_OR_URL", help="A recording (5-15 s of speech), or its URL."),
-    model: Model = typer.Option(
-        Model.original, "--model", help="Model to compute the conditioning for.", case_sensitive=False
-    ),
-    model_dir: Path | None = typer.Option(
-        None, "--model-dir", help="Checkpoint folder (default: Hugging Face cache; env CBX_MODEL_DIR)."
-    ),
-    device: Device = typer.Option(Device.auto, "--device", help="Where to compute the conditioning."),
-    replace: bool = typer.Option(False, "--replace", help="Overwrite a voice of the same name."),
+    name: Annotated[str, typer.Argument(help="Name for the voice: letters, digits, '-' or '_' (up to 40).")],
+    source: Annotated[str, typer.Argument(metavar="FILE_OR_URL", help="A recording (5-15 s of speech), or its URL.")],
+    opts,
+    replace: Annotated[bool, typer.Option("--replace", help="Overwrite a voice of the same name.")] = False,
 ) -> None:
     """Check a recording, store it under NAME, and store its conditioning for --model."""
-    from cbx_cli.engine.base import EngineSpec, make_engine
+    from cbx_cli.engine import make_engine
+    from cbx_cli.engine.base import EngineSpec
     from cbx_cli.voices.library import LibraryConditioning, add_voice, check_new, get_voice, source_audio
 
     check_new(name, replace)
+    model = opts.model
     source_audio(source, model.value)  # a bad recording fails before the model loads
     existed = get_voice(name) is not None
-    spec = EngineSpec.from_options(model.value, model_dir, device.value, None, batched=False)
+    spec = EngineSpec.from_options(model.value, opts.model_dir, opts.device.value, None, batched=False,
+                                   revision=opts.revision)
     engine = make_engine(spec, LibraryConditioning())
     engine.load()
     if engine.info.device_warning:

@@ -39,3 +39,18 @@ LANGUAGES = {
 
 MODEL_DIR_ENV = "CBX_MODEL_DIR"
 """Environment variable naming a checkpoint folder, as --model-dir does."""
+
+
+def check_language(model: str, language: str | None) -> str | None:
+    """The language code to use with ``model`` (lower-cased), or a ParamError saying what to pass."""
+    from cbx_cli.errors import ParamError
+
+    if model == Model.multilingual.value:
+        if not language:
+            raise ParamError("--model multilingual needs --language CODE, one of: " + ", ".join(LANGUAGES) + ".")
+        if language.lower() not in LANGUAGES:
+            raise ParamError(f"Unknown --language '{language}'. Use one of: {', '.join(LANGUAGES)}.")
+        return language.lower()
+    if language:
+        raise ParamError("--language applies only to --model multilingual.")
+    return None

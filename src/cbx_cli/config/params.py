@@ -7,28 +7,44 @@ Every layer but the defaults is a partial ``...Overrides`` whose ``None`` fields
 from __future__ import annotations
 
 import typing
-from typing import Annotated, Any
+from pathlib import Path
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from cbx_cli.errors import ParamError
+from cbx_cli.config.ranges import RANGES
+from cbx_cli.errors import ParamError, cut, shown
 
-Exaggeration = Annotated[float, Field(ge=0.0, le=2.0, description="Emotion intensity, 0 to 2.")]
-Temperature = Annotated[float, Field(ge=0.05, le=2.0, description="Sampling temperature, 0.05 to 2.")]
-CfgWeight = Annotated[float, Field(ge=0.0, le=2.0, description="Classifier-free guidance weight, 0 to 2.")]
-MinP = Annotated[float, Field(ge=0.0, le=1.0, description="Min-p sampling floor, 0 to 1.")]
-TopP = Annotated[float, Field(ge=0.0, le=1.0, description="Nucleus (top-p) mass, 0 to 1.")]
-TopK = Annotated[int, Field(ge=1, le=10000, description="Top-k cut-off (turbo), 1 to 10000.")]
-RepetitionPenalty = Annotated[float, Field(ge=1.0, le=2.0, description="Repetition penalty, 1 to 2.")]
-Seed = Annotated[int, Field(ge=0, le=2**63 - 1, description="Base seed of the run.")]
-MaxTokens = Annotated[int, Field(ge=1, le=1000, description="Upper bound on speech tokens per chunk.")]
 
-Pause = Annotated[float, Field(ge=0.0, le=10.0, description="Seconds of silence, 0 to 10.")]
-MaxChars = Annotated[int, Field(ge=40, le=1000, description="Chunk size bound in characters, 40 to 1000.")]
-Loudness = Annotated[float, Field(ge=-40.0, le=-5.0, description="Integrated loudness target, LUFS.")]
-Peak = Annotated[float, Field(ge=-20.0, le=0.0, description="Sample peak ceiling, dBFS.")]
-Level = Annotated[float, Field(ge=-60.0, le=0.0, description="A level in dBFS.")]
-Crossfade = Annotated[float, Field(ge=0.0, le=200.0, description="Crossfade between takes, ms.")]
+def bounded(name: str) -> Any:
+    """The pydantic Field for option ``name``, from its declaration in `cbx_cli.config.ranges`."""
+    r = RANGES[name]
+    extra = {k: v for k, v in (("allowed", r.allowed), ("message", r.message)) if v is not None}
+    return Field(ge=r.low, le=r.high, description=r.help, json_schema_extra=extra or None)
+
+
+Exaggeration = Annotated[float, bounded("exaggeration")]
+Temperature = Annotated[float, bounded("temperature")]
+CfgWeight = Annotated[float, bounded("cfg_weight")]
+MinP = Annotated[float, bounded("min_p")]
+TopP = Annotated[float, bounded("top_p")]
+TopK = Annotated[int, bounded("top_k")]
+RepetitionPenalty = Annotated[float, bounded("repetition_penalty")]
+Seed = Annotated[int, bounded("seed")]
+MaxTokens = Annotated[int, bounded("max_tokens")]
+
+Pause = Annotated[float, bounded("pause")]
+MaxChars = Annotated[int, bounded("max_chars")]
+Loudness = Annotated[float, bounded("loudness")]
+Peak = Annotated[float, bounded("peak")]
+Level = Annotated[float, bounded("level")]
+Crossfade = Annotated[float, bounded("crossfade_ms")]
+
+Speed = Annotated[float, bounded("speed")]
+Volume = Annotated[float, bounded("volume")]
+SampleRate = Annotated[int, bounded("sample_rate")]
+Retries = Annotated[int, bounded("retries")]
+BatchSize = Annotated[int, bounded("batch_size")]
 
 
 class _Strict(BaseModel):
@@ -106,6 +122,51 @@ class AssemblyOverrides(_Strict):
     rms_range: tuple[Level, Level] | None = None
 
 
+class NarrationOptions(SynthesisOverrides):
+    """What a narration asks for besides the model: a preset, a voice, sampling overrides, and how the finished
+    program is shaped. Sampling fields left None take the preset's (or stock Chatterbox's) value.
+
+    The one place every option's range is checked: the CLI, the server and library callers all build one.
+    """
+
+    preset: str | None = None
+    """A built-in preset name or one of the user's own."""
+    voice: str | None = None
+    """A recording, an http(s) URL or a voice library name; None for the checkpoint's built-in voice."""
+    language: str | None = None
+    """Language code for the multilingual model."""
+    lexicon: Path | None = None
+    """A YAML file of 'word or phrase: respelling'."""
+    date_order: Literal["dmy", "mdy", "ymd"] | None = None
+    """How a numeric date whose day and month could be swapped (03/11/1998) is read; None: as the language
+    writes dates (day first; year first for Japanese, Korean and Chinese)."""
+    speed: Speed = 1.0
+    volume: Volume = 0.0
+    sample_rate: SampleRate | None = None
+    """None keeps the model's rate (24000 Hz)."""
+    retries: Retries = 2
+    strict: bool = False
+    """Fail instead of keeping a take still bad after its retries."""
+
+    def synthesis(self) -> SynthesisOverrides:
+        """The sampling overrides among these options."""
+        return SynthesisOverrides(**{k: getattr(self, k) for k in SynthesisOverrides.model_fields})
+
+
+class RunOptions(_Strict):
+    """How a narrator runs, besides which model: options with a range, checked like every other option."""
+
+    batch_size: BatchSize = 8
+
+
+class BenchOptions(_Strict):
+    """The work `cbx bench` measures."""
+
+    chunks: Annotated[int, bounded("chunks")] = 8
+    tokens: Annotated[int, bounded("tokens")] = 40
+    repeats: Annotated[int, bounded("repeats")] = 1
+
+
 def merge(base: BaseModel, *layers: BaseModel | None) -> Any:
     """Apply override layers onto ``base`` in order; fields left ``None`` keep the value below."""
     values = base.model_dump()
@@ -119,15 +180,15 @@ def merge(base: BaseModel, *layers: BaseModel | None) -> Any:
 def describe_validation_error(exc: ValidationError, where: str) -> str:
     """One line naming the field, the bad value and the allowed range."""
     err = exc.errors()[0]
-    field = ".".join(str(p) for p in err["loc"]) or "value"
+    field = cut(".".join(str(p) for p in err["loc"]) or "value", 60)
     kind = err["type"]
     if kind == "extra_forbidden":
         return f"{where}: unknown field '{field}'. Remove it or check its spelling."
     bounds = _declared_bounds(str(err["loc"][-1])) if err["loc"] else ""
-    got = err.get("input")
-    if bounds:
-        return f"{where}: {field} = {got!r} is out of range; allowed {bounds}."
-    return f"{where}: {field} = {got!r}: {err['msg']}."
+    got = shown(err.get("input"))
+    if bounds and kind.startswith(("greater_than", "less_than")):
+        return f"{where}: {field} = {got} is out of range; allowed {bounds}."
+    return f"{where}: {field} = {got}: {err['msg']}."
 
 
 def _declared_bounds(name: str) -> str:
@@ -149,24 +210,57 @@ def _declared_bounds(name: str) -> str:
 
 def field_range(model: type[BaseModel], name: str) -> tuple[float | None, float | None]:
     """The (low, high) bounds declared for a field, for help texts and messages."""
-    info = model.model_fields[name]
-    metas = list(info.metadata)
-    for arg in typing.get_args(info.annotation):  # Optional[Annotated[...]] keeps bounds one level down
-        metas += [m for a in typing.get_args(arg)[1:] for m in getattr(a, "metadata", [a])]
     lo = hi = None
-    for meta in metas:
+    for meta in _field_metadata(model, name):
         lo = getattr(meta, "ge", lo)
         hi = getattr(meta, "le", hi)
     return lo, hi
 
 
-def overrides_from_flags(kind: type[BaseModel], **flags: Any) -> BaseModel:
-    """Build an overrides layer from command-line values, one clear line on a bad value."""
+def _field_metadata(model: type[BaseModel], name: str) -> list:
+    info = model.model_fields[name]
+    metas = list(info.metadata)
+    for arg in typing.get_args(info.annotation):  # Optional[Annotated[...]] keeps bounds one level down
+        metas += [m for a in typing.get_args(arg)[1:] for m in getattr(a, "metadata", [a])]
+    return metas
+
+
+def _field_extra(model: type[BaseModel], name: str) -> dict:
+    """A field's declared json_schema_extra (message texts), also from inside ``Optional[Annotated[...]]``."""
+    info = model.model_fields[name]
+    extra = info.json_schema_extra
+    for arg in typing.get_args(info.annotation):
+        for meta in typing.get_args(arg)[1:]:
+            extra = extra or getattr(meta, "json_schema_extra", None)
+    return extra if isinstance(extra, dict) else {}
+
+
+def flag_name(field: str) -> str:
+    """The command-line flag of an option field: max_tokens → --max-tokens."""
+    return "--" + field.replace("_", "-")
+
+
+def option_error(exc: ValidationError, model: type[BaseModel], label=flag_name) -> str:
+    """One line for a bad option value: the option (``label(field)``, a flag by default), the value, its range."""
+    err = exc.errors()[0]
+    name = str(err["loc"][0]) if err["loc"] else "value"
+    label_text = label(name)
+    if err["type"] == "extra_forbidden":
+        return f"Unknown option '{name}'. Remove it or check its spelling."
+    extra = _field_extra(model, name) if name in model.model_fields else {}
+    if "message" in extra:
+        return extra["message"].format(flag=label_text)
+    got = err.get("input")
+    value = cut(got, 60) if isinstance(got, str) else shown(got)
+    bounds = extra.get("allowed") or (f"a value from {b}" if (b := _declared_bounds(name)) else "")
+    if not bounds or not err["type"].startswith(("greater_than", "less_than")):
+        return f"{label_text} {value}: {err['msg']}."
+    return f"{label_text} {value} is out of range; use {bounds}."
+
+
+def check_options(model: type[BaseModel], label=flag_name, **values: Any) -> Any:
+    """Build ``model`` from ``values``; a bad value is a ParamError of one line naming its option."""
     try:
-        return kind(**flags)
+        return model(**values)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        name = str(err["loc"][0]) if err["loc"] else "value"
-        bounds = _declared_bounds(name)
-        flag = "--" + name.replace("_", "-")
-        raise ParamError(f"{flag} {err.get('input')!r} is out of range; use a value from {bounds}.") from None
+        raise ParamError(option_error(exc, model, label)) from None

@@ -27,3 +27,8 @@ def user_presets_dir() -> Path:
 
 def user_config_file() -> Path:
     return config_dir() / "config.yaml"
+
+
+def takes_dir(override: Path | None = None) -> Path:
+    """The take cache: ``override`` (--cache-dir) if given, else the user's cache folder."""
+    return Path(override).expanduser() if override else cache_dir() / "takes"

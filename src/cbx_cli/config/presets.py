@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cbx_cli.config import paths
@@ -19,7 +19,8 @@ from cbx_cli.config.params import (
     describe_validation_error,
     merge,
 )
-from cbx_cli.errors import PresetError
+from cbx_cli.config.yamlfile import YamlProblem, load_yaml, read_yaml
+from cbx_cli.errors import PresetError, cut
 
 log = logging.getLogger(__name__)
 
@@ -53,13 +54,17 @@ class Preset:
     """Where it came from: 'built-in' or the user's file path."""
 
 
-def _read_yaml(path: Path | str, text: str, schema: type[BaseModel]) -> BaseModel:
+def _read_yaml(path: Path | str, schema: type[BaseModel], text: str | None = None) -> BaseModel:
+    """A preset or config file (``text``, if given, is its content) checked against ``schema``."""
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise PresetError(f"{path}:{where} is not valid YAML. Fix the syntax and run again.") from None
+        if text is not None:
+            data = load_yaml(text)
+        elif not Path(path).is_file():  # a folder, or a FIFO that would block the read
+            raise YamlProblem("not a regular file. Remove it or replace it with a YAML file.")
+        else:
+            data = read_yaml(Path(path))
+    except YamlProblem as exc:
+        raise PresetError(f"{path}: {exc}") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -75,49 +80,59 @@ def _builtin() -> dict[str, Preset]:
     for entry in resources.files("cbx_cli.presets").iterdir():
         if entry.name.endswith(".yaml"):
             name = entry.name[: -len(".yaml")]
-            pf = _read_yaml(f"built-in preset {entry.name}", entry.read_text("utf-8"), PresetFile)
+            pf = _read_yaml(f"built-in preset {entry.name}", PresetFile, entry.read_text("utf-8"))
             found[name] = Preset(name, pf.description, pf.synthesis, pf.assembly, "built-in")
     return found
 
 
-def _user() -> dict[str, Preset]:
+def _user() -> tuple[dict[str, Preset], dict[str, PresetError]]:
+    """The user's presets, and the error of each file that cannot be used: a broken file breaks only itself."""
     folder = paths.user_presets_dir()
-    found = {}
+    found: dict[str, Preset] = {}
+    broken: dict[str, PresetError] = {}
     if folder.is_dir():
         for path in sorted(folder.glob("*.y*ml")):
             try:
-                text = path.read_text("utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                raise PresetError(f"{path}: cannot be read ({exc}). Fix or remove the file.") from None
-            pf = _read_yaml(path, text, PresetFile)
+                pf = _read_yaml(path, PresetFile)
+            except PresetError as exc:
+                broken[path.stem] = exc
+                continue
             found[path.stem] = Preset(path.stem, pf.description, pf.synthesis, pf.assembly, str(path))
-    return found
+    return found, broken
 
 
 def all_presets() -> dict[str, Preset]:
-    """Built-in presets, with user presets of the same name taking their place."""
+    """Built-in presets, with user presets of the same name taking their place; broken user files left out (see
+    `broken_presets`)."""
     presets = _builtin()
-    presets.update(_user())
+    user, broken = _user()
+    presets.update(user)
+    for name in broken:
+        presets.pop(name, None)  # a broken file that shadows a built-in one must not fall back to it silently
     return dict(sorted(presets.items()))
 
 
+def broken_presets() -> dict[str, PresetError]:
+    """User preset files that cannot be used, by preset name, with the error each gives."""
+    return _user()[1]
+
+
 def get_preset(name: str) -> Preset:
-    presets = all_presets()
+    user, broken = _user()
+    if name in broken:
+        raise broken[name]
+    presets = dict(sorted({**_builtin(), **user}.items()))
     if name not in presets:
         known = ", ".join(presets)
-        raise PresetError(f"Unknown preset '{name}'. Known: {known}.")
+        raise PresetError(f"Unknown preset '{cut(name, 60)}'. Known: {known}.")
     return presets[name]
 
 
 def user_config() -> UserConfig:
     path = paths.user_config_file()
-    if not path.is_file():
+    if not os.path.lexists(path):
         return UserConfig()
-    try:
-        text = path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PresetError(f"{path}: cannot be read ({exc}). Fix or remove the file.") from None
-    return _read_yaml(path, text, UserConfig)
+    return _read_yaml(path, UserConfig)
 
 
 def resolve(

@@ -7,7 +7,6 @@ place only when complete (:func:`cbx_cli.audio.export.write_atomic`).
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cbx_cli.deliver.export import encode, write_atomic
+from cbx_cli.deliver.export import encode, write_atomic, write_stream
 from cbx_cli.errors import OutputError, ParamError
 
 FFMPEG_FORMATS = {"m4b", "m4a", "opus"}
@@ -254,9 +253,6 @@ def export_ffmpeg(
         with tempfile.TemporaryDirectory(prefix="cbx-out-") as work:
             tmp = Path(work) / f"out.{fmt}"
             encode_ffmpeg(audio, sr, fmt, tmp, **options)
-            stream = stdout if stdout is not None else os.fdopen(os.dup(1), "wb")
-            with open(tmp, "rb") as fh:
-                shutil.copyfileobj(fh, stream)
-            stream.flush()
+            write_stream(tmp.read_bytes(), stdout)
         return
     write_atomic(path, lambda tmp: encode_ffmpeg(audio, sr, fmt, tmp, **options))

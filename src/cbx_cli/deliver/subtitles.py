@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cbx_cli.parse.script import strip_tags
+from cbx_cli.parse.tags import strip_tags
 from cbx_cli.plan.sentences import split_sentences
 
 LINE_CHARS = 42

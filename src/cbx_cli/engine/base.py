@@ -131,14 +131,3 @@ class Engine(Protocol):
 
     def synthesize(self, requests: Sequence[TakeRequest]) -> list[Synthesis]: ...
 
-
-def make_engine(spec: EngineSpec, store: ConditioningStore | None = None) -> Engine:
-    """The batched engine by default; the stock per-chunk path with `spec.batched` off."""
-    from cbx_cli.engine.stock import ChatterboxEngine
-
-    stock = ChatterboxEngine(spec, store)
-    if not spec.batched:
-        return stock
-    from cbx_cli.engine.batched import BatchedEngine
-
-    return BatchedEngine(stock)

@@ -2,8 +2,8 @@
 
 `BatchedEngine` wraps a loaded stock `ChatterboxEngine` (its model, voices and loader) and adds batching around
 it: takes grouped by voice, sorted by length, cut into batches (halved when memory runs out), each batch through
-`t3_batch.T3BatchDecoder` and `s3gen_batch.takes`. The original model is batched; turbo and multilingual go
-through the wrapped engine one chunk at a time.
+`t3_batch.T3BatchDecoder` and `s3gen_batch.watermarked_takes`. The original model is batched; turbo and
+multilingual go through the wrapped engine one chunk at a time.
 
 Batch invariance: the same chunk gives the same tokens alone or in any batch, and the same audio up to float
 rounding (~1e-6 relative): with batched S3Gen on CUDA, padded lengths change matrix shapes and so the order of
@@ -22,8 +22,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from cbx_cli.engine import s3gen_batch
 from cbx_cli.engine.base import EngineInfo, Synthesis, TakeRequest, Voice, VoicePrompt
+from cbx_cli.engine.s3gen_batch import watermarked_takes
 from cbx_cli.engine.stock import ChatterboxEngine, tokens_generated, with_exaggeration
 from cbx_cli.engine.t3_batch import T3BatchDecoder, is_oom
 
@@ -51,7 +51,7 @@ class BatchedEngine:
         """Chunks per S3Gen flow-decoder batch; None: the T3 batch on CUDA, 1 elsewhere (on a CPU a batched flow
         decoder is no faster than one chunk at a time, and one at a time is bit-exact with stock)."""
         self.cpu_workers = True
-        """On the CPU, decode several chunks' S3Gen flow at once, one thread each (see s3gen_batch.takes)."""
+        """On the CPU, decode several chunks' S3Gen flow at once, one thread each (see `watermarked_takes`)."""
         self.t3: T3BatchDecoder | None = None
 
     @property
@@ -162,7 +162,7 @@ class BatchedEngine:
         """S3Gen for a batch of one voice: speech tokens → watermarked float32 takes."""
         device = self.info.device
         group = self.s3gen_batch or (self.max_batch if device == "cuda" else 1)
-        return s3gen_batch.takes(self.stock.model, voice.conditionals.gen, token_lists, seeds, group,
+        return watermarked_takes(self.stock.model, voice.conditionals.gen, token_lists, seeds, group,
                                  device == "cpu" and self.cpu_workers, self.sample_rate)
 
     def _free_memory(self) -> None:

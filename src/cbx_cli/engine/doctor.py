@@ -68,7 +68,7 @@ def _cached_models() -> list[Finding]:
 
 
 def diagnose() -> list[Finding]:
-    from cbx_cli.job import versions
+    from cbx_cli.api import versions
 
     found = [Finding(name, v or "not installed", ok=v is not None) for name, v in versions().items()
              if name != "torch"]

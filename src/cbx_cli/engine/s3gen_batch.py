@@ -21,7 +21,7 @@ import numpy as np
 from cbx_cli.engine.stock import watermarked
 
 
-def takes(model, ref: dict, token_lists: Sequence, seeds: Sequence[int], group: int, workers: bool,
+def watermarked_takes(model, ref: dict, token_lists: Sequence, seeds: Sequence[int], group: int, workers: bool,
           sample_rate: int) -> list[np.ndarray]:
     """Speech tokens → watermarked float32 takes; the flow decoder `group` chunks at a time, HiFT per chunk.
 

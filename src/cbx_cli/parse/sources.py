@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from cbx_cli.errors import InputError
-from cbx_cli.parse.script import Script, parse_markdown, parse_plain
+from cbx_cli.parse.markdown import parse_markdown
+from cbx_cli.parse.plain import parse_plain
+from cbx_cli.parse.script import Script
 
 MARKDOWN_SUFFIXES = {".md", ".markdown", ".mdown", ".mkd"}
 TEXT_SUFFIXES = {".txt", ".text", ""}
@@ -65,4 +68,5 @@ def load_book(arg: str, stdin=None) -> tuple[Script, str]:
     suffix = path.suffix.lower()
     if suffix not in MARKDOWN_SUFFIXES | TEXT_SUFFIXES:
         raise InputError(f"Script '{path}' is not a .md or .txt file. Rename it or pipe it in with '-'.")
-    return script_from_text(text, markdown=suffix in MARKDOWN_SUFFIXES, name=path.name), path.name
+    script = script_from_text(text, markdown=suffix in MARKDOWN_SUFFIXES, name=path.name)
+    return replace(script, path=path), path.name

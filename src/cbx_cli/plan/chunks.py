@@ -8,10 +8,14 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from cbx_cli.config.models import Model
 from cbx_cli.config.params import AssemblySettings, SynthesisParams
-from cbx_cli.parse.script import BlockOverrides, Script, strip_tags
-from cbx_cli.plan.normalize import Lexicon, normalize
-from cbx_cli.plan.sentences import chunk_text_report
+from cbx_cli.errors import InputError
+from cbx_cli.parse.script import BlockOverrides, Paragraph, Script
+from cbx_cli.parse.tags import strip_tags
+from cbx_cli.plan.lexicon import Lexicon
+from cbx_cli.plan.normalize import normalize_text, resolve_language
+from cbx_cli.plan.sentences import chunk_text_report, spoken_length
 
 MODEL_TOKEN_CAP = 1000
 """Chatterbox's own cap on speech tokens per generation."""
@@ -40,6 +44,8 @@ class Chunk:
     language: str | None = None
     voice: str | None = None
     """A directive's voice (library name, file or URL); None means the run's --voice."""
+    left_as_written: tuple[str, ...] = ()
+    """Tokens with figures that the normalizer did not understand, read as written (`cbx plan` lists them)."""
 
 
 @dataclass
@@ -49,6 +55,11 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
     split_between_words: int = 0
 
+    @property
+    def left_as_written(self) -> list[str]:
+        """Every token with figures read as written, once each, in order."""
+        return list(dict.fromkeys(token for chunk in self.chunks for token in chunk.left_as_written))
+
 
 SPEAKING_RATE = 14.0
 """Characters per second of typical narration, for estimates before anything is rendered."""
@@ -56,12 +67,13 @@ SPEAKING_RATE = 14.0
 
 def estimate_seconds(chunk: Chunk) -> float:
     """A rough duration for a chunk's take, before it is rendered."""
-    return len(chunk.spoken) / SPEAKING_RATE
+    return spoken_length(chunk.spoken) / SPEAKING_RATE
 
 
 def token_budget(text: str, cap: int | None) -> int:
-    """Speech tokens a chunk may use: proportional to its text, at most the model's cap or the user's."""
-    budget = TOKENS_BASE + math.ceil(TOKENS_PER_CHAR * len(text))
+    """Speech tokens a chunk may use: proportional to its text (a Chinese character counts as the letters it
+    takes as long to say), at most the model's cap or the user's."""
+    budget = TOKENS_BASE + math.ceil(TOKENS_PER_CHAR * spoken_length(text))
     limit = MODEL_TOKEN_CAP if cap is None else min(cap, MODEL_TOKEN_CAP)
     return max(1, min(budget, limit))
 
@@ -73,72 +85,79 @@ def derive_seed(base_seed: int, spoken: str, params: SynthesisParams, model: str
     return int.from_bytes(hashlib.sha256(blob.encode("utf-8")).digest()[:4], "big") & 0x7FFFFFFF
 
 
+@dataclass
+class _Planning:
+    """What `plan` carries from paragraph to paragraph."""
+
+    chunks: list[Chunk] = field(default_factory=list)
+    dropped_tags: list[str] = field(default_factory=list)
+    split_words: int = 0
+
+
 def plan(
     script: Script,
     params: SynthesisParams,
     assembly: AssemblySettings,
-    model: str = "original",
+    model: str = Model.original.value,
     language: str | None = None,
     lexicon: Lexicon | None = None,
     block_params: Callable[[BlockOverrides], SynthesisParams] | None = None,
+    date_order: str | None = None,
 ) -> Plan:
     """Split every paragraph into chunks, spell out what the model should read, attach seeds, budgets, pauses.
 
     A paragraph's directive (voice, preset, exaggeration, seed, model) applies to its chunks; ``block_params``
     resolves a directive's preset (defaults to applying only its exaggeration and seed to ``params``).
+    ``language`` (the multilingual model's, None for English) picks the sentence rules and how numbers are
+    read; ``date_order`` how a numeric date that could be read two ways is read.
     """
-    chunks: list[Chunk] = []
-    warnings: list[str] = []
-    dropped_tags: list[str] = []
-    split_words = 0
-    titles = [c.title for c in script.chapters]
-    n_chapters = len(script.chapters)
+    state = _Planning()
     for ci, chapter in enumerate(script.chapters):
-        paras = list(chapter.paragraphs)
-        for pi, para in enumerate(paras):
-            text = para.text
+        for pi, para in enumerate(chapter.paragraphs):
             over = para.overrides
-            para_model = (over.model if over and over.model else model)
+            para_model = over.model if over and over.model else model
             para_params = _block_params(params, over, block_params)
-            keeps_tags = para_model == "turbo"
-            if not keeps_tags:
+            text = para.text
+            if para_model != Model.turbo.value:  # only turbo speaks tags such as [laugh]
                 text, tags = strip_tags(text)
-                dropped_tags += tags
+                state.dropped_tags += tags
             if not text.strip():
                 continue
-            pieces, n_split = chunk_text_report(text, assembly.max_chars)
-            split_words += n_split
+            pieces, n_split = chunk_text_report(text, assembly.max_chars, language)
+            state.split_words += n_split
+            ends_chapter = pi == len(chapter.paragraphs) - 1 and ci < len(script.chapters) - 1
             for k, piece in enumerate(pieces):
-                spoken = normalize(piece, language or "en", lexicon)
-                last_in_para = k == len(pieces) - 1
-                last_in_chapter = last_in_para and pi == len(paras) - 1
-                if last_in_para and para.pause_after is not None:
-                    pause = para.pause_after
-                elif last_in_chapter and ci < n_chapters - 1:
-                    pause = assembly.chapter_pause
-                elif last_in_para:
-                    pause = assembly.paragraph_pause
-                else:
-                    pause = assembly.sentence_pause
-                chunks.append(
+                spoken, left = normalize_text(piece, language or "en", lexicon, date_order)
+                state.chunks.append(
                     Chunk(
-                        index=len(chunks),
-                        text=piece,
-                        spoken=spoken,
-                        chapter=ci,
-                        paragraph=pi,
-                        pause_after=pause,
+                        index=len(state.chunks), text=piece, spoken=spoken, chapter=ci, paragraph=pi,
+                        pause_after=_pause_after(para, assembly, k == len(pieces) - 1, ends_chapter),
                         seed=derive_seed(para_params.seed, spoken, para_params, para_model),
-                        max_tokens=token_budget(spoken, para_params.max_tokens),
-                        params=para_params,
-                        model=para_model,
-                        language=language,
-                        voice=over.voice if over else None,
+                        max_tokens=token_budget(spoken, para_params.max_tokens), params=para_params,
+                        model=para_model, language=language, voice=over.voice if over else None,
+                        left_as_written=left,
                     )
                 )
+    chunks = state.chunks
     if chunks:
-        last = chunks[-1]
-        chunks[-1] = replace(last, pause_after=0.0)
+        chunks[-1] = replace(chunks[-1], pause_after=0.0)
+    planned = Plan(chunks, [c.title for c in script.chapters], [], state.split_words)
+    planned.warnings += [*script.warnings, *_warnings(state.dropped_tags, state.split_words),
+                         *_long_words(script, assembly.max_chars), *_left_warnings(planned, language)]
+    return planned
+
+
+def _pause_after(para: Paragraph, assembly: AssemblySettings, ends_paragraph: bool, ends_chapter: bool) -> float:
+    """Seconds of silence after a chunk of ``para``: the script's own pause, else the preset's."""
+    if not ends_paragraph:
+        return assembly.sentence_pause
+    if para.pause_after is not None:
+        return para.pause_after
+    return assembly.chapter_pause if ends_chapter else assembly.paragraph_pause
+
+
+def _warnings(dropped_tags: list[str], split_words: int) -> list[str]:
+    warnings = []
     if dropped_tags:
         shown = ", ".join(sorted(set(dropped_tags)))
         warnings.append(
@@ -146,7 +165,47 @@ def plan(
         )
     if split_words:
         warnings.append(f"{split_words} over-long sentence(s) had to be split between words.")
-    return Plan(chunks, titles, warnings, split_words)
+    return warnings
+
+
+def _left_warnings(planned: Plan, language: str | None) -> list[str]:
+    """One line listing what is read as written: figures no rule understood, or every figure of a language
+    without number words."""
+    left = planned.left_as_written
+    if not left:
+        return []
+    shown = ", ".join(left[:12]) + (", ..." if len(left) > 12 else "")
+    if language and resolve_language(language) is None:
+        return [f"{len(left)} token(s) with figures are read as written: cbx has no number words for "
+                f"--language {language}: {shown}"]
+    return [f"{len(left)} token(s) with figures not understood, read as written: {shown}"]
+
+
+def _long_words(script: Script, max_chars: int) -> list[str]:
+    """A warning for words too long for one chunk (`cbx_cli.plan.sentences.split_long_words` cuts them)."""
+    long = [w for p in script.paragraphs for w in p.text.split() if len(w) > max_chars]
+    if not long:
+        return []
+    first = long[0] if len(long[0]) <= 40 else long[0][:39] + "…"
+    return [f"{len(long)} word(s) longer than a chunk ({max_chars} characters) had to be cut into pieces, "
+            f"such as '{first}'. Put spaces in them to choose where."]
+
+
+MAX_SILENCE = 600.0
+"""Seconds of pauses a script may ask for beyond its speech (see `check_silence`)."""
+
+
+def check_silence(the_plan: Plan) -> None:
+    """Fail when a plan's pauses add up to more than `MAX_SILENCE` and more than its speech: 120 ``[pause 30s]``
+    tags would make an hour of silence, gigabytes of samples held in memory, and no script means that."""
+    silence = sum(c.pause_after for c in the_plan.chunks)
+    speech = sum(estimate_seconds(c) for c in the_plan.chunks)
+    if silence > max(MAX_SILENCE, speech):
+        raise InputError(
+            f"The script asks for {silence / 60:.1f} min of pauses and about {speech / 60:.1f} min of speech; pauses "
+            f"may add up to {MAX_SILENCE / 60:g} min, or to as long as the speech. Use fewer or shorter [pause] tags "
+            "or separators."
+        )
 
 
 def _block_params(

@@ -11,10 +11,13 @@ import hashlib
 import json
 import logging
 import os
+import re
+import shutil
 import signal
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from cbx_cli import __version__
+from cbx_cli.errors import OutputError
 from cbx_cli.plan.chunks import Chunk
 
 log = logging.getLogger(__name__)
@@ -67,26 +71,81 @@ def take_key(engine_identity: str, voice_id: str, chunk: Chunk) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
+DEFERRED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
 @contextmanager
-def _sigint_deferred():
-    """Let an entry being written finish before Ctrl-C takes effect."""
+def _signals_deferred():
+    """Let an entry being written finish before Ctrl-C (or SIGTERM) takes effect; the signal then goes to the
+    handler that was in place (Python's own raises KeyboardInterrupt)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    pending = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: pending.append(signum))
+    pending: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, frame: pending.append(signum)) for sig in DEFERRED_SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
         if pending:
+            _deliver(pending[0], previous[pending[0]])
+
+
+def _deliver(signum: int, handler) -> None:
+    if callable(handler):
+        handler(signum, None)
+    elif handler in (signal.SIG_DFL, None):
+        if signum == signal.SIGINT:
             raise KeyboardInterrupt
+        signal.raise_signal(signum)
+
+
+_PREFIX_RE = re.compile(r"[0-9a-f]{2}")
+
+
+def _misplaced(root: Path) -> Iterator[Path]:
+    """What sits where the cache keeps something else: a non-folder at an entry folder's place (``ab``), a folder
+    or other non-file at an entry's place (``ab/ab….take``). `TakeCache.put` could not store a take there."""
+    with os.scandir(root) as prefixes:
+        for prefix in prefixes:
+            if not _PREFIX_RE.fullmatch(prefix.name):
+                continue
+            if not prefix.is_dir():
+                yield Path(prefix.path)
+                continue
+            with os.scandir(prefix.path) as entries:
+                yield from (Path(e.path) for e in entries if e.name.endswith(SUFFIX) and not e.is_file())
+
+
+def check_cache(root: Path) -> None:
+    """The take cache's folder, checked before any model loads: a folder cbx can write in (made if missing), with
+    nothing but takes where takes belong. Otherwise an OutputError saying what to do."""
+    root = Path(root)
+    hint = "Pass --cache-dir FOLDER, or --no-cache."
+    if os.path.lexists(root) and not root.is_dir():
+        raise OutputError(f"Cache folder '{root}' is not a folder. {hint}")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".tmp-", dir=root)
+        os.close(fd)
+        os.unlink(probe)
+        bad = next(_misplaced(root), None)
+    except OSError as exc:
+        raise OutputError(f"Cache folder '{root}' cannot be written: {exc.strerror or exc}. {hint}") from None
+    if bad is not None:
+        what = "a folder" if bad.is_dir() else "a file" if bad.is_file() else "something else"
+        raise OutputError(
+            f"Cache folder '{root}' has {what} at '{bad}', where the cache keeps its own files. Run 'cbx cache "
+            "clear' to repair it, or pass --no-cache."
+        )
 
 
 class TakeCache:
     def __init__(self, root: Path):
         self.root = Path(root)
         self.corrupt = 0
+        self.unstored = 0
 
     def _path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}{SUFFIX}"
@@ -140,18 +199,32 @@ class TakeCache:
         }
         data = MAGIC + json.dumps(header, ensure_ascii=False).encode("utf-8") + b"\n" + body
         path = self._path(key)
-        with _sigint_deferred():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+        with _signals_deferred():
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+            except OSError as exc:
+                self._not_stored(exc)
+                return
             try:
                 with os.fdopen(fd, "wb") as fh:
                     fh.write(data)
                     fh.flush()
                     os.fsync(fh.fileno())
                 os.replace(tmp, path)
-            except BaseException:
+            except BaseException as exc:
                 Path(tmp).unlink(missing_ok=True)
-                raise
+                if not isinstance(exc, OSError):
+                    raise
+                self._not_stored(exc)
+
+    def _not_stored(self, exc: OSError) -> None:
+        """A take that cannot be stored (a full disk, something in its place) costs a re-render next time, not
+        this run: the take itself is in memory."""
+        self.unstored += 1
+        if self.unstored == 1:
+            log.warning("the take cache in %s cannot store takes (%s); a later run renders them again",
+                        self.root, exc.strerror or exc)
 
     def _entries(self) -> list[Path]:
         if not self.root.is_dir():
@@ -163,13 +236,21 @@ class TakeCache:
         return CacheInfo(self.root, len(entries), sum(p.stat().st_size for p in entries))
 
     def clear(self, older_than_days: float | None = None) -> int:
-        """Remove entries (only those unused for more than the given days, if given); returns how many."""
+        """Remove entries (only those unused for more than the given days, if given); returns how many. Whatever
+        sits where the cache keeps its own files, and unfinished entries, go too."""
         cutoff = None if older_than_days is None else time.time() - older_than_days * 86400
         removed = 0
         for path in self._entries():
             if cutoff is None or path.stat().st_mtime < cutoff:
                 path.unlink(missing_ok=True)
                 removed += 1
-        for tmp in self.root.glob("*/.tmp-*") if self.root.is_dir() else []:
+        if not self.root.is_dir():
+            return removed
+        for bad in list(_misplaced(self.root)):
+            if bad.is_dir() and not bad.is_symlink():
+                shutil.rmtree(bad, ignore_errors=True)
+            else:
+                bad.unlink(missing_ok=True)
+        for tmp in self.root.glob("*/.tmp-*"):
             tmp.unlink(missing_ok=True)
         return removed

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -11,6 +12,8 @@ from cbx_cli.errors import VoiceError
 
 MIN_SECONDS = {"original": 1.0, "multilingual": 1.0, "turbo": 5.0}
 SILENCE_DBFS = -60.0
+MAX_PEAK = 64.0
+"""Float recordings may go a little past full scale; a peak 36 dB over it is a broken file, not a voice."""
 
 VOICE_NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,40}")
 """What a voice library name may be: letters, digits, '-' and '_', 1 to 40 characters."""
@@ -32,14 +35,22 @@ def check_voice(path: Path, model: str = "original") -> float:
     return _check_audio(path, model, f"Voice file '{path}'")
 
 
-def _check_audio(path: Path, model: str, label: str) -> float:
-    """Decode ``path`` and check its length and level; ``label`` starts every message ("Voice file 'x'")."""
+def _check_audio(source: Path | BinaryIO, model: str, label: str) -> float:
+    """Decode ``source`` (a file, or bytes in memory) and check its samples, length and level; ``label`` starts
+    every message ("Voice file 'x'")."""
     import soundfile as sf
 
     try:
-        audio, sr = sf.read(str(path), dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, OSError):
+        audio, sr = sf.read(str(source) if isinstance(source, Path) else source, dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, OSError, ValueError):
         raise _NotAudio(f"{label} is not readable audio. Use a WAV, FLAC, OGG or MP3 recording.") from None
+    if not np.isfinite(audio).all():
+        raise VoiceError(f"{label} has samples that are not numbers (NaN or infinite). Export it again, e.g. as "
+                         "16-bit WAV.")
+    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+    if peak > MAX_PEAK:
+        raise VoiceError(f"{label} has samples far outside the -1 to 1 range (peak {peak:.3g}). Normalize it and "
+                         "export it again, e.g. as 16-bit WAV.")
     seconds = audio.shape[0] / float(sr) if sr else 0.0
     need = MIN_SECONDS.get(model, 1.0)
     if seconds < need:

@@ -1,0 +1,389 @@
+"""The library: load a narrator once, narrate text or a script into a `Narration`, export it. Nothing here prints.
+
+    import cbx_cli as cbx
+
+    narrator = cbx.Narrator(model="original", device="auto")          # loads on first use, once
+    narration = narrator.narrate("Your order has shipped.", cbx.Options(preset="agent"))
+    narration.export("notice.wav")
+
+The stages meet here and nowhere else: `prepare` (parse → validate → plan, no model), `Narrator.takes` (render:
+cache → engine → guards), `assemble` (takes → the finished program), `Narration.export` (deliver). The CLI, a
+server and a cluster driver are thin clients of these calls.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cbx_cli import __version__
+from cbx_cli.config import paths
+from cbx_cli.config.models import check_language
+from cbx_cli.config.params import AssemblySettings, NarrationOptions, RunOptions, SynthesisParams, check_options
+from cbx_cli.deliver.output import Delivery
+from cbx_cli.engine import make_engine
+from cbx_cli.engine.base import Engine, EngineSpec, TakeRequest, VoicePrompt
+from cbx_cli.errors import RenderError
+from cbx_cli.parse.script import Script
+from cbx_cli.plan.chunks import Chunk, Plan
+from cbx_cli.render.takes import Progress, ProgressFn, RenderStats, Take
+
+DEFAULT_CACHE: Any = "default"
+"""`Narrator(cache_dir=DEFAULT_CACHE)`: the user's cache folder (e.g. ~/.cache/cbx/takes)."""
+
+Options = NarrationOptions
+
+
+@dataclass
+class Job:
+    """A narration made ready: the script planned into chunks, its settings resolved, its voices checked."""
+
+    script: Script
+    plan: Plan
+    options: NarrationOptions
+    synthesis: SynthesisParams
+    assembly: AssemblySettings
+    model: str
+    voices: dict[str | None, VoicePrompt | None]
+    """Each voice the chunks name (None: the run's --voice), resolved to a checked reference or None (built-in)."""
+    source_name: str | None = None
+
+    @property
+    def chunks(self) -> list[Chunk]:
+        return self.plan.chunks
+
+
+def load_script(source: str, stdin=None) -> tuple[Script, str]:
+    """A script file (.md, .txt) or ``-`` for Markdown on stdin; returns the script and its name."""
+    from cbx_cli.parse.sources import load_book
+
+    return load_book(source, stdin)
+
+
+def script_from_text(text: str, markdown: bool = False) -> Script:
+    """A script from text: plain (blank lines separate paragraphs) or Markdown."""
+    from cbx_cli.parse.sources import script_from_text as parse
+
+    return parse(text, markdown=markdown)
+
+
+def prepare(
+    source: Script | str,
+    options: NarrationOptions | None = None,
+    *,
+    model: str = "original",
+    source_name: str | None = None,
+    delivery: Delivery | None = None,
+    model_dir: Path | None = None,
+    cache_dir: Path | None = None,
+) -> Job:
+    """Everything that can fail on bad input, checked before any model loads: settings, preset, lexicon, the
+    outputs (``delivery``: never onto an input, ``model_dir``'s files included), the take cache (``cache_dir``),
+    directive voices, voices (files, URLs, library names); then the plan. ``source`` is a Script or plain text."""
+    from cbx_cli.voices.reference import resolve_voice
+
+    options = options or NarrationOptions()
+    script = script_from_text(source) if isinstance(source, str) else source
+    the_plan, synthesis, assembly = plan_script(script, options, model, source_name, delivery,
+                                                model_dir=model_dir, cache_dir=cache_dir)
+    voices: dict[str | None, Any] = {None: resolve_voice(options.voice, model)}
+    for chunk in the_plan.chunks:
+        if chunk.voice not in voices:
+            voices[chunk.voice] = resolve_voice(chunk.voice, chunk.model)
+    return Job(script, the_plan, options, synthesis, assembly, model, voices, source_name)
+
+
+def plan_script(
+    script: Script,
+    options: NarrationOptions,
+    model: str = "original",
+    source_name: str | None = None,
+    delivery: Delivery | None = None,
+    hints: bool = False,
+    *,
+    model_dir: Path | None = None,
+    cache_dir: Path | None = None,
+) -> tuple[Plan, SynthesisParams, AssemblySettings]:
+    """The script's chunks with their settings, seeds and budgets; reads preset and lexicon files, no audio.
+    With ``hints``, the plan's warnings also list words that may need a lexicon respelling. With ``delivery``, its
+    outputs are checked against every file the run reads; with ``cache_dir``, the take cache's folder (`prepare`)."""
+    from cbx_cli.config.presets import resolve
+    from cbx_cli.parse.directives import check_voices
+    from cbx_cli.plan.chunks import check_silence, plan
+    from cbx_cli.voices.library import list_voices
+
+    language = check_language(model, options.language)
+    flags = options.synthesis()
+    synthesis, assembly = resolve(options.preset, flags)
+    lexicon = _lexicon(options.lexicon)
+
+    def block_params(over) -> SynthesisParams:
+        values, _ = resolve(over.preset or options.preset, flags)
+        picked = {k: getattr(over, k) for k in ("exaggeration", "seed") if getattr(over, k) is not None}
+        return values.model_copy(update=picked)
+
+    check_voices(script, {v.name for v in list_voices()}, source_name)
+    the_plan = plan(script, synthesis, assembly, model, language, lexicon, block_params, options.date_order)
+    check_silence(the_plan)
+    _check_run_files(delivery, script, options, the_plan, model_dir, cache_dir)
+    if hints:
+        from cbx_cli.plan.hints import unknown_words
+
+        unknown = unknown_words(script.speakable_text(), lexicon)
+        if unknown:
+            shown = ", ".join(unknown[:12]) + (", ..." if len(unknown) > 12 else "")
+            the_plan.warnings.append(f"{len(unknown)} word(s) may need a --lexicon respelling: {shown}")
+    return the_plan, synthesis, assembly
+
+
+def _check_run_files(delivery: Delivery | None, script: Script, options: NarrationOptions, the_plan: Plan,
+                     model_dir: Path | None, cache_dir: Path | None) -> None:
+    """The outputs against every input, and the take cache's folder: usable, and no output's place."""
+    from cbx_cli.deliver.output import spoken_chapter_titles
+    from cbx_cli.render.cache import check_cache
+
+    if delivery is not None:
+        titles = spoken_chapter_titles(the_plan.chunks, the_plan.chapter_titles)
+        delivery.check_run(script, options.voice, options.lexicon, titles, model_dir, cache_dir)
+    if cache_dir is not None:
+        check_cache(cache_dir)
+
+
+def _lexicon(path: Path | None):
+    if path is None:
+        return None
+    from cbx_cli.plan.lexicon import Lexicon
+
+    return Lexicon.load(path)
+
+
+class Narrator:
+    """Chatterbox models loaded once (one per model a script asks for), narrating any number of jobs.
+
+    ``model``, ``model_dir``, ``revision`` and ``device`` pick the weights (``model_dir`` None: the Hugging Face
+    cache, or $CBX_MODEL_DIR); ``batched`` False synthesizes one chunk at a time exactly as stock Chatterbox does;
+    ``cache_dir`` None renders everything afresh, without the take cache.
+    """
+
+    def __init__(
+        self,
+        model: str = "original",
+        *,
+        model_dir: Path | None = None,
+        revision: str | None = None,
+        device: str = "auto",
+        batched: bool = True,
+        batch_size: int = 8,
+        cache_dir: Path | None = DEFAULT_CACHE,
+        engine_factory: Callable[[EngineSpec], Engine] | None = None,
+    ):
+        check_options(RunOptions, batch_size=batch_size)
+        self.spec = EngineSpec.from_options(model, model_dir, device, None, batched=batched, revision=revision)
+        self.batch_size = batch_size
+        self.cache_dir = paths.takes_dir() if cache_dir is DEFAULT_CACHE else cache_dir
+        self._factory = engine_factory or _library_engine
+        self._engines: dict[str, Engine] = {}
+        self.on_loaded: Callable[[Engine], None] | None = None
+        """Called once per engine right after it loads (the CLI prints the device warning there)."""
+
+    @property
+    def model(self) -> str:
+        return self.spec.model
+
+    def engine(self, model: str | None = None) -> Engine:
+        """The loaded engine for ``model`` (default: the narrator's), loading it on first use."""
+        model = model or self.spec.model
+        if model not in self._engines:
+            engine = self._factory(replace(self.spec, model=model))
+            engine.load()
+            self._engines[model] = engine
+            if self.on_loaded:
+                self.on_loaded(engine)
+        return self._engines[model]
+
+    def _main_engine(self, job: Job) -> Engine:
+        """The engine whose rate and identity the program carries: the job's model's, else the first loaded (a
+        script whose directives pick other models for every paragraph never loads the job's own)."""
+        return self._engines.get(job.model) or next(iter(self._engines.values()), None) or self.engine(job.model)
+
+    def load(self) -> Engine:
+        """Load the narrator's model now (otherwise it loads on first use)."""
+        return self.engine()
+
+    def prepare(self, source: Script | str, options: NarrationOptions | None = None,
+                source_name: str | None = None, delivery: Delivery | None = None) -> Job:
+        """`prepare` for this narrator's model."""
+        return prepare(source, options, model=self.spec.model, source_name=source_name, delivery=delivery,
+                       model_dir=self.spec.model_dir, cache_dir=self.cache_dir)
+
+    def narrate(self, source: Script | str | Job, options: NarrationOptions | None = None,
+                on_progress: ProgressFn | None = None) -> Narration:
+        """Text, a Script or a prepared Job → the finished, loudness-normalized Narration."""
+        started = time.monotonic()
+        job = source if isinstance(source, Job) else self.prepare(source, options)
+        stats = RenderStats()
+        takes = self.takes(job, on_progress, stats)
+        narration = assemble(job, takes, self._main_engine(job), stats)
+        narration.wall = time.monotonic() - started
+        return narration
+
+    def takes(self, job: Job, on_progress: ProgressFn | None = None, stats: RenderStats | None = None) -> list[Take]:
+        """Every chunk's take, in chunk order: from the cache, or rendered (with guards and seeded retries)."""
+        from cbx_cli.render.cache import TakeCache
+        from cbx_cli.render.takes import render
+
+        cache = TakeCache(self.cache_dir) if self.cache_dir is not None else None
+        stats = stats if stats is not None else RenderStats()
+        groups: dict[tuple[str, str | None], list[Chunk]] = {}
+        for chunk in job.chunks:
+            groups.setdefault((chunk.model, chunk.voice), []).append(chunk)
+        rendered: list[Take] = []
+        for (model, voice), group in groups.items():
+            engine = self.engine(model)
+            conditioning = engine.voice(job.voices[voice] if voice is not None else job.voices[None])
+            requests = [TakeRequest(chunk, conditioning) for chunk in group]
+            progress = _offset(on_progress, rendered, len(job.chunks)) if on_progress else None
+            rendered += render(requests, engine, self.batch_size, progress, cache, job.options.retries, stats)
+        takes = sorted(rendered, key=lambda t: t.chunk.index)
+        flagged = [t for t in takes if t.warnings]
+        if job.options.strict and flagged:
+            raise RenderError(
+                f"{len(flagged)} chunk(s) still bad after {job.options.retries} retries (--strict): "
+                + "; ".join(_take_warnings(flagged))[:400]
+            )
+        return takes
+
+    def iter_takes(self, job: Job, on_progress: ProgressFn | None = None) -> Iterator[Take]:
+        """Takes in chunk order as they are ready, a batch at a time (for streaming); the same takes `takes` gives."""
+        for start in range(0, len(job.chunks), self.batch_size):
+            part = replace(job, plan=replace(job.plan, chunks=job.chunks[start : start + self.batch_size]))
+            yield from self.takes(part, on_progress)
+
+
+def _library_engine(spec: EngineSpec) -> Engine:
+    """The engine for `spec`, keeping library voices' conditioning in the voice library."""
+    from cbx_cli.voices.library import LibraryConditioning
+
+    return make_engine(spec, LibraryConditioning())
+
+
+def _offset(on_progress: ProgressFn, before: list[Take], total: int) -> ProgressFn:
+    """Progress of one voice/model group, reported as progress of the whole run."""
+    done_before, seconds_before = len(before), sum(t.seconds for t in before)
+
+    def report(p: Progress) -> None:
+        on_progress(Progress(done_before + p.done, total, seconds_before + p.audio_seconds, p.elapsed, p.cached))
+
+    return report
+
+
+def _take_warnings(takes: list[Take]) -> list[str]:
+    return [f"chunk {t.chunk.index + 1} ({_excerpt(t.chunk.text)}): {w}" for t in takes for w in t.warnings]
+
+
+def _excerpt(text: str, width: int = 40) -> str:
+    return f'"{text}"' if len(text) <= width else f'"{text[: width - 1]}…"'
+
+
+@dataclass
+class Narration:
+    """A finished program: float32 mono audio, where each chunk and chapter sits in it, and what made it."""
+
+    audio: np.ndarray
+    sample_rate: int
+    spans: list[tuple[float, float]]
+    """(start, end) in seconds of each take in the output, in chunk order."""
+    chapters: list[tuple[float, float, str]]
+    """(start, end, title) of each chapter."""
+    takes: list[Take]
+    plan: Plan
+    info: dict[str, Any]
+    """Model, checkpoint, revision, engine and versions: the manifest's header."""
+    stats: RenderStats = field(default_factory=RenderStats)
+    warnings: list[str] = field(default_factory=list)
+    wall: float = 0.0
+    """Seconds the narration took, model loading included."""
+
+    @property
+    def duration(self) -> float:
+        return len(self.audio) / self.sample_rate
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        """Each chunk's text as written, its seed, its span and warnings; chapters, model and versions."""
+        from cbx_cli.deliver.manifest import build_manifest
+
+        info = {**self.info, "sample_rate": self.sample_rate, "duration": round(self.duration, 3),
+                "chapters": [{"title": t, "start": round(a, 3), "end": round(b, 3)} for a, b, t in self.chapters]}
+        return build_manifest(self.takes, self.spans, info)
+
+    def export(self, path: str | Path, fmt: str | None = None, *, bitrate: str | None = None,
+               title: str | None = None, author: str | None = None, cover: Path | None = None, stdout=None) -> None:
+        """Write the audio to ``path`` atomically (``-``: to ``stdout``, WAV unless ``fmt`` says otherwise).
+        The format follows the extension unless ``fmt`` is given; .m4b/.m4a get a chapter mark per chapter."""
+        from cbx_cli.deliver.export import export, format_for
+        from cbx_cli.deliver.ffmpeg import export_ffmpeg, uses_ffmpeg
+
+        path = str(path)
+        fmt = format_for(path, fmt)
+        if uses_ffmpeg(fmt, bitrate):
+            chapters = self.chapters if len(self.chapters) > 1 else None
+            export_ffmpeg(self.audio, self.sample_rate, path, fmt, chapters, title, author, cover, bitrate,
+                          stdout=stdout)
+        else:
+            export(self.audio, self.sample_rate, path, fmt, stdout=stdout)
+
+    def write_manifest(self, path: Path) -> None:
+        from cbx_cli.deliver.manifest import write_manifest
+
+        write_manifest(path, self.manifest)
+
+    def write_subtitles(self, path: Path, kind: str = "srt") -> None:
+        """Sentence-level subtitles (``kind`` srt or vtt) timed from the takes' real positions."""
+        from cbx_cli.deliver.output import write_text
+        from cbx_cli.deliver.subtitles import cues_from_manifest, to_srt, to_vtt
+
+        cues = cues_from_manifest(self.manifest["chunks"])
+        write_text(path, to_srt(cues) if kind == "srt" else to_vtt(cues))
+
+
+def assemble(job: Job, takes: list[Take], engine: Engine, stats: RenderStats | None = None) -> Narration:
+    """Takes → the finished program: trims, pauses and crossfades, speed, loudness, volume, output rate."""
+    from cbx_cli.assemble.program import finish
+
+    program, spans = finish(
+        [t.audio for t in takes], [t.chunk.pause_after for t in takes], engine.sample_rate, job.assembly,
+        speed=job.options.speed, volume=job.options.volume, sample_rate=job.options.sample_rate,
+    )
+    from cbx_cli.deliver.ffmpeg import chapters_from_spans
+
+    duration = len(program) / (job.options.sample_rate or engine.sample_rate)
+    chapters = chapters_from_spans(spans, [t.chunk.chapter for t in takes], job.plan.chapter_titles, duration)
+    info = {
+        "model": job.model,
+        "checkpoint": engine.info.checkpoint_id,
+        "revision": engine.info.revision,
+        "engine": engine.identity(),
+        "versions": versions(),
+    }
+    warnings = list(job.plan.warnings) + _take_warnings(takes)
+    return Narration(program, job.options.sample_rate or engine.sample_rate, spans, chapters, takes, job.plan, info,
+                     stats or RenderStats(), warnings)
+
+
+def versions() -> dict[str, str | None]:
+    """Versions of cbx, chatterbox-tts and torch, for manifests and `cbx doctor`."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found: dict[str, str | None] = {"cbx": __version__}
+    for dist in ("chatterbox-tts", "torch"):
+        try:
+            found[dist] = version(dist)
+        except PackageNotFoundError:
+            found[dist] = None
+    return found

@@ -1,0 +1,114 @@
+"""`cbx say` and `cbx book`: options → the library's Narrator; rich progress; warnings and a summary on stderr."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from types import SimpleNamespace
+from typing import Annotated
+
+import typer
+
+from cbx_cli.cli.app import EXIT_INTERRUPTED, app, err, fail, setup_logging, warn
+from cbx_cli.cli.options import SAMPLING, with_options
+from cbx_cli.cli.signals import stopped_by
+
+
+@app.command()
+@with_options("output", "narration", "model", "run")
+def say(
+    text: Annotated[str, typer.Argument(help="The text to speak, or - to read it from stdin.")], opts
+) -> None:
+    """Speak a line of text (or stdin) into one audio file."""
+    from cbx_cli.parse.sources import load_say
+
+    narrate(opts, lambda: (load_say(text), None))
+
+
+@app.command()
+@with_options("output", "narration", "model", "run")
+def book(
+    script: Annotated[str, typer.Argument(help="A Markdown (.md) or text (.txt) script, or - for Markdown on stdin.")],
+    opts,
+) -> None:
+    """Narrate a whole script: chapters from headings, paragraphs with pauses, one finished file."""
+    from cbx_cli.parse.sources import load_book
+
+    narrate(opts, lambda: load_book(script))
+
+
+def narration_options(opts: SimpleNamespace):
+    """The library's NarrationOptions from the flags (every range checked there, once)."""
+    from cbx_cli.config.params import NarrationOptions, check_options
+
+    values = {name: getattr(opts, name) for name in (*SAMPLING, "preset", "voice", "language", "lexicon", "date_order")
+              if hasattr(opts, name)}
+    for name in ("speed", "volume", "sample_rate", "retries", "strict"):
+        if hasattr(opts, name):
+            values[name] = getattr(opts, name)
+    return check_options(NarrationOptions, **values)
+
+
+def make_narrator(opts: SimpleNamespace):
+    """The library's Narrator for --model, --model-dir, --revision, --device and the run flags."""
+    from cbx_cli.api import Narrator
+    from cbx_cli.config.paths import takes_dir
+
+    return Narrator(
+        opts.model.value, model_dir=opts.model_dir, revision=opts.revision, device=opts.device.value,
+        batched=not opts.no_batch, batch_size=opts.batch_size,
+        cache_dir=None if opts.no_cache else takes_dir(opts.cache_dir),
+    )
+
+
+def delivery(opts: SimpleNamespace):
+    from cbx_cli.deliver.output import Delivery
+
+    return Delivery(opts.output, opts.fmt, opts.manifest, opts.srt, opts.vtt, opts.split_chapters, opts.bitrate,
+                    opts.title, opts.author, opts.cover)
+
+
+def narrate(opts: SimpleNamespace, load_script: Callable) -> None:
+    """Check everything, narrate with a progress bar, write the outputs, print warnings and a one-line summary."""
+    from cbx_cli.cli.progress import RunProgress
+    from cbx_cli.render.takes import RenderInterrupted
+
+    setup_logging(opts.debug)
+    started = time.monotonic()
+    options = narration_options(opts)
+    out = delivery(opts)
+    out.format  # noqa: B018 - an unknown format fails before the script is read
+    script, source_name = load_script()
+    tags = script.metadata  # front matter: the output's title and author unless the flags give them
+    out = replace(out, title=out.title or tags.get("title"), author=out.author or tags.get("author"))
+    narrator = make_narrator(opts)
+    job = narrator.prepare(script, options, source_name=source_name, delivery=out)
+    narrator.on_loaded = lambda engine: _warn_device(engine)
+    try:
+        with RunProgress(err, enabled=not opts.quiet and err.is_terminal) as progress:
+            narration = narrator.narrate(job, on_progress=progress.update)
+            out.write(narration, stdout=sys.stdout.buffer if out.output == "-" else None)
+    except RenderInterrupted as exc:
+        where = "in the cache; run the same command again to resume" if narrator.cache_dir else \
+            "nowhere (--no-cache); a new run starts over"
+        fail(f"{stopped_by()}: {exc.saved} of {exc.total} takes are saved {where}.", EXIT_INTERRUPTED)
+    for warning in narration.warnings:
+        warn(warning)
+    if not opts.quiet:
+        wall = time.monotonic() - started
+        where = "stdout" if out.output == "-" else out.output
+        speed = narration.duration / wall if wall > 0 else 0.0
+        st = narration.stats
+        err.print(
+            f"Wrote {where}: {len(narration.takes)} chunks ({st.rendered} rendered, {st.cached} from cache, "
+            f"{st.retried} retried, {st.flagged} flagged), {narration.duration:.1f} s of audio "
+            f"in {wall:.1f} s ({speed:.2f}x real time).",
+            markup=False,
+        )
+
+
+def _warn_device(engine) -> None:
+    if engine.info.device_warning:
+        warn(engine.info.device_warning)

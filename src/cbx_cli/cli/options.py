@@ -1,0 +1,146 @@
+"""Every command-line option, declared once, and `with_options` that gives a command the ones it takes.
+
+A command names the options (or groups of them) it takes; they are added to its signature for Typer and handed
+to it together as ``opts`` (attribute access). Ranges and defaults are not repeated here: help texts of ranged
+options come from the settings models' field descriptions, and values are checked where those models are built
+(`cbx_cli.config.params.check_options`).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Annotated, Any
+
+import typer
+
+from cbx_cli.config.models import Device, Model
+from cbx_cli.config.ranges import RANGES
+
+
+def _described(field: str) -> str:
+    """The option's meaning and range as declared beside its setting."""
+    return RANGES[field].help
+
+
+@dataclass(frozen=True)
+class Opt:
+    """One option: its type, its default (``...``: required) and its typer declaration."""
+
+    type: Any
+    default: Any
+    decls: tuple[str, ...]
+    help: str
+    extra: dict | None = None
+
+    def parameter(self, name: str) -> inspect.Parameter:
+        option = typer.Option(*self.decls, help=self.help, **(self.extra or {}))
+        default = inspect.Parameter.empty if self.default is ... else self.default
+        return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                                 annotation=Annotated[self.type, option])
+
+
+def _sampling(field: str, kind: type) -> Opt:
+    return Opt(kind | None, None, ("--" + field.replace("_", "-"),), _described(field))
+
+
+OPTIONS: dict[str, Opt] = {
+    # where the audio goes
+    "output": Opt(str, ..., ("-o", "--output"),
+                  "Output file (.wav .flac .mp3 .ogg .m4b .m4a .opus), or - for WAV on stdout."),
+    "fmt": Opt(str | None, None, ("--format",), "Output format, overriding the extension: wav flac mp3 ogg m4b m4a "
+               "opus."),
+    "sample_rate": Opt(int | None, None, ("--sample-rate",), _described("sample_rate")),
+    "manifest": Opt(Path | None, None, ("--manifest",), "Write chunk texts, seeds and timings to this JSON file."),
+    "srt": Opt(Path | None, None, ("--srt",), "Write sentence-level subtitles (SRT) timed to the output."),
+    "vtt": Opt(Path | None, None, ("--vtt",), "Write sentence-level subtitles (WebVTT) timed to the output."),
+    "split_chapters": Opt(bool, False, ("--split-chapters",), "Write one numbered file per chapter into the folder "
+                          "-o."),
+    "title": Opt(str | None, None, ("--title",), "Title tag (and album) of the output."),
+    "author": Opt(str | None, None, ("--author",), "Author (artist) tag of the output."),
+    "cover": Opt(Path | None, None, ("--cover",), "Cover image (PNG/JPEG) for .m4b/.m4a/.mp3."),
+    "bitrate": Opt(str | None, None, ("--bitrate",), "Bitrate for .mp3/.opus/.m4a/.m4b, e.g. 64k."),
+    "speed": Opt(float, 1.0, ("--speed",), _described("speed")),
+    "volume": Opt(float, 0.0, ("--volume",), _described("volume")),
+    # what is said, and how
+    "preset": Opt(str | None, None, ("--preset", "-p"), "Preset: agent, game, narration, meme, audiobook, or your "
+                  "own."),
+    "voice": Opt(str | None, None, ("--voice",), "Voice: a recording (5-15 s of speech), an http(s) URL, or a name "
+                 "from `cbx voices`."),
+    "language": Opt(str | None, None, ("--language",), "Language code for --model multilingual (e.g. en, fr, ja)."),
+    "lexicon": Opt(Path | None, None, ("--lexicon",), "YAML file of 'word or phrase: respelling' for names."),
+    "date_order": Opt(str | None, None, ("--date-order",), "How to read a numeric date such as 03/11/1998 where day "
+                      "and month could be swapped: dmy, mdy or ymd (default: dmy; ymd for ja, ko, zh)."),
+    "exaggeration": _sampling("exaggeration", float),
+    "temperature": _sampling("temperature", float),
+    "cfg_weight": _sampling("cfg_weight", float),
+    "min_p": _sampling("min_p", float),
+    "top_p": _sampling("top_p", float),
+    "top_k": _sampling("top_k", int),
+    "repetition_penalty": _sampling("repetition_penalty", float),
+    "seed": _sampling("seed", int),
+    "max_tokens": _sampling("max_tokens", int),
+    "retries": Opt(int, 2, ("--retries",), _described("retries")),
+    "strict": Opt(bool, False, ("--strict",), "Fail (exit 3) if a take is still bad after its retries."),
+    # which model, where
+    "model": Opt(Model, Model.original, ("--model",), "Chatterbox model.", {"case_sensitive": False}),
+    "model_dir": Opt(Path | None, None, ("--model-dir",), "Checkpoint folder (default: Hugging Face cache; env "
+                     "CBX_MODEL_DIR)."),
+    "revision": Opt(str | None, None, ("--revision",), "Pin a Hugging Face revision (branch, tag or commit) of the "
+                    "weights."),
+    "device": Opt(Device, Device.auto, ("--device",), "Where to run: auto picks CUDA, then MPS, then CPU."),
+    # how the run goes
+    "batch_size": Opt(int, 8, ("--batch-size",), _described("batch_size")),
+    "no_batch": Opt(bool, False, ("--no-batch",), "Synthesize one chunk at a time, exactly as stock Chatterbox."),
+    "cache_dir": Opt(Path | None, None, ("--cache-dir",), "Where finished takes are kept (default: your cache "
+                     "folder)."),
+    "no_cache": Opt(bool, False, ("--no-cache",), "Neither read nor write the take cache."),
+    "quiet": Opt(bool, False, ("--quiet", "-q"), "No progress or summary on stderr."),
+    "debug": Opt(bool, False, ("--debug",), "Show full tracebacks and debug logs."),
+}
+
+SAMPLING = ("exaggeration", "temperature", "cfg_weight", "min_p", "top_p", "top_k", "repetition_penalty", "seed",
+            "max_tokens")
+GROUPS: dict[str, tuple[str, ...]] = {
+    "output": ("output", "fmt", "sample_rate", "manifest", "srt", "vtt", "split_chapters", "title", "author",
+               "cover", "bitrate", "speed", "volume"),
+    "narration": ("preset", "voice", "language", "lexicon", "date_order", *SAMPLING, "retries", "strict"),
+    "model": ("model", "model_dir", "revision", "device"),
+    "run": ("batch_size", "no_batch", "cache_dir", "no_cache", "quiet", "debug"),
+}
+
+
+def _names(items: tuple[str, ...]) -> list[str]:
+    names: list[str] = []
+    for item in items:
+        for name in GROUPS.get(item, (item,)):
+            if name not in OPTIONS:
+                raise KeyError(f"no option {name!r}")
+            if name not in names:
+                names.append(name)
+    return names
+
+
+def with_options(*items: str):
+    """Give the decorated command the named options (or groups: output, narration, model, run), passed to it as
+    one ``opts`` namespace. The command's own parameters (its arguments) come first in --help."""
+
+    names = _names(items)
+
+    def decorate(fn):
+        sig = inspect.signature(fn, eval_str=True)
+        own = [p for p in sig.parameters.values() if p.name != "opts"]
+
+        @functools.wraps(fn)
+        def command(**kwargs):
+            opts = SimpleNamespace(**{name: kwargs.pop(name) for name in names})
+            return fn(**kwargs, opts=opts)
+
+        command.__signature__ = sig.replace(parameters=own + [OPTIONS[n].parameter(n) for n in names])
+        command.__annotations__ = {p.name: p.annotation for p in own}
+        return command
+
+    return decorate

@@ -1,0 +1,67 @@
+"""`cbx check`, `cbx bench` and `cbx doctor`: measure a delivered file, the engines, and the set-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cbx_cli.cli.app import app
+from cbx_cli.cli.options import with_options
+from cbx_cli.config.ranges import RANGES
+
+
+@app.command()
+def check(
+    audio: Annotated[Path, typer.Argument(help="An audio file to measure.")],
+    acx: Annotated[bool, typer.Option("--acx", help="Check against ACX audiobook requirements.")] = False,
+) -> None:
+    """Measure RMS loudness, peak and noise floor; with --acx, exit 1 if any ACX requirement fails."""
+    from cbx_cli.deliver.check import acx_check, format_requirements
+
+    requirements = acx_check(audio)
+    for line in format_requirements(requirements):
+        typer.echo(line)
+    if acx and not all(r.passed for r in requirements):
+        raise typer.Exit(1)
+
+
+@app.command()
+@with_options("model", "debug")
+def bench(
+    opts,
+    chunks: Annotated[int, typer.Option("--chunks", help=RANGES["chunks"].help)] = 8,
+    tokens: Annotated[int, typer.Option("--tokens", help=RANGES["tokens"].help)] = 40,
+    repeats: Annotated[int, typer.Option("--repeats", help=RANGES["repeats"].help)] = 1,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Also write the results to this JSON file.")] = None,
+) -> None:
+    """Stock Chatterbox (one chunk at a time) against cbx's batched engine, on the same chunks and weights.
+
+    Without --model-dir, full-size random weights are built in memory: the architecture, not the weights, sets the
+    speed."""
+    from cbx_cli.cli.app import setup_logging
+    from cbx_cli.config.params import BenchOptions, check_options
+    from cbx_cli.engine.bench import format_report, run_bench, write_json
+    from cbx_cli.engine.stock import resolve_device
+    from cbx_cli.errors import ParamError
+
+    setup_logging(opts.debug)
+    work = check_options(BenchOptions, chunks=chunks, tokens=tokens, repeats=repeats)
+    if opts.model.value == "multilingual":
+        raise ParamError("cbx bench measures --model original or turbo.")
+    where, _ = resolve_device(opts.device.value)
+    result = run_bench(opts.model_dir, opts.model.value, where, work.chunks, work.tokens, repeats=work.repeats)
+    typer.echo(format_report(result))
+    if json_path is not None:
+        write_json(result, json_path)
+
+
+@app.command()
+def doctor() -> None:
+    """Check the set-up: torch and GPUs, ffmpeg, Chatterbox weights in the cache and their revisions."""
+    from cbx_cli.engine.doctor import diagnose
+
+    for finding in diagnose():
+        mark = "ok " if finding.ok else "-- "
+        typer.echo(f"{mark}{finding.name:<22} {finding.value}")

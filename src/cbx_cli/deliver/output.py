@@ -1,0 +1,155 @@
+"""Where a narration goes: the audio file (or stdout, or one file per chapter), the manifest and subtitles.
+
+`Delivery.check` runs before any model loads, so a bad path or format fails in a second, not after a render;
+`Delivery.write` is the only code that writes a run's outputs, each atomically.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cbx_cli.deliver.export import (
+    check_output_path,
+    check_regular,
+    export,
+    format_for,
+    probe_folder,
+    write_bytes_atomic,
+)
+from cbx_cli.deliver.ffmpeg import check_options, export_ffmpeg, uses_ffmpeg
+from cbx_cli.deliver.safety import Named, check_clashes, run_reads, stream_alias
+from cbx_cli.errors import OutputError
+
+if TYPE_CHECKING:
+    from cbx_cli.api import Narration
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The files a run writes. ``output`` is a file path, ``-`` for stdout, or a folder with ``split_chapters``."""
+
+    output: str
+    fmt: str | None = None
+    """The audio format (wav flac mp3 ogg m4b m4a opus); None: from the output's extension (WAV for stdout and for
+    --split-chapters)."""
+    manifest: Path | None = None
+    srt: Path | None = None
+    vtt: Path | None = None
+    split_chapters: bool = False
+    """Write one numbered file per chapter into the folder ``output``."""
+    bitrate: str | None = None
+    title: str | None = None
+    author: str | None = None
+    cover: Path | None = None
+
+    @property
+    def format(self) -> str:
+        """The audio format this delivery writes (checked)."""
+        if self.split_chapters:
+            return format_for(f"x.{(self.fmt or 'wav').lower().lstrip('.')}", None)
+        return format_for(self.output, self.fmt)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "output", stream_alias(self.output))  # -o /dev/stdout streams like -o -
+
+    def outputs(self) -> list[Named]:
+        """The files this delivery writes, each with its flag (--split-chapters' files: `chapter_paths`)."""
+        found = [] if self.output == "-" or self.split_chapters else [Named("-o", Path(self.output))]
+        sides = (("--manifest", self.manifest), ("--srt", self.srt), ("--vtt", self.vtt))
+        return found + [Named(flag, Path(side)) for flag, side in sides if side is not None]
+
+    def check(self, reads: Sequence[Named] = (), writes: Sequence[Named] = ()) -> None:
+        """Everything about the outputs that can fail, checked before any synthesis: folders, names, kinds, and that
+        no output is another output, one of ``reads`` or one of ``writes`` (the take cache)."""
+        fmt = self.format
+        if self.split_chapters:
+            check_split_folder(self.output)
+        for named in self.outputs():
+            check_output_path(str(named.path), named.label)
+        check_clashes([*self.outputs(), *writes], reads)
+        if uses_ffmpeg(fmt, self.bitrate):
+            check_options(fmt, self.bitrate, self.cover)
+        elif self.cover is not None:
+            raise OutputError(f"A cover image cannot be attached to .{fmt}; use .m4b, .m4a or .mp3.")
+        elif self.bitrate is not None:
+            raise OutputError(f"--bitrate applies to .mp3, .opus, .m4a and .m4b, not .{fmt}.")
+
+    def check_run(self, script, voice: str | None, lexicon: Path | None, chapter_titles: Sequence[str],
+                  model_dir: Path | None = None, cache_dir: Path | None = None) -> None:
+        """`check` against every file the run reads (`cbx_cli.deliver.safety.run_reads`) and the take cache, and
+        the files of --split-chapters (one per title in ``chapter_titles``) too."""
+        reads = run_reads(script, voice, lexicon, self.cover, model_dir)
+        self.check(reads, [Named("--cache-dir", Path(cache_dir))] if cache_dir is not None else [])
+        if self.split_chapters:
+            files = [Named(f"the chapter file {p.name}", p) for p in self.chapter_paths(chapter_titles)]
+            for named in files:
+                check_regular(named.path, named.label)
+            check_clashes([*self.outputs(), *files], reads)
+
+    def chapter_paths(self, titles: Sequence[str]) -> list[Path]:
+        """The numbered file --split-chapters writes for each chapter title, in order."""
+        width = max(2, len(str(len(titles))))
+        return [Path(self.output) / f"{n:0{width}d}-{slug(t)}.{self.format}" for n, t in enumerate(titles, 1)]
+
+    def write(self, narration: Narration, stdout=None) -> None:
+        """Write the audio (to ``stdout`` for ``-``), then the manifest and subtitles, each atomically."""
+        if self.split_chapters:
+            write_chapter_files(narration, Path(self.output), self.format, self)
+        else:
+            narration.export(self.output, self.format, bitrate=self.bitrate, title=self.title, author=self.author,
+                             cover=self.cover, stdout=stdout)
+        if self.manifest is not None:
+            narration.write_manifest(self.manifest)
+        if self.srt is not None:
+            narration.write_subtitles(self.srt, "srt")
+        if self.vtt is not None:
+            narration.write_subtitles(self.vtt, "vtt")
+
+
+def check_split_folder(folder: str) -> None:
+    """--split-chapters writes into a folder: it may exist, or be new inside an existing folder; either way cbx must
+    be able to write there."""
+    path = Path(folder)
+    if folder == "-":
+        raise OutputError("--split-chapters writes files into a folder; give -o FOLDER, not -o -.")
+    if path.exists() and not path.is_dir():
+        raise OutputError(f"--split-chapters needs -o to name a folder, and '{folder}' is not a folder.")
+    if not path.exists() and not path.parent.is_dir():
+        raise OutputError(f"Output folder '{path.parent}' does not exist. Create it first (mkdir -p {path.parent}).")
+    probe_folder(path if path.is_dir() else path.parent, "01-chapter.wav", "-o")
+
+
+def spoken_chapter_titles(chunks, titles: Sequence[str | None]) -> list[str]:
+    """The title of each chapter that has chunks, in order, as its file and chapter mark name it."""
+    used = sorted({c.chapter for c in chunks})
+    return [titles[ch] or f"Chapter {ch + 1}" for ch in used]
+
+
+def write_chapter_files(narration: Narration, folder: Path, fmt: str, tags: Delivery) -> list[Path]:
+    """One numbered file per chapter, cut from the normalized program, each written atomically."""
+    folder.mkdir(exist_ok=True)
+    sr = narration.sample_rate
+    paths = tags.chapter_paths([title for _, _, title in narration.chapters])
+    for (start, end, title), path in zip(narration.chapters, paths, strict=True):
+        piece = narration.audio[int(round(start * sr)) : int(round(end * sr))]
+        if uses_ffmpeg(fmt, tags.bitrate):
+            export_ffmpeg(piece, sr, str(path), fmt, None, title, tags.author, tags.cover, tags.bitrate)
+        else:
+            export(piece, sr, str(path), fmt)
+    return paths
+
+
+def slug(title: str) -> str:
+    """A file-name-safe form of a chapter title."""
+    text = re.sub(r"[^\w\s-]", "", unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode())
+    return re.sub(r"[\s_-]+", "-", text).strip("-").lower()[:60] or "chapter"
+
+
+def write_text(path: Path, text: str) -> None:
+    """A UTF-8 text output (manifest, subtitles), written atomically."""
+    write_bytes_atomic(path, text.encode("utf-8"))

@@ -1,0 +1,150 @@
+"""Text normalization: what the engine reads, as opposed to what the script says.
+
+The manifest keeps the text as written; :func:`normalize` produces the text to speak:
+
+1. Tags (``[laugh]``, ``[pause 1.5s]``) are hidden, so no rule touches them (`protect`).
+2. The user's `Lexicon` respellings are applied.
+3. The rules in `RULES` run in order, each over the whole text. English gets all of them: abbreviations
+   (Dr., St., e.g., No. 5 …), dates, times, money, percent, ordinals, years, decimals and cardinals in
+   words. Another language that num2words supports gets the rules not tied to English (numbers, money,
+   percent, years, times); a language it does not support keeps its text as written (apart from the lexicon).
+
+Each module holds one kind of rule with its patterns; `words` says numbers through num2words, `context` reads
+around a match, `rule` applies one. A new kind is a new module with its `Rule`s, a place in `RULES`, and a
+test file with its table of cases.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, NamedTuple
+
+from cbx_cli.plan.normalize import (
+    abbreviations,
+    dates,
+    fractions,
+    languages,
+    measures,
+    money,
+    numbers,
+    ordinals,
+    phones,
+    ranges,
+    roman,
+    times,
+    years,
+)
+from cbx_cli.plan.normalize.context import UNSPACED
+from cbx_cli.plan.normalize.protect import protect_tags
+from cbx_cli.plan.normalize.rule import DATE_ORDERS, Reading, Rule
+from cbx_cli.plan.normalize.words import resolve_language
+
+if TYPE_CHECKING:
+    from cbx_cli.plan.lexicon import Lexicon
+
+__all__ = ["DATE_ORDERS", "RULES", "Normalized", "Reading", "Rule", "normalize", "normalize_text", "resolve_language"]
+
+RULES: tuple[Rule, ...] = (
+    # Words first: "No. 5" must lose its period before numbers are read, "Chapter IX" its numeral.
+    abbreviations.NAMED,
+    abbreviations.FIGURE,
+    abbreviations.WORDS,
+    abbreviations.INITIALS,
+    roman.HEADING,
+    roman.REGNAL,
+    roman.CENTURY,
+    roman.LEADING,
+    # Then whatever contains numbers, the most specific shapes before the plain ones that would eat them:
+    # figures with a slash or a dash that are one thing (24/7, a telephone number, a date) before ranges.
+    numbers.ABOUT,
+    fractions.IDIOM,
+    years.YEAR_RANGE,
+    phones.TELEPHONE,
+    phones.CODE,
+    *dates.DATES_IN_WORDS,
+    *languages.DATE_ORDINALS,
+    dates.ISO_DATE,
+    dates.NUMERIC_DATE,
+    dates.NUMERIC_MONTH_YEAR,
+    dates.WEEKDAY,
+    dates.DAY_MONTH,
+    dates.MONTH_DAY,
+    dates.MONTH_YEAR,
+    ranges.RATIO,
+    times.TIME_RANGE,
+    times.CLOCK,
+    times.DOTTED_CLOCK,
+    times.HOUR_AM_PM,
+    ranges.RANGE,
+    money.RATE,
+    money.CURRENCY_BEFORE,
+    money.CURRENCY_AFTER,
+    money.CODE_BEFORE,
+    money.CODE_AFTER,
+    money.CENTS,
+    money.PERCENT,
+    numbers.BY,
+    fractions.FRACTION,
+    measures.FEET_INCHES,
+    measures.MEASURE,
+    numbers.TIMES,
+    ordinals.ORDINAL,
+    years.ERA_AFTER,
+    years.ERA_BEFORE,
+    years.DECADE,
+    years.YEAR,
+    numbers.NUMBER_SIGN,
+    numbers.DOTTED,
+    numbers.BARE_FRACTION,
+    numbers.NUMBER,
+    numbers.MIXED,
+)
+"""Every rule, in the order they run."""
+
+
+class Normalized(NamedTuple):
+    """What the engine reads, and what in it is still as written because no rule understood it."""
+
+    spoken: str
+    left_as_written: tuple[str, ...]
+    """Tokens with figures in them that are read as written ("1.2.3.4", "x86-64"); every figure for a
+    language num2words does not say."""
+
+
+_TOKEN_RE = re.compile(f"[^\\s{UNSPACED}]+")
+_FIGURES = frozenset("0123456789")
+_EDGES = "\"'“”‘’«»()[]{}.,;:!?…"
+
+
+def normalize_text(
+    text: str, language: str = "en", lexicon: Lexicon | None = None, date_order: str | None = None
+) -> Normalized:
+    """The text to speak for ``text`` (see `normalize`), and the tokens with figures left as written in it."""
+    protected = protect_tags(text)
+    if protected is None:
+        return Normalized(text, ())
+    hidden, restore = protected
+    if lexicon:
+        hidden = lexicon.apply(hidden)
+    lang = resolve_language(language)
+    if lang is not None:
+        reading = Reading(lang, date_order)
+        for rule in RULES:
+            if rule.runs_for(lang):
+                hidden = rule.apply(hidden, reading)
+    left = tuple(token.strip(_EDGES) for token in _TOKEN_RE.findall(hidden) if not _FIGURES.isdisjoint(token))
+    return Normalized(restore(hidden), left)
+
+
+def normalize(
+    text: str, language: str = "en", lexicon: Lexicon | None = None, date_order: str | None = None
+) -> str:
+    """The text to speak for ``text``: lexicon respellings applied, then numbers and abbreviations in words.
+
+    ``language`` is a code such as ``"en"``, ``"fr"`` or ``"pt-BR"``. English gets the full treatment; other
+    languages that ``num2words`` supports get numbers, currency, years and percent; others only the lexicon.
+    ``date_order`` ("dmy", "mdy", "ymd") reads a numeric date whose day and month could be swapped; None reads
+    it as the language writes dates. Tags such as ``[laugh]`` are left as they are, and so is all punctuation
+    that ends a sentence. Never raises on odd text: what cannot be said in words is left as written, whole.
+    """
+    return normalize_text(text, language, lexicon, date_order).spoken

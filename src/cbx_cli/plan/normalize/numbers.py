@@ -1,0 +1,126 @@
+"""Numbers in words: cardinals and decimals as each language writes them, version numbers, bare fractions,
+"#5", multipliers (3x), dimensions (2x4), and words with figures in them (MP3, COVID-19).
+
+English and the languages that write 3.14 group thousands with commas; the others (`words.DECIMAL_COMMA`)
+write 3,14 and 1.000, so each pattern here comes in two forms, keyed by "uses a decimal comma". Every pattern
+is bounded by `context.BEGIN` and `context.END`: a figure glued to others by a hyphen, slash, point or colon
+that no rule reads whole ("x86-64", "1.2.3.4") is left as written, never read in parts.
+"""
+
+from __future__ import annotations
+
+import re
+
+from cbx_cli.plan.normalize.context import BEGIN, END, spaced
+from cbx_cli.plan.normalize.rule import Reading, Rule
+from cbx_cli.plan.normalize.words import cardinal, digits, number
+
+CURRENCY_SYMBOLS = "$£€¥₹"
+"""The currency signs money.py reads; a number next to one is an amount, never a year."""
+MINUS = r"(?<![\w.,\-−])[-−]"
+"""A minus sign (not a hyphen after a word or a number)."""
+SIGN = rf"(?P<sign>(?:{MINUS}|(?<![\w.,+])\+)(?=[0-9]))?"
+"""An optional minus or plus sign that belongs to the number after it (-5, +5°C)."""
+
+
+def _point(decimal_comma: bool) -> str:
+    return "," if decimal_comma else r"\."
+
+
+def number_pattern(decimal_comma: bool, name: str = "") -> str:
+    """Pattern source for a number with optional thousands groups (``int``) and decimals (``frac``); ``name``
+    suffixes the group names, for patterns with two numbers."""
+    group = r"[.\u00a0\u202f]" if decimal_comma else ","
+    integer = rf"(?:[0-9]{{1,3}}(?:{group}[0-9]{{3}})+(?![0-9])|[0-9]+)"
+    return rf"(?P<int{name}>{integer})(?:{_point(decimal_comma)}(?P<frac{name}>[0-9]+))?"
+
+
+def said_number(match: re.Match[str], reading: Reading, name: str = "") -> str:
+    """Words for the number a `number_pattern` (with ``name``) matched, with the match's sign if it has one."""
+    sign = match.groupdict().get(f"sign{name}") or ""
+    return number(sign, match.group(f"int{name}"), match.group(f"frac{name}"), reading.lang)
+
+
+def is_one(match: re.Match[str], name: str = "") -> bool:
+    """Whether the number matched is exactly 1 (or -1): what takes a singular noun ("1 kg", but "1.0 kg")."""
+    return match.group(f"int{name}") == "1" and match.group(f"frac{name}") is None
+
+
+_PLAIN_RE = {dc: re.compile(rf"{BEGIN}{SIGN}{number_pattern(dc)}{END}") for dc in (False, True)}
+_BARE_FRACTION_RE = {
+    dc: re.compile(rf"(?P<sign>{MINUS})?(?<![^\s(\[{{\-−]){_point(dc)}(?P<frac>[0-9]+){END}") for dc in (False, True)
+}
+_DOTTED_RE = re.compile(rf"{BEGIN}[0-9]+\.[0-9]+\.[0-9]+{END}")
+_ABOUT_RE = re.compile(r"(?<!\S)[~≈](?=[0-9$£€¥₹])")
+_HASH_RE = re.compile(r"(?<![\w&#])#(?=[0-9]+(?![\w/]|[-–.:,][0-9]))")
+_TIMES_RE = {dc: re.compile(rf"{BEGIN}{number_pattern(dc)}[x×](?![\w/])") for dc in (False, True)}
+_BY_RE = {
+    dc: re.compile(rf"{BEGIN}{number_pattern(dc, 'a')}(?P<gap>\s?)[x×](?P=gap)(?={number_pattern(dc, 'b')}{END})")
+    for dc in (False, True)
+}
+_MIXED_RE = re.compile(rf"{BEGIN}(?<![\w-])(?=[\w-]*[0-9])(?=[\w-]*[^\W\d_])[^\W_]+(?:-[^\W_]+)*{END}")
+_RUN_RE = re.compile(r"[0-9]+|[^\W0-9_]+|-")
+_ASCII_DIGITS = "0123456789"
+
+
+def _plain(text: str, match: re.Match[str], reading: Reading) -> str:
+    return spaced(text, match, said_number(match, reading))
+
+
+def _bare_fraction(text: str, match: re.Match[str], reading: Reading) -> str:
+    sign, frac = match.group("sign") or "", match.group("frac")
+    if reading.english:
+        words = f"point {digits(frac, reading.lang)}"
+        return spaced(text, match, f"minus {words}" if sign else words)
+    return spaced(text, match, number(sign, "", frac, reading.lang))
+
+
+def _dotted(text: str, match: re.Match[str], reading: Reading) -> str:
+    return " point ".join(cardinal(part, reading.lang) for part in match.group(0).split("."))
+
+
+def _hash(text: str, match: re.Match[str], reading: Reading) -> str:
+    return "number "
+
+
+def _about(text: str, match: re.Match[str], reading: Reading) -> str:
+    return "about "
+
+
+def _times(text: str, match: re.Match[str], reading: Reading) -> str:
+    return f"{said_number(match, reading)} times"
+
+
+def _by(text: str, match: re.Match[str], reading: Reading) -> str:
+    return f"{said_number(match, reading, 'a')} by "
+
+
+def _mixed(text: str, match: re.Match[str], reading: Reading) -> str | None:
+    """A word with figures in it, each run said on its own: "MP3" MP three, "B2B" B two B, "A380" A three eight
+    zero (a long run is a code); None where a hyphen joins two figures ("x86-64"), which is not understood."""
+    runs = _RUN_RE.findall(match.group(0))
+    for before, joint, after in zip(runs, runs[1:], runs[2:], strict=False):
+        if joint == "-" and before[0] in _ASCII_DIGITS and after[0] in _ASCII_DIGITS:
+            return None
+    said: list[str] = []
+    for run in runs:
+        if run[0] in _ASCII_DIGITS:
+            words = cardinal(run, reading.lang) if len(run) <= 2 else digits(run, reading.lang)
+            said.append(words)
+        elif run == "-":
+            said.append("-")
+        else:
+            said.append(run)
+    return " ".join(said).replace(" - ", "-")
+
+
+BY = Rule("dimensions (2x4, 10 x 20 cm)", _BY_RE, _by, language="en", whole_tokens=False)
+TIMES = Rule("multiplier (3x)", _TIMES_RE, _times, language="en")
+NUMBER_SIGN = Rule("number sign (#5)", _HASH_RE, _hash, language="en", whole_tokens=False)
+ABOUT = Rule("about (~5)", _ABOUT_RE, _about, language="en", whole_tokens=False)
+DOTTED = Rule("dotted number (version 1.2.3)", _DOTTED_RE, _dotted, language="en")
+BARE_FRACTION = Rule("decimal without a whole part (.5)", _BARE_FRACTION_RE, _bare_fraction)
+NUMBER = Rule("number", _PLAIN_RE, _plain)
+MIXED = Rule("word with figures (MP3, 4G)", _MIXED_RE, _mixed)
+"""The last rule: what is left with figures in it after this is left as written and listed by `cbx plan`."""
+
