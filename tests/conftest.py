@@ -78,3 +78,15 @@ def turbo_ckpt(tmp_path_factory) -> Path:
 def voice_wav(tmp_path_factory) -> Path:
     """A 6 s synthetic voice, 24 kHz mono 16-bit wav."""
     return write_voice_wav(tmp_path_factory.mktemp("voice") / "voice.wav", seconds=6.0, sr=24000)
+
+
+@pytest.fixture
+def fake_engine(monkeypatch):
+    """Every engine the code under test makes is a `fakes.FakeEngine`: for tests about the CLI and the pipeline
+    around synthesis, not about the engine. The value (`fakes.FakeEngines`) lists the engines made and sets knobs."""
+    from fakes import FakeEngines
+
+    engines = FakeEngines()
+    monkeypatch.setattr("cbx_cli.engine.make_engine", engines)
+    monkeypatch.setattr("cbx_cli.api.make_engine", engines)
+    return engines

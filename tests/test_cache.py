@@ -1,7 +1,7 @@
-"""The take cache, guards and render's bookkeeping (resume, retries), with a stand-in engine.
+"""The take cache, guards and render's bookkeeping (resume, retries), on the fake engine (tests/fakes.py).
 
-The stand-in makes a tone per chunk so render's cache, retry and ordering logic can be checked exactly
-and fast; the real engine's resume behaviour is tested in test_resume.py.
+The fake makes a tone per chunk so render's cache, retry and ordering logic can be checked exactly and fast; the
+real engine's resume behaviour is tested in test_resume.py.
 """
 
 from __future__ import annotations
@@ -14,53 +14,21 @@ import numpy as np
 import pytest
 
 from cbx_cli.config.params import AssemblySettings, SynthesisParams
-from cbx_cli.engine.base import Synthesis, TakeRequest, Voice
+from cbx_cli.engine.base import TakeRequest, Voice
 from cbx_cli.errors import OutputError
 from cbx_cli.parse.plain import parse_plain
 from cbx_cli.plan.chunks import plan, retry_chunk
 from cbx_cli.render.cache import TakeCache, check_cache, take_key
 from cbx_cli.render.guards import check_take
 from cbx_cli.render.takes import RenderInterrupted, RenderStats, render
-
-SR = 24000
-
-
-def speech_like(seconds: float, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * SR)) / SR
-    env = 0.5 + 0.5 * np.sin(2 * np.pi * 3 * t)
-    return (0.2 * env * np.sin(2 * np.pi * (150 + seed % 100) * t) + 0.01 * rng.normal(size=t.size)).astype(
-        np.float32
-    )
+from fakes import SR, FakeEngine, speech_like
 
 
-class ToneEngine:
-    """A stand-in engine for render's bookkeeping: a plausible take per chunk, a silent one on request."""
-
-    sample_rate = SR
-
-    def __init__(self, silent_seeds=(), fail_after=None):
-        self.calls: list[list[int]] = []
-        self.voices: list[str] = []
-        self.silent_seeds = set(silent_seeds)
-        self.fail_after = fail_after
-
-    def identity(self) -> str:
-        return "tone:1"
-
-    def synthesize(self, requests):
-        if self.fail_after is not None and len(self.calls) >= self.fail_after:
-            raise KeyboardInterrupt
-        chunks = [r.chunk for r in requests]
-        self.calls.append([c.index for c in chunks])
-        self.voices += [r.voice.id for r in requests]
-        return [
-            Synthesis(
-                np.zeros(SR, np.float32) if c.seed in self.silent_seeds else speech_like(len(c.spoken) / 14, c.seed),
-                min(c.max_tokens - 1, 25 * len(c.spoken) // 14),
-            )
-            for c in chunks
-        ]
+def tone_engine(**knobs) -> FakeEngine:
+    engine = FakeEngine()
+    for name, value in knobs.items():
+        setattr(engine, name, value)
+    return engine
 
 
 VOICE = Voice("file:0123", conditionals=None)
@@ -128,22 +96,22 @@ def test_resume_renders_only_missing_chunks(tmp_path):
     chunks = chunks_of()
     cache = TakeCache(tmp_path)
     with pytest.raises(RenderInterrupted) as exc:
-        render(requests_of(chunks), ToneEngine(fail_after=2), batch_size=2, cache=cache)
+        render(requests_of(chunks), tone_engine(fail_after=2), batch_size=2, cache=cache)
     assert exc.value.saved == 4
-    engine = ToneEngine()
+    engine = tone_engine()
     stats = RenderStats()
     resumed = render(requests_of(chunks), engine, batch_size=2, cache=cache, stats=stats)
     assert stats.cached == 4 and stats.rendered == len(chunks) - 4
     assert engine.calls == [[4, 5]]
-    fresh = render(requests_of(chunks), ToneEngine(), batch_size=3)
+    fresh = render(requests_of(chunks), tone_engine(), batch_size=3)
     assert all(np.array_equal(a.audio, b.audio) for a, b in zip(resumed, fresh, strict=True))
 
 
 def test_edit_one_paragraph_renders_only_it(tmp_path):
     cache = TakeCache(tmp_path)
-    render(requests_of(chunks_of()), ToneEngine(), cache=cache)
+    render(requests_of(chunks_of()), tone_engine(), cache=cache)
     edited = TEXT.replace("Paragraph 3 says", "Paragraph 3 now says")
-    engine = ToneEngine()
+    engine = tone_engine()
     render(requests_of(chunks_of(edited)), engine, cache=cache)
     assert engine.calls == [[3]]
 
@@ -151,7 +119,7 @@ def test_edit_one_paragraph_renders_only_it(tmp_path):
 def test_bad_take_is_retried_with_next_seed_then_kept_with_warning():
     chunks = chunks_of("A sentence that is long enough to judge its length.")
     first = chunks[0]
-    engine = ToneEngine(silent_seeds={first.seed, retry_chunk(first, 1).seed, retry_chunk(first, 2).seed})
+    engine = tone_engine(silent_seeds={first.seed, retry_chunk(first, 1).seed, retry_chunk(first, 2).seed})
     stats = RenderStats()
     takes = render(requests_of(chunks), engine, retries=2, stats=stats)
     assert [c for call in engine.calls for c in call] == [0, 0, 0]
@@ -160,7 +128,7 @@ def test_bad_take_is_retried_with_next_seed_then_kept_with_warning():
     assert takes[0].warnings == ["take is mostly silence"]
     assert stats.retried == 1 and stats.flagged == 1
 
-    engine = ToneEngine(silent_seeds={first.seed})
+    engine = tone_engine(silent_seeds={first.seed})
     takes = render(requests_of(chunks), engine, retries=2)
     assert takes[0].chunk.seed == retry_chunk(first, 1).seed and takes[0].warnings == []
 

@@ -16,26 +16,6 @@ pytestmark = pytest.mark.engine
 
 FAST = ["--device", "cpu", "--max-tokens", "12", "--retries", "0", "--quiet"]
 
-BOOK = """\
-# The First Chapter
-
-It was a quiet morning. Dr. Reed opened the shop at 8.30 sharp.
-
-- Bread, still warm.
-- Coffee, black.
-
-```
-print("this is code and must not be spoken")
-```
-
-<!-- a note for the narrator, not for the listener -->
-
-# The Second Chapter
-
-The *afternoon* brought [rain](https://example.com/weather) and customers.
-"""
-
-
 def read(path):
     audio, sr = sf.read(str(path), dtype="float32")
     return audio, sr
@@ -64,36 +44,6 @@ def test_same_command_same_bytes(original_ckpt, tmp_path):
     assert c.read_bytes() != a.read_bytes()
 
 
-def test_book_two_chapters_with_manifest(original_ckpt, tmp_path):
-    script = tmp_path / "chapter.md"
-    script.write_text(BOOK)
-    out, manifest = tmp_path / "chapter.flac", tmp_path / "chapter.json"
-    r = run([
-        "book", str(script), "--preset", "audiobook", "-o", str(out), "--manifest", str(manifest),
-        "--model-dir", str(original_ckpt), *FAST,
-    ])
-    assert r.exit_code == 0, r.output
-    audio, sr = read(out)
-    data = json.loads(manifest.read_text())
-    texts = [c["text"] for c in data["chunks"]]
-    assert texts == [
-        "The First Chapter",
-        "It was a quiet morning. Dr. Reed opened the shop at 8.30 sharp.",
-        "Bread, still warm.",
-        "Coffee, black.",
-        "The Second Chapter",
-        "The afternoon brought rain and customers.",
-    ]
-    assert all(isinstance(c["seed"], int) for c in data["chunks"])
-    assert len({c["seed"] for c in data["chunks"]}) == len(texts)
-    starts = [c["start"] for c in data["chunks"]]
-    ends = [c["end"] for c in data["chunks"]]
-    assert starts == sorted(starts) and all(s < e for s, e in zip(starts, ends, strict=True))
-    assert ends[-1] <= len(audio) / sr + 0.01
-    # the chapter pause (2.0 s in the audiobook preset) separates the chapters
-    assert starts[4] - ends[3] >= 1.9
-    assert -23.0 <= integrated_loudness(audio, sr) <= -18.0
-    assert peak_dbfs(audio) <= -3.0
 
 
 def test_stdin_to_stdout_pipeline(original_ckpt, tmp_path):
@@ -158,33 +108,6 @@ def test_turbo_keeps_tags(turbo_ckpt, tmp_path):
     assert len(read(out)[0]) > 0
 
 
-def test_original_drops_tags_with_one_warning(original_ckpt, tmp_path):
-    out, manifest = tmp_path / "orig.wav", tmp_path / "orig.json"
-    r = run(["say", "Well [laugh] that went well.", "-o", str(out), "--manifest", str(manifest),
-             "--model-dir", str(original_ckpt), "--device", "cpu", "--max-tokens", "12", "--retries", "0"])
-    assert r.exit_code == 0, r.output
-    assert r.stderr.count("Dropped 1 tag(s) ([laugh])") == 1
-    assert [c["text"] for c in json.loads(manifest.read_text())["chunks"]] == ["Well that went well."]
 
 
-def test_strict_fails_on_a_bad_take(original_ckpt, tmp_path):
-    # random weights never emit the stop token, so every take runs to its budget: a bad take
-    out = tmp_path / "strict.wav"
-    r = run(["say", "This take will run to its budget.", "-o", str(out), "--model-dir", str(original_ckpt),
-             "--device", "cpu", "--max-tokens", "8", "--retries", "1", "--strict"])
-    assert r.exit_code == 3
-    assert r.stderr.startswith("cbx: error: 1 chunk(s) still bad after 1 retries (--strict): chunk 1")
-    assert not out.exists()
 
-
-def test_book_accounts_for_every_word(original_ckpt, tmp_path):
-    script = tmp_path / "table.md"
-    script.write_text("---\ntitle: Stock\n---\n# Shelves\n\n| Item | Count |\n|---|---|\n| Bread | 4 |\n\n"
-                      "```\nforgot to close\n\nThe end.\n")
-    out, manifest = tmp_path / "t.wav", tmp_path / "t.json"
-    r = run(["book", str(script), "-o", str(out), "--manifest", str(manifest), "--model-dir", str(original_ckpt),
-             "--device", "cpu", "--max-tokens", "8", "--retries", "0"])
-    assert r.exit_code == 0, r.output
-    assert [c["text"] for c in json.loads(manifest.read_text())["chunks"]] == ["Shelves", "Item, Count", "Bread, 4"]
-    assert ("warning: table.md:10: this code fence is never closed, so the 3 line(s) after it are read as code and "
-            "not spoken. Close it with ```.") in r.stderr.splitlines()

@@ -14,8 +14,7 @@ from typer.testing import CliRunner
 
 from cbx_cli.cli.voices import voices_app
 from cbx_cli.config import paths
-from cbx_cli.engine.base import EngineInfo, VoicePrompt
-from cbx_cli.engine.base import Voice as EngineVoice
+from cbx_cli.engine.base import EngineSpec, VoicePrompt
 from cbx_cli.errors import VoiceError
 from cbx_cli.voices.library import (
     NO_VOICES,
@@ -31,6 +30,7 @@ from cbx_cli.voices.library import (
     voices_dir,
 )
 from clirun import run
+from fakes import FakeEngine
 
 
 def make_wav(path: Path, seconds: float = 6.0, sr: int = 24000, freq: float = 150.0) -> Path:
@@ -133,36 +133,17 @@ def test_conds_paths(wav):
     assert get_voice("hero").conditioned_models() == ["multilingual", "turbo"]
 
 
-class FakeEngine:
-    """Stands in for a loaded engine: conditions on a prompt by writing what it would store where its store says."""
-
-    def __init__(self, model: str = "original", checkpoint_id: str = "feedbeef", store=None):
-        self.info = EngineInfo(model, checkpoint_id, None, "cpu", None)
-        self.store = store or LibraryConditioning()
-        self.prompts: list[VoicePrompt] = []
-        self.refusal: str | None = None
-
-    def voice(self, prompt: VoicePrompt):
-        self.prompts.append(prompt)
-        if self.refusal:
-            raise VoiceError(self.refusal)
-        target = self.store.target(prompt, self.info.model, self.info.checkpoint_id)
-        if target is not None:
-            target.write_bytes(b"conds of " + prompt.path.name.encode())
-        return EngineVoice("file:0123", None)
-
-
 def test_add_with_engine_stores_conditioning(wav):
-    engine = FakeEngine()
+    engine = FakeEngine(store=LibraryConditioning())
     voice = add_voice("hero", str(wav), "original", engine=engine)
     assert len(engine.prompts) == 1
     staged = engine.prompts[0]
     assert staged.name == "hero" and staged.path.name == "reference.wav"
-    assert (voice.dir / "conds-original-feedbeef.pt").read_bytes() == b"conds of reference.wav"
+    assert (voice.dir / "conds-original-fake0001.pt").read_bytes() == b"conds of reference.wav"
     assert voice.conditioned_models() == ["original"]
     # later, for another model, on the stored voice
-    path = compute_conditioning(voice, FakeEngine("turbo", "cafe"))
-    assert path == voice.dir / "conds-turbo-cafe.pt" and path.exists()
+    path = compute_conditioning(voice, FakeEngine(EngineSpec(model="turbo"), LibraryConditioning()))
+    assert path == voice.dir / "conds-turbo-fake0001.pt" and path.exists()
 
 
 def test_library_store_keeps_library_voices_only(wav, tmp_path):
@@ -236,22 +217,14 @@ def test_command_add_checks_before_loading(cli, tmp_path, wav, monkeypatch):
     assert r.exit_code == 2
 
 
-def test_command_add_with_fake_engine(cli, wav, monkeypatch):
-    fake = FakeEngine()
-    made = []
-
-    def make(spec, store=None):
-        made.append(spec)
-        assert isinstance(store, LibraryConditioning)
-        fake.load = lambda: None
-        return fake
-
-    monkeypatch.setattr("cbx_cli.engine.stock.ChatterboxEngine", make)
+def test_command_add_with_fake_engine(cli, wav, fake_engine):
     r = cli("voices", "add", "hero", str(wav), "--device", "cpu", "--model-dir", "/ckpt")
     assert r.exit_code == 0, r.output
     assert r.output == "Added voice 'hero' (6.0 s); conditioning stored for original.\n"
-    assert made[0].model == "original" and made[0].device == "cpu" and str(made[0].model_dir) == "/ckpt"
-    assert not made[0].batched
+    spec = fake_engine.made[0].spec
+    assert spec.model == "original" and spec.device == "cpu" and str(spec.model_dir) == "/ckpt"
+    assert not spec.batched and isinstance(fake_engine.made[0].store, LibraryConditioning)
+    assert fake_engine.made[0].loaded
     r = cli("voices", "add", "hero", str(wav), "--replace")
     assert r.output == "Replaced voice 'hero' (6.0 s); conditioning stored for original.\n"
 

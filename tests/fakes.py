@@ -1,0 +1,115 @@
+"""The one fake engine, for tests about everything around synthesis: the CLI, the take cache, assembly, delivery.
+
+It follows the engine protocol of `cbx_cli.engine.base` and makes speech-like audio (a tone with a syllable-rate
+envelope and a little noise) whose length follows the chunk's spoken text and whose content follows its seed, so
+reruns give the same bytes and a new seed gives new ones. Tests of the engine itself run the real chatterbox code on
+tiny checkpoints instead. Register it with the `fake_engine` fixture (tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+import numpy as np
+
+from cbx_cli.engine.base import EngineInfo, EngineSpec, Synthesis, TakeRequest, Voice, VoicePrompt
+from cbx_cli.errors import VoiceError
+
+SR = 24000
+CHARS_PER_SECOND = 14
+TOKENS_PER_SECOND = 25
+
+
+def speech_like(seconds: float, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * SR)) / SR
+    env = 0.5 + 0.5 * np.sin(2 * np.pi * 3 * t)
+    tone = 0.2 * env * np.sin(2 * np.pi * (150 + seed % 100) * t)
+    return (tone + 0.01 * rng.normal(size=t.size)).astype(np.float32)
+
+
+def _digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+class FakeEngine:
+    """A deterministic stand-in engine. Knobs, set before or between calls:
+
+    - `silent_seeds`: chunks with these seeds come back silent (a take the guards reject);
+    - `to_budget`: every take reports as many tokens as its budget allows (random weights do the same);
+    - `fail_after`: Ctrl-C (KeyboardInterrupt) on the call after this many `synthesize` calls;
+    - `refusal`: `voice()` refuses every recording with this message.
+    """
+
+    sample_rate = SR
+
+    def __init__(self, spec: EngineSpec | None = None, store=None):
+        self.spec = spec or EngineSpec(device="cpu")
+        self.store = store
+        self.info = EngineInfo(self.spec.model, "fake0001", None, "cpu", None)
+        self.timings: dict[str, float] = {"t3": 0.0, "s3gen": 0.0}
+        self.loaded = False
+        self.calls: list[list[int]] = []
+        """Chunk indices of every `synthesize` call, in order."""
+        self.voices: list[str] = []
+        """Voice ids of every request synthesized, in order."""
+        self.prompts: list[VoicePrompt | None] = []
+        self.silent_seeds: set[int] = set()
+        self.to_budget = False
+        self.fail_after: int | None = None
+        self.refusal: str | None = None
+
+    def load(self) -> None:
+        self.loaded = True
+
+    def identity(self) -> str:
+        return f"fake:{self.spec.model}:{self.info.checkpoint_id}"
+
+    def voice(self, prompt: VoicePrompt | None) -> Voice:
+        self.prompts.append(prompt)
+        if prompt is None:
+            return Voice("builtin", None)
+        if self.refusal:
+            raise VoiceError(self.refusal)
+        digest = _digest(prompt.path)
+        if self.store is not None and self.store.find(prompt, self.spec.model, self.info.checkpoint_id) is None:
+            target = self.store.target(prompt, self.spec.model, self.info.checkpoint_id)
+            if target is not None:
+                target.write_bytes(b"conds of " + prompt.path.name.encode())
+        return Voice(f"voice:{prompt.name}:{digest}" if prompt.name else f"file:{digest}", None)
+
+    def synthesize(self, requests: Sequence[TakeRequest]) -> list[Synthesis]:
+        if self.fail_after is not None and len(self.calls) >= self.fail_after:
+            raise KeyboardInterrupt
+        chunks = [r.chunk for r in requests]
+        self.calls.append([c.index for c in chunks])
+        self.voices += [r.voice.id for r in requests]
+        return [self._take(c) for c in chunks]
+
+    def _take(self, chunk) -> Synthesis:
+        if chunk.seed in self.silent_seeds:
+            return Synthesis(np.zeros(SR, np.float32), TOKENS_PER_SECOND)
+        seconds = max(0.3, len(chunk.spoken) / CHARS_PER_SECOND)
+        tokens = chunk.max_tokens if self.to_budget else min(chunk.max_tokens - 1, int(seconds * TOKENS_PER_SECOND))
+        return Synthesis(speech_like(tokens / TOKENS_PER_SECOND, chunk.seed), tokens)
+
+
+class FakeEngines:
+    """What `make_engine` becomes under the `fake_engine` fixture: makes FakeEngines and keeps them in `made`."""
+
+    def __init__(self):
+        self.made: list[FakeEngine] = []
+        self.knobs: dict = {}
+        """Applied to every engine made from now on (see FakeEngine's knobs)."""
+
+    def __call__(self, spec: EngineSpec, store=None) -> FakeEngine:
+        engine = FakeEngine(spec, store)
+        for name, value in self.knobs.items():
+            setattr(engine, name, value)
+        self.made.append(engine)
+        return engine
+
+    @property
+    def last(self) -> FakeEngine:
+        return self.made[-1]
