@@ -8,6 +8,11 @@ layers directly with a preallocated KV cache (`KVCache`: fixed buffers written w
 grows by doubling, and only ever at a check point; on CUDA it is allocated at full size once, so the decode step
 can be captured in a CUDA graph). HF's DynamicCache is not used.
 
+GPU-shaped decoding (`gpu_shaped`: always on CUDA, on any device with the `gpu` device profile) is everything the
+GPU runs but the graph itself: the full-capacity cache, a decode step over that whole capacity under a mask (the
+shapes a captured graph replays), the compaction rule a graph imposes, and, unless the profile is `gpu-fp32`, a
+bfloat16 copy of the transformer. So the CPU runs and tests every GPU branch except `torch.cuda.graph`.
+
 Sampling is per row (`sampling.py`); each row stops at its stop token or its own budget `chunk.max_tokens`. The
 host looks at the "all stopped" flag only every `check_every` steps; finished rows then leave the batch
 (`DecodeState.select`). torch and chatterbox are imported inside the methods.
@@ -141,15 +146,17 @@ class T3BatchDecoder:
     check_every = 16
     """Steps between looks at the "all rows stopped" flag (each look is a host sync on a GPU)."""
 
-    def __init__(self, t3, tokenizer):
+    def __init__(self, t3, tokenizer, gpu_shaped: bool = False):
         self.t3 = t3
         self.tokenizer = tokenizer
+        self.gpu_shaped = gpu_shaped
+        """Take the GPU's code paths (module docstring); on CUDA always."""
         self.use_cuda_graphs = True
         self.bf16 = None
-        """(layers, norm) of T3's transformer in bfloat16, CUDA only (`make_bf16_copy`)."""
+        """(layers, norm) of T3's transformer in bfloat16 (`make_bf16_copy`); GPU-shaped decoding only."""
         self.graph_failed = False
 
-    def make_bf16_copy(self) -> None:  # pragma: no cover - GPU only
+    def make_bf16_copy(self) -> None:
         import copy
 
         import torch
@@ -257,8 +264,8 @@ class T3BatchDecoder:
         seen = torch.zeros(n, V, dtype=torch.bool, device=dev)
         seen[:, t3.hp.start_speech_token] = True
         full = P + max(budget_host)
-        cap = full if dev.type == "cuda" else min(full, P + 2 * self.check_every)
-        dtype = torch.bfloat16 if self.bf16 is not None and dev.type == "cuda" else torch.float32
+        cap = full if self.gpu_shaped else min(full, P + 2 * self.check_every)
+        dtype = torch.bfloat16 if self.bf16 is not None else torch.float32
         slots = torch.arange(full, device=dev)
         key_valid = torch.zeros(2 * n, cap, dtype=torch.bool, device=dev)
         key_valid[:, :P] = slots[None, :P] >= pad[:, None]
@@ -336,6 +343,9 @@ class T3BatchDecoder:
             logits = self._graph_step(st, emb, pos, slot)
             if logits is not None:
                 return logits
+        if self._holds_graph():  # eagerly, what the captured graph replays: every slot, the mask hiding the rest
+            st.cache.full = True
+            return self._forward(st, emb, pos, st.slots[slot : slot + 1], st.key_valid[:, None, None, :])
         st.cache.full = False
         st.cache.length = slot + 1
         mask = st.key_valid[:, None, None, : slot + 1]
@@ -383,13 +393,17 @@ class T3BatchDecoder:
         """Drop finished rows (keep: indices into the current active rows, on the host); the kept indices or None."""
         import torch
 
-        if st.dev.type == "cuda" and st.graph is not None and 2 * len(keep) > len(st.budget_host):
+        if self._holds_graph() and 2 * len(keep) > len(st.budget_host):
             return None  # a smaller batch would need a new graph: wait until half the rows are done
         keep_host = keep.tolist()
         keep = keep.to(st.dev)
         rows = (2 * keep[:, None] + torch.arange(2, device=st.dev)[None]).flatten()
         st.select(keep_host, keep, rows)
         return keep
+
+    def _holds_graph(self) -> bool:
+        """Whether decode steps run at the fixed shapes of a CUDA graph (captured on CUDA, eager elsewhere)."""
+        return self.gpu_shaped and self.use_cuda_graphs and not self.graph_failed
 
     def _ensure_capacity(self, st: DecodeState, k: int, n_steps: int) -> None:
         """Room in the cache for the next `check_every` steps (CPU: grow by doubling; CUDA: allocated in full)."""
