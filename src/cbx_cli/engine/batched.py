@@ -2,8 +2,9 @@
 
 `BatchedEngine` wraps a loaded stock `ChatterboxEngine` (its model, voices and loader) and adds batching around
 it: takes grouped by voice, sorted by length, cut into batches (halved when memory runs out), each batch through
-`t3_batch.T3BatchDecoder` and `s3gen_batch.watermarked_takes`. The original model is batched; turbo and
-multilingual go through the wrapped engine one chunk at a time.
+`t3_batch.T3BatchDecoder` and `s3gen_batch.watermarked_takes`. Turbo's T3 is batched too
+(`t3_batch.TurboBatchDecoder`), its S3Gen (meanflow, two steps) runs per take as stock's, seeded with the chunk's
+seed; multilingual goes through the wrapped engine one chunk at a time.
 
 Batch invariance: the same chunk gives the same tokens alone or in any batch, and the same audio up to float
 rounding (~1e-6 relative): with batched S3Gen on CUDA, padded lengths change matrix shapes and so the order of
@@ -34,7 +35,7 @@ import numpy as np
 from cbx_cli.engine.base import EngineInfo, Synthesis, TakeRequest, Voice, VoicePrompt
 from cbx_cli.engine.s3gen_batch import watermarked_takes
 from cbx_cli.engine.stock import ChatterboxEngine, tokens_generated, with_exaggeration
-from cbx_cli.engine.t3_batch import T3BatchDecoder, is_oom
+from cbx_cli.engine.t3_batch import T3BatchDecoder, TurboBatchDecoder, is_oom
 from cbx_cli.errors import ParamError
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ class BatchedEngine:
         decoder is no faster than one chunk at a time, and one at a time is bit-exact with stock)."""
         self.cpu_workers = True
         """On the CPU, decode several chunks' S3Gen flow at once, one thread each (see `watermarked_takes`)."""
-        self.t3: T3BatchDecoder | None = None
+        self.t3: T3BatchDecoder | TurboBatchDecoder | None = None
 
     @property
     def sample_rate(self) -> int:
@@ -94,7 +95,10 @@ class BatchedEngine:
 
     def load(self) -> None:
         self.stock.load()
-        if self.batchable():
+        if self.batchable() and self.stock.spec.model == "turbo":
+            self.t3 = TurboBatchDecoder(self.stock.model.t3, self.stock.model.tokenizer)
+            self._prepare_cuda()
+        elif self.batchable():
             self.t3 = T3BatchDecoder(self.stock.model.t3, self.stock.model.tokenizer, self.gpu_shaped)
             if self.gpu_shaped and self.profile != "gpu-fp32":
                 self.t3.make_bf16_copy()
@@ -102,7 +106,7 @@ class BatchedEngine:
 
     def batchable(self) -> bool:
         model = self.stock.model
-        return self.stock.spec.model == "original" and model is not None and not model.t3.hp.is_multilingual
+        return self.stock.spec.model in ("original", "turbo") and model is not None and not model.t3.hp.is_multilingual
 
     def _prepare_cuda(self) -> None:  # pragma: no cover - GPU only
         """Batch size from free GPU memory."""
@@ -194,21 +198,36 @@ class BatchedEngine:
             t2 = time.perf_counter()
         self.timings["t3"] += t1 - t0
         self.timings["s3gen"] += t2 - t1
+        if self.stock.spec.model == "turbo":  # as the stock turbo path: no counts, so no budget guard (see synthesize)
+            return [Synthesis(w, None) for w in waves]
         return [Synthesis(w, tokens_generated(g, stop)) for w, g in zip(waves, generated, strict=True)]
 
     def speech_tokens(self, requests: Sequence[TakeRequest]) -> list:
         """T3 for a batch: each request's speech tokens as stock `T3.inference` returns them (stop token kept)."""
         device = self.info.device
-        conds = [with_exaggeration(r.voice.conditionals.t3, r.chunk.params.exaggeration, device) for r in requests]
+        if self.stock.spec.model == "turbo":  # turbo has no exaggeration: stock passes the voice's conditioning as is
+            conds = [r.voice.conditionals.t3 for r in requests]
+        else:
+            conds = [with_exaggeration(r.voice.conditionals.t3, r.chunk.params.exaggeration, device) for r in requests]
         return self.t3.decode([r.chunk for r in requests], conds)
 
     def decode(self, token_lists: Sequence, seeds: Sequence[int], voice: Voice) -> list[np.ndarray]:
         """S3Gen for a batch of one voice: speech tokens → watermarked float32 takes."""
         device = self.info.device
+        if self.stock.spec.model == "turbo":
+            return [self._stock_take(tokens, seed, voice) for tokens, seed in zip(token_lists, seeds, strict=True)]
         group = self.s3gen_batch or (self.max_batch if self.gpu_shaped else 1)
         workers = device == "cpu" and self.cpu_workers and not self.gpu_shaped
         return watermarked_takes(self.stock.model, voice.conditionals.gen, token_lists, seeds, group, workers,
                                  self.sample_rate)
+
+    def _stock_take(self, tokens, seed: int, voice: Voice) -> np.ndarray:
+        """Stock's S3Gen and watermark for one take, its noise from the global generator seeded with the chunk's seed
+        (so the take depends on its own tokens and seed only)."""
+        import torch
+
+        torch.manual_seed(seed)
+        return self.stock.decode(tokens, voice.conditionals)
 
     def _free_memory(self) -> None:
         if self.info.device == "cuda":

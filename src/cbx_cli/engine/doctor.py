@@ -109,7 +109,7 @@ def self_test(spec: EngineSpec, tokens: int = SELF_TEST_TOKENS) -> Finding:
     engine.load()
     if not engine.batchable():
         return Finding("self-test", f"the {spec.model} model runs the stock path: nothing to compare")
-    greedy = SynthesisParams(min_p=1.0)  # only the most likely token survives: sampling is argmax
+    greedy = SynthesisParams(min_p=1.0, top_k=1)  # only the most likely token survives (min_p; turbo: top_k)
     chunks = [Chunk(index=i, text=t, spoken=t, chapter=0, paragraph=0, pause_after=0.0, seed=i, max_tokens=tokens,
                     params=greedy) for i, t in enumerate(SELF_TEST_TEXTS)]
     voice = engine.voice(None)
