@@ -14,19 +14,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from test_batched import GREEDY, GREEDY_ODD, TEXTS, chunk, requests, stock_tokens, t3_tokens
+from test_batched import (
+    GREEDY,
+    GREEDY_ODD,
+    TEXTS,
+    chunk,
+    one_torch_thread,  # noqa: F401  (module-scoped, autouse: one torch thread here too)
+    requests,
+    stock_tokens,
+    t3_tokens,
+)
 
 pytestmark = pytest.mark.engine
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def load(ckpt, profile: str):

@@ -8,22 +8,17 @@ import numpy as np
 import pytest
 
 from cbx_cli.config.params import SynthesisParams
-from test_batched import TEXTS, chunk, requests
+from test_batched import (
+    TEXTS,
+    chunk,
+    one_torch_thread,  # noqa: F401  (module-scoped, autouse: one torch thread here too)
+    requests,
+)
 
 pytestmark = pytest.mark.engine
 
 GREEDY = SynthesisParams(top_k=1)
 GREEDY_ODD = SynthesisParams(top_k=1, top_p=0.8, temperature=1.3, repetition_penalty=1.6)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")
