@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import pytest
 from hypothesis import settings
 
-from cbx_cli.engine.checkpoints import build_original, build_turbo, write_voice_wav
+from cbx_cli.engine.checkpoints import build_multilingual, build_original, build_turbo, write_voice_wav
 
 # Property tests draw the same examples on every run (CI stays reproducible); HYPOTHESIS_EXPLORE=1 draws new ones.
 settings.register_profile("repeatable", derandomize=True)
@@ -72,6 +72,13 @@ def original_ckpt(tmp_path_factory) -> Path:
 def turbo_ckpt(tmp_path_factory) -> Path:
     """A 2-layer random Chatterbox-Turbo checkpoint folder, as `ChatterboxTurboTTS.from_local` reads it."""
     return build_turbo(tmp_path_factory.mktemp("ckpt-turbo"))
+
+
+@pytest.fixture(scope="session")
+def multilingual_ckpt(tmp_path_factory) -> Path:
+    """A 14-layer random Chatterbox multilingual checkpoint folder, as `ChatterboxMultilingualTTS.from_local` reads
+    it."""
+    return build_multilingual(tmp_path_factory.mktemp("ckpt-multilingual"))
 
 
 @pytest.fixture(scope="session")

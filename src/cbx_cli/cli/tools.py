@@ -58,10 +58,26 @@ def bench(
 
 
 @app.command()
-def doctor() -> None:
+@with_options("model", "debug")
+def doctor(
+    opts,
+    self_test: Annotated[bool, typer.Option("--self-test", help="Also run a few chunks greedily through the batched "
+                                            "engine and stock on the device, and say whether they match.")] = False,
+) -> None:
     """Check the set-up: torch and GPUs, ffmpeg, Chatterbox weights in the cache and their revisions."""
+    from cbx_cli.cli.app import setup_logging
+    from cbx_cli.engine.base import EngineSpec
     from cbx_cli.engine.doctor import diagnose
+    from cbx_cli.engine.doctor import self_test as run_self_test
 
-    for finding in diagnose():
+    setup_logging(opts.debug)
+    findings = diagnose()
+    if self_test:
+        spec = EngineSpec.from_options(opts.model.value, opts.model_dir, opts.device.value, None,
+                                       revision=opts.revision)
+        findings.append(run_self_test(spec))
+    for finding in findings:
         mark = "ok " if finding.ok else "-- "
         typer.echo(f"{mark}{finding.name:<22} {finding.value}")
+    if self_test and not findings[-1].ok:
+        raise typer.Exit(1)

@@ -113,12 +113,17 @@ def s3gen_state(meanflow: bool = False) -> dict:
     return state
 
 
-def _voice_encoder(dir: Path):
+def _voice_encoder(dir: Path, name: str = "ve.safetensors"):
+    """The seeded VoiceEncoder, written as `name` (.safetensors, or a torch .pt state dict)."""
+    import torch
     from chatterbox.models.voice_encoder import VoiceEncoder
 
     _seed(1)
     ve = VoiceEncoder().eval()
-    _save(ve, dir / "ve.safetensors")
+    if name.endswith(".pt"):
+        torch.save(ve.state_dict(), dir / name)
+    else:
+        _save(ve, dir / name)
     return ve
 
 
@@ -168,19 +173,21 @@ def builtin_conds(seconds: float = 6.0, ref_seconds: float = 1.0, exaggeration: 
 # -- tokenizers -----------------------------------------------------------------------------------
 
 
-def en_tokenizer_json(path: Path) -> Path:
-    """A character-level tokenizer.json that chatterbox's EnTokenizer loads (all ids < 704)."""
+def en_tokenizer_json(path: Path, chars: str = EN_CHARS, specials: tuple[str, ...] = ()) -> Path:
+    """A character-level tokenizer.json that chatterbox's EnTokenizer loads (all ids < 704); `chars` and
+    `specials` add characters and special tokens (the multilingual tokenizer's)."""
     from tokenizers import AddedToken, Tokenizer, models, pre_tokenizers
 
     vocab = dict(EN_SPECIAL_IDS)
     free = (i for i in range(EN_TEXT_VOCAB) if i not in vocab.values())
-    for tok in EN_OTHER_SPECIALS + list(EN_CHARS):
+    for tok in EN_OTHER_SPECIALS + list(specials) + list(dict.fromkeys(chars)):
         vocab.setdefault(tok, next(free))
     while (i := next(free)) < EN_SPECIAL_IDS["[START]"]:  # no holes below [START]: tokenizers warns
         vocab[f"<unused{i}>"] = i
     tokenizer = Tokenizer(models.BPE(vocab=vocab, merges=[], unk_token="[UNK]"))
     tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
-    tokenizer.add_special_tokens([AddedToken(t, special=True) for t in [*EN_SPECIAL_IDS, *EN_OTHER_SPECIALS]])
+    added = [*EN_SPECIAL_IDS, *EN_OTHER_SPECIALS, *specials]
+    tokenizer.add_special_tokens([AddedToken(t, special=True) for t in added])
     assert max(tokenizer.get_vocab().values()) < EN_TEXT_VOCAB
     tokenizer.save(str(path))
     return path
@@ -222,6 +229,35 @@ def build_original(dir: Path, layers: int | None = 2) -> Path:
     dir = Path(dir)
     return _build(dir, "t3_cfg.safetensors", ("Llama_520M", "num_hidden_layers", layers), None,
                   "s3gen.safetensors", lambda: en_tokenizer_json(dir / "tokenizer.json"))
+
+
+def build_multilingual(dir: Path, layers: int | None = 14) -> Path:
+    """Chatterbox multilingual as `ChatterboxMultilingualTTS.from_local` reads it; returns `dir`.
+
+    ve.pt, t3_mtl23ls_v2.safetensors (Llama_520M with the 2454-token text vocabulary, cut to `layers` layers: stock
+    multilingual inference watches attention heads of layers 9, 12 and 13, so at least 14), s3gen.pt (full S3Gen),
+    grapheme_mtl_merged_expanded_v1.json (characters, NFKD's combining accents and a `[xx]` token per supported
+    language), conds.pt (`builtin_conds()`). Load it inside `t3_sized_to(dir / "t3_mtl23ls_v2.safetensors")`.
+    """
+    import torch
+    from chatterbox.models.t3 import T3
+    from chatterbox.models.t3.modules.t3_config import T3Config
+    from chatterbox.mtl_tts import SUPPORTED_LANGUAGES
+
+    dir = Path(dir)
+    dir.mkdir(parents=True, exist_ok=True)
+    _voice_encoder(dir, "ve.pt")
+    with llama_layers("Llama_520M", "num_hidden_layers", layers):
+        _seed(2)
+        t3 = T3(T3Config.multilingual())
+    _save(t3, dir / "t3_mtl23ls_v2.safetensors")
+    del t3
+    torch.save(s3gen_state(meanflow=False), dir / "s3gen.pt")
+    accents = "".join(chr(c) for c in range(0x300, 0x370))
+    en_tokenizer_json(dir / "grapheme_mtl_merged_expanded_v1.json", EN_CHARS.lower() + accents,
+                      tuple(f"[{code}]" for code in SUPPORTED_LANGUAGES))
+    builtin_conds().save(dir / "conds.pt")
+    return dir
 
 
 def turbo_hp():

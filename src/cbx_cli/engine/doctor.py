@@ -1,10 +1,23 @@
-"""What `cbx doctor` reports: torch and its devices, ffmpeg, and the Chatterbox weights in the cache."""
+"""What `cbx doctor` reports: torch and its devices, ffmpeg, the Chatterbox weights in the cache, and (with
+--self-test) whether the batched engine draws stock's tokens on this device."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cbx_cli.engine.base import EngineSpec
+
+SELF_TEST_TEXTS = (
+    "The quick brown fox jumps over the lazy dog.",
+    "Hello there.",
+    "A third sentence, a little longer than the second, closes the test.",
+)
+SELF_TEST_TOKENS = 24
 
 
 @dataclass
@@ -76,3 +89,60 @@ def diagnose() -> list[Finding]:
     found.append(_ffmpeg())
     found += _cached_models()
     return found
+
+
+def self_test(spec: EngineSpec, tokens: int = SELF_TEST_TOKENS) -> Finding:
+    """A few chunks, greedy, through the batched engine in one batch and through stock one at a time: whether the
+    fast path draws stock's tokens on this device (with the built-in voice).
+
+    With a bfloat16 T3 (a GPU's default) tokens may part from float32 stock's where two logits nearly tie; there the
+    first token of each chunk must match and the share of equal tokens is reported.
+    """
+    from cbx_cli.config.params import SynthesisParams
+    from cbx_cli.engine import make_engine
+    from cbx_cli.engine.base import TakeRequest
+
+    # The chunks are made here, not by the planner: a diagnostic needs fixed text, seeds and budgets only.
+    from cbx_cli.plan.chunks import Chunk
+
+    engine = make_engine(replace(spec, batched=True))
+    engine.load()
+    if not engine.batchable():
+        return Finding("self-test", f"the {spec.model} model runs the stock path: nothing to compare")
+    greedy = SynthesisParams(min_p=1.0, top_k=1)  # only the most likely token survives (min_p; turbo: top_k)
+    chunks = [Chunk(index=i, text=t, spoken=t, chapter=0, paragraph=0, pause_after=0.0, seed=i, max_tokens=tokens,
+                    params=greedy) for i, t in enumerate(SELF_TEST_TEXTS)]
+    voice = engine.voice(None)
+    t0 = time.perf_counter()
+    fast = [for_s3gen(row) for row in engine.speech_tokens([TakeRequest(c, voice) for c in chunks])]
+    t1 = time.perf_counter()
+    slow = [stock_tokens(engine, c, voice) for c in chunks]
+    t2 = time.perf_counter()
+    where = (f"{len(chunks)} chunks x {tokens} tokens on {engine.info.device} "
+             f"(batched {t1 - t0:.2f} s, stock {t2 - t1:.2f} s)")
+    same = sum(a == b for f, s in zip(fast, slow, strict=True) for a, b in zip(f, s, strict=False))
+    total = sum(max(len(f), len(s)) for f, s in zip(fast, slow, strict=True))
+    if fast == slow:
+        return Finding("self-test", f"batched path matches stock: {where}")
+    if engine.t3.bf16 is not None and all(f[:1] == s[:1] for f, s in zip(fast, slow, strict=True)):
+        return Finding("self-test", f"batched path (bfloat16) matches stock on {same} of {total} tokens: {where}")
+    return Finding("self-test", f"batched path differs from stock ({same} of {total} tokens equal): {where}. "
+                   "Use --no-batch, and report it.", ok=False)
+
+
+def stock_tokens(engine, chunk, voice) -> list[int]:
+    """Stock `T3.inference`'s speech tokens for one chunk, as `ChatterboxTTS.generate` hands them to S3Gen."""
+    import torch
+
+    torch.manual_seed(chunk.seed)
+    with torch.inference_mode():
+        tokens, _generated = engine.stock.speech_tokens(chunk, voice.conditionals)
+    return tokens.tolist()
+
+
+def for_s3gen(row) -> list[int]:
+    """The batched decoder's raw tokens for one chunk, cleaned as stock cleans its own (`stock_tokens`)."""
+    from chatterbox.models.s3tokenizer import SPEECH_VOCAB_SIZE, drop_invalid_tokens
+
+    row = drop_invalid_tokens(row)
+    return row[row < SPEECH_VOCAB_SIZE].tolist()

@@ -92,10 +92,36 @@ def process_logits(logits, seen, cfg, penalty, temperature, min_p, one_minus_top
     # TopPLogitsWarper (min_tokens_to_keep=1). With top_p == 1 it only drops tokens whose probability is
     # exactly 0, which changes no probability, so it is skipped when no row asks for top_p < 1.
     if use_top_p:
-        sorted_x, order = torch.sort(x, descending=False)
-        drop = sorted_x.softmax(dim=-1).cumsum(dim=-1) <= one_minus_top_p
-        drop[..., -1:] = False
-        x = x.masked_fill(drop.scatter(1, order, drop), -float("inf"))
+        x = _top_p(x, one_minus_top_p)
+    return torch.softmax(x, dim=-1)
+
+
+def _top_p(x, one_minus_top_p):
+    """transformers' TopPLogitsWarper (min_tokens_to_keep=1) with a top_p per row."""
+    import torch
+
+    sorted_x, order = torch.sort(x, descending=False)
+    drop = sorted_x.softmax(dim=-1).cumsum(dim=-1) <= one_minus_top_p
+    drop[..., -1:] = False
+    return x.masked_fill(drop.scatter(1, order, drop), -float("inf"))
+
+
+def process_turbo_logits(logits, seen, temperature, top_k, one_minus_top_p, penalty, use_top_p: bool):
+    """Stock `T3.inference_turbo`'s processors (chatterbox-tts 0.1.7), in its order, one row per chunk.
+
+    TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper, then RepetitionPenaltyLogitsProcessor. Per-row
+    (n, 1) settings: temperature 1.0 where stock skips it (t <= 0 or t == 1: x / 1.0 == x), top_k the vocabulary
+    size where stock skips it (top_k <= 0), penalty 1.0 where stock skips it. seen: (n, V) bool, the ids stock passes
+    as `input_ids` (the start token at the first step, then the tokens drawn so far).
+    """
+    import torch
+
+    x = logits / temperature
+    kth = torch.sort(x, dim=-1, descending=True).values.gather(1, top_k.clamp(max=x.shape[-1]) - 1)
+    x = x.masked_fill(x < kth, -float("inf"))
+    if use_top_p:
+        x = _top_p(x, one_minus_top_p)
+    x = torch.where(seen, torch.where(x < 0, x * penalty, x / penalty), x)
     return torch.softmax(x, dim=-1)
 
 

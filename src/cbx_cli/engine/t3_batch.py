@@ -8,6 +8,11 @@ layers directly with a preallocated KV cache (`KVCache`: fixed buffers written w
 grows by doubling, and only ever at a check point; on CUDA it is allocated at full size once, so the decode step
 can be captured in a CUDA graph). HF's DynamicCache is not used.
 
+GPU-shaped decoding (`gpu_shaped`: always on CUDA, on any device with the `gpu` device profile) is everything the
+GPU runs but the graph itself: the full-capacity cache, a decode step over that whole capacity under a mask (the
+shapes a captured graph replays), the compaction rule a graph imposes, and, unless the profile is `gpu-fp32`, a
+bfloat16 copy of the transformer. So the CPU runs and tests every GPU branch except `torch.cuda.graph`.
+
 Sampling is per row (`sampling.py`); each row stops at its stop token or its own budget `chunk.max_tokens`. The
 host looks at the "all stopped" flag only every `check_every` steps; finished rows then leave the batch
 (`DecodeState.select`). torch and chatterbox are imported inside the methods.
@@ -20,7 +25,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
-from cbx_cli.engine.sampling import process_logits, race, seed_key, step_uniforms, vocab_codes
+from cbx_cli.engine.sampling import (
+    process_logits,
+    process_turbo_logits,
+    race,
+    seed_key,
+    step_uniforms,
+    vocab_codes,
+)
 
 if TYPE_CHECKING:
     from cbx_cli.plan.chunks import Chunk
@@ -141,15 +153,17 @@ class T3BatchDecoder:
     check_every = 16
     """Steps between looks at the "all rows stopped" flag (each look is a host sync on a GPU)."""
 
-    def __init__(self, t3, tokenizer):
+    def __init__(self, t3, tokenizer, gpu_shaped: bool = False):
         self.t3 = t3
         self.tokenizer = tokenizer
+        self.gpu_shaped = gpu_shaped
+        """Take the GPU's code paths (module docstring); on CUDA always."""
         self.use_cuda_graphs = True
         self.bf16 = None
-        """(layers, norm) of T3's transformer in bfloat16, CUDA only (`make_bf16_copy`)."""
+        """(layers, norm) of T3's transformer in bfloat16 (`make_bf16_copy`); GPU-shaped decoding only."""
         self.graph_failed = False
 
-    def make_bf16_copy(self) -> None:  # pragma: no cover - GPU only
+    def make_bf16_copy(self) -> None:
         import copy
 
         import torch
@@ -257,8 +271,8 @@ class T3BatchDecoder:
         seen = torch.zeros(n, V, dtype=torch.bool, device=dev)
         seen[:, t3.hp.start_speech_token] = True
         full = P + max(budget_host)
-        cap = full if dev.type == "cuda" else min(full, P + 2 * self.check_every)
-        dtype = torch.bfloat16 if self.bf16 is not None and dev.type == "cuda" else torch.float32
+        cap = full if self.gpu_shaped else min(full, P + 2 * self.check_every)
+        dtype = torch.bfloat16 if self.bf16 is not None else torch.float32
         slots = torch.arange(full, device=dev)
         key_valid = torch.zeros(2 * n, cap, dtype=torch.bool, device=dev)
         key_valid[:, :P] = slots[None, :P] >= pad[:, None]
@@ -336,6 +350,9 @@ class T3BatchDecoder:
             logits = self._graph_step(st, emb, pos, slot)
             if logits is not None:
                 return logits
+        if self._holds_graph():  # eagerly, what the captured graph replays: every slot, the mask hiding the rest
+            st.cache.full = True
+            return self._forward(st, emb, pos, st.slots[slot : slot + 1], st.key_valid[:, None, None, :])
         st.cache.full = False
         st.cache.length = slot + 1
         mask = st.key_valid[:, None, None, : slot + 1]
@@ -383,13 +400,17 @@ class T3BatchDecoder:
         """Drop finished rows (keep: indices into the current active rows, on the host); the kept indices or None."""
         import torch
 
-        if st.dev.type == "cuda" and st.graph is not None and 2 * len(keep) > len(st.budget_host):
+        if self._holds_graph() and 2 * len(keep) > len(st.budget_host):
             return None  # a smaller batch would need a new graph: wait until half the rows are done
         keep_host = keep.tolist()
         keep = keep.to(st.dev)
         rows = (2 * keep[:, None] + torch.arange(2, device=st.dev)[None]).flatten()
         st.select(keep_host, keep, rows)
         return keep
+
+    def _holds_graph(self) -> bool:
+        """Whether decode steps run at the fixed shapes of a CUDA graph (captured on CUDA, eager elsewhere)."""
+        return self.gpu_shaped and self.use_cuda_graphs and not self.graph_failed
 
     def _ensure_capacity(self, st: DecodeState, k: int, n_steps: int) -> None:
         """Room in the cache for the next `check_every` steps (CPU: grow by doubling; CUDA: allocated in full)."""
@@ -403,6 +424,111 @@ class T3BatchDecoder:
         extra = cap - st.key_valid.shape[1]
         st.key_valid = torch.nn.functional.pad(st.key_valid, (0, extra), value=False)
         st.graph = None
+
+
+class TurboBatchDecoder:
+    """Speech tokens for many chunks per forward pass with Chatterbox-Turbo's T3 (GPT-2, no CFG: one row a chunk).
+
+    Mirrors `T3.inference_turbo` (chatterbox-tts 0.1.7) per row: the prompt of `prepare_input_embeds`, the first token
+    drawn from the prompt's last position, then one token per step; turbo's processors per row
+    (`sampling.process_turbo_logits`: its top_k included) and each row's own random stream; each row stops at its
+    stop token (dropped, as stock drops it) or its budget (`chunk.max_tokens` tokens in all, stock's
+    `max_gen_len + 1`). Prompts are left-padded: a 2D attention mask hides the padding and explicit `position_ids`
+    give each row stock's learned positions, through transformers' own `GPT2Model.forward` and its DynamicCache.
+    Rows that have finished ride along until the batch ends (their draws are discarded); the host looks at the
+    "all stopped" flag every `check_every` steps.
+    """
+
+    check_every = 16
+
+    def __init__(self, t3, tokenizer):
+        self.t3 = t3
+        self.tokenizer = tokenizer
+
+    def prompt(self, chunk: Chunk, t3_cond):
+        """One chunk's prompt embeddings (L, D), as `ChatterboxTurboTTS.generate` and `inference_turbo` build them."""
+        import torch
+        from chatterbox.tts_turbo import punc_norm
+
+        t3 = self.t3
+        ids = self.tokenizer(punc_norm(chunk.spoken), return_tensors="pt", padding=True, truncation=True)
+        ids = ids.input_ids.to(t3.device)
+        start = t3.hp.start_speech_token * torch.ones_like(ids[:, :1])
+        embeds, _ = t3.prepare_input_embeds(t3_cond=t3_cond, text_tokens=ids, speech_tokens=start, cfg_weight=0.0)
+        return embeds[0]
+
+    def decode(self, chunks: Sequence[Chunk], conds: Sequence) -> list:
+        """Speech tokens per chunk, as stock `T3.inference_turbo` returns them (stop token dropped)."""
+        import torch
+        from transformers import DynamicCache
+
+        t3, hp = self.t3, self.t3.hp
+        dev = t3.device
+        with torch.inference_mode():
+            prompts = [self.prompt(c, cond) for c, cond in zip(chunks, conds, strict=True)]
+            n, P = len(chunks), max(e.shape[0] for e in prompts)
+            lengths = torch.tensor([e.shape[0] for e in prompts], device=dev)
+            x = torch.zeros(n, P, prompts[0].shape[-1], dtype=prompts[0].dtype, device=dev)
+            for i, e in enumerate(prompts):
+                x[i, P - e.shape[0] :] = e
+            mask = (torch.arange(P, device=dev)[None] >= (P - lengths)[:, None]).long()
+            pos = (torch.arange(P, device=dev)[None] - (P - lengths)[:, None]).clamp(min=0)
+            cache = DynamicCache()
+            logits = self._forward(x, mask, pos, cache)
+            settings = self._settings(chunks, dev)
+            V = logits.shape[-1]
+            seen = torch.zeros(n, V, dtype=torch.bool, device=dev)
+            seen[:, hp.start_speech_token] = True
+            budget = torch.tensor([c.max_tokens for c in chunks], device=dev)
+            done = budget <= 0
+            out = torch.full((n, max(1, int(budget.max()))), hp.stop_speech_token, dtype=torch.long, device=dev)
+            codes, keys = vocab_codes(V, dev), settings.pop("keys")
+            k = 0
+            while True:
+                probs = process_turbo_logits(logits, seen, **settings)
+                tok = race(probs, step_uniforms(keys, k, V, codes))
+                out[:, k] = torch.where(done, hp.stop_speech_token, tok)
+                if k == 0:
+                    seen.zero_()  # from the second step on, stock's input_ids are the drawn tokens only
+                seen.scatter_(1, tok[:, None], True)
+                done |= (tok == hp.stop_speech_token) | (k + 1 >= budget)
+                k += 1
+                if k >= out.shape[1] or (k % self.check_every == 0 and bool(done.all())):
+                    break
+                mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)
+                logits = self._forward(t3.speech_emb(tok)[:, None], mask, (lengths + k - 1)[:, None], cache)
+            out = out.cpu()
+        results = []
+        for i, chunk in enumerate(chunks):
+            row = out[i, : max(chunk.max_tokens, 0)]
+            stops = (row == hp.stop_speech_token).nonzero()
+            results.append(row[: int(stops[0, 0])].clone() if stops.numel() else row.clone())
+        return results
+
+    def _forward(self, x, mask, pos, cache):
+        """GPT-2 over x (n, S, D) at positions `pos`; the speech logits of the last position."""
+        hidden = self.t3.tfmr(inputs_embeds=x, attention_mask=mask, position_ids=pos, past_key_values=cache,
+                              use_cache=True)[0]
+        return self.t3.speech_head(hidden[:, -1:])[:, -1, :].float()
+
+    @staticmethod
+    def _settings(chunks: Sequence[Chunk], dev) -> dict:
+        """Per-row columns for `process_turbo_logits`, each at the value that makes a processor stock skips a no-op."""
+        import torch
+
+        ps = [c.params for c in chunks]
+
+        def col(values, dtype=torch.float32):
+            return torch.tensor(values, dtype=dtype, device=dev)[:, None]
+
+        return dict(
+            temperature=col([p.temperature if p.temperature > 0 else 1.0 for p in ps]),
+            top_k=col([p.top_k if p.top_k > 0 else 1 << 30 for p in ps], torch.long),  # clamped to V when used
+            one_minus_top_p=col([1 - p.top_p for p in ps]),
+            penalty=col([float(p.repetition_penalty) for p in ps]),
+            use_top_p=any(p.top_p < 1.0 for p in ps),
+            keys=torch.tensor([seed_key(c.seed) for c in chunks], dtype=torch.int64, device=dev),
+        )
 
 
 def is_oom(exc: BaseException) -> bool:

@@ -127,7 +127,7 @@ def load_model(checkpoint: Checkpoint, device: str) -> Loaded:
     cls = model_class(model)
     said = io.StringIO()  # the loaders print progress notes; stdout may be carrying audio (-o -)
     with contextlib.redirect_stdout(said), quiet_hub(), _warnings_to_debug(), torch.inference_mode():
-        with t3_sized_to(folder / T3_FILE[model]):
+        with t3_sized_to(folder / T3_FILE[model]), lazy_chinese():
             if checkpoint.source != "hub":
                 loaded = cls.from_local(folder, device)
             elif checkpoint.revision:
@@ -235,6 +235,44 @@ def _download(snapshot: Path, model: str, revision: str) -> Path:
                 log.debug("download of %s failed: %r", name, exc)
                 raise ModelError(no_weights_message(model)) from None
     return snapshot
+
+
+@contextlib.contextmanager
+def lazy_chinese() -> Iterator[None]:
+    """Within the block, a multilingual tokenizer made by chatterbox defers its Chinese converter to first use.
+
+    chatterbox-tts 0.1.7's `MTLTokenizer.__init__` builds a `ChineseCangjieConverter`, which downloads its Cangjie
+    table from the hub and loads the pkuseg segmenter, whatever the language: offline, every language's load would
+    wait on it. `_LazyCangjie` builds the real converter the first time Chinese text is tokenized.
+    """
+    try:
+        from chatterbox.models.tokenizers import tokenizer as module
+    except ImportError:  # a chatterbox without the multilingual tokenizer: nothing to defer
+        yield
+        return
+    real = module.ChineseCangjieConverter
+    module.ChineseCangjieConverter = _lazy_cangjie(real)
+    try:
+        yield
+    finally:
+        module.ChineseCangjieConverter = real
+
+
+def _lazy_cangjie(real):
+    class _LazyCangjie:
+        """Stands in for `ChineseCangjieConverter(model_dir)` until it is first called."""
+
+        def __init__(self, model_dir=None):
+            self._model_dir = model_dir
+            self._converter = None
+
+        def __call__(self, text: str) -> str:
+            if self._converter is None:
+                with quiet_hub():
+                    self._converter = real(self._model_dir)
+            return self._converter(text)
+
+    return _LazyCangjie
 
 
 @contextlib.contextmanager
