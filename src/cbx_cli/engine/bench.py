@@ -9,9 +9,14 @@ per second too.
   `t3.inference`, `s3gen.inference` and watermark calls), with `max_new_tokens=T` instead of 1000.
 * batched: `BatchedEngine.synthesize` on the N chunks (max_tokens=T each), wrapping that same stock engine.
 
-Without a checkpoint folder it builds full-size random weights (`checkpoints.build_original(layers=None)`) into
-a temporary folder, in a child process so that this process's peak memory is the engines' alone, and loads them
-as users load a checkpoint; the voice is a synthetic recording, conditioned as `prepare_conditionals` does it.
+Without a checkpoint folder it builds full-size random weights (`checkpoints.build_original` or `build_turbo`,
+`layers=None`) into a temporary folder, in a child process so that this process's peak memory is the engines'
+alone, and loads them as users load a checkpoint; the voice is a synthetic recording, conditioned as
+`prepare_conditionals` does it.
+Each side's S3Gen time is split by timing the model's own stage calls, the same on both sides (`_stage_clock`):
+the flow decoder's estimator (the CFM steps), the vocoder (HiFT's f0 predictor and generator) and the watermark;
+summed over calls, so on the batched side, where takes run in parallel worker threads, they add up past its wall
+time.
 torch and chatterbox are imported inside the functions.
 """
 
@@ -71,10 +76,12 @@ def bench_chunks(n: int, tokens: int, seed: int) -> list[Chunk]:
     return out
 
 
-def build_random_weights(folder: Path) -> Path:
-    """Full-size random original weights in `folder`, built by a child process (its memory is not ours)."""
-    code = "import sys; from cbx_cli.engine.checkpoints import build_original; build_original(sys.argv[1], None)"
-    done = subprocess.run([sys.executable, "-c", code, str(folder)], capture_output=True, text=True)
+def build_random_weights(folder: Path, model: str = "original") -> Path:
+    """Full-size random weights of `model` (original or turbo) in `folder`, built by a child process (its memory
+    is not ours)."""
+    code = ("import sys; from cbx_cli.engine import checkpoints as c; "
+            "getattr(c, 'build_' + sys.argv[2])(sys.argv[1], None)")
+    done = subprocess.run([sys.executable, "-c", code, str(folder), model], capture_output=True, text=True)
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no message"])[-1]
         raise ModelError(f"Building random weights failed ({last}). Pass --model-dir DIR with a checkpoint.")
@@ -124,7 +131,8 @@ def _reset_peak(torch, device: str) -> bool:
     return True
 
 
-def _side(wall: float, tokens: int, audio_s: float, t3_s: float, s3gen_s: float, peak_mb: float, n: int) -> dict:
+def _side(wall: float, tokens: int, audio_s: float, t3_s: float, s3gen_s: float, peak_mb: float, n: int,
+          stages: dict[str, float]) -> dict:
     side = {
         "wall_s": round(wall, 3),
         "tokens": tokens,
@@ -134,6 +142,10 @@ def _side(wall: float, tokens: int, audio_s: float, t3_s: float, s3gen_s: float,
         "t3_s": round(t3_s, 3),
         "s3gen_s": round(s3gen_s, 3),
         "peak_mem_mb": round(peak_mb, 1),
+        "flow_steps_s": round(stages["flow"], 3),
+        "vocoder_s": round(stages["vocoder"], 3),
+        "watermark_s": round(stages["watermark"], 3),
+        "watermark_s_per_audio_s": round(stages["watermark"] / audio_s, 4) if audio_s > 0 else 0.0,
     }
     if n == 1:
         side["latency_s"] = round(wall, 3)
@@ -165,15 +177,15 @@ def run_bench(
     torch = import_torch()
     if chunks < 1 or tokens < 1 or repeats < 1:
         raise ValueError("chunks, tokens and repeats must be at least 1")
-    if model_dir is None and model != "original":
-        raise ValueError(f"bench without --model-dir builds random weights for the original model only, "
-                         f"not {model}; pass --model-dir")
+    if model_dir is None and model not in ("original", "turbo"):
+        raise ValueError(f"bench without --model-dir builds random weights for original and turbo, not {model}; "
+                         f"pass --model-dir")
     threads_before = torch.get_num_threads()
     if threads:
         torch.set_num_threads(threads)
     try:
         with tempfile.TemporaryDirectory(prefix="cbx-bench-") as tmp:
-            weights = Path(model_dir) if model_dir else build_random_weights(Path(tmp) / "random")
+            weights = Path(model_dir) if model_dir else build_random_weights(Path(tmp) / "random", model)
             result = _run(torch, weights, model, device, chunks, tokens, seed, voice_seconds, max_batch, repeats,
                           Path(tmp), builtin=model_dir is not None)
     finally:
@@ -199,9 +211,9 @@ def _run(torch, weights, model, device, chunks, tokens, seed, voice_seconds, max
         engine.synthesize(warm)
         stock = batched = None
         for _ in range(repeats):
-            side = _timed(torch, dev, chunks, lambda: _one_at_a_time(stock_engine, work))
+            side = _timed(torch, dev, chunks, lambda: _one_at_a_time(stock_engine, work), engine.stock.model)
             stock = side if stock is None or side["wall_s"] < stock["wall_s"] else stock
-            side = _timed(torch, dev, chunks, lambda: _all_at_once(engine, work))
+            side = _timed(torch, dev, chunks, lambda: _all_at_once(engine, work), engine.stock.model)
             batched = side if batched is None or side["wall_s"] < batched["wall_s"] else batched
         batched["max_batch"] = engine.max_batch if engine.batchable() else 1
         batched["path"] = "batched" if engine.batchable() else "per-chunk (stock engine)"
@@ -242,20 +254,59 @@ def _all_at_once(engine, work) -> tuple[list, float, float]:
     return takes, engine.timings["t3"], engine.timings["s3gen"]
 
 
-def _timed(torch, dev: str, n: int, run) -> dict:
+def _timed(torch, dev: str, n: int, run, model) -> dict:
     """One side's figures: wall time around `run()`, its takes' tokens and audio, its stage timings, peak memory."""
+    from cbx_cli.engine.s3gen_batch import StageClock
+
     per_side = _reset_peak(torch, dev)
-    _sync(torch, dev)
-    t0 = time.perf_counter()
-    takes, t3, s3gen = run()
-    _sync(torch, dev)
-    wall = time.perf_counter() - t0
+    clock = StageClock()
+    with _stage_clock(model, clock):
+        _sync(torch, dev)
+        t0 = time.perf_counter()
+        takes, t3, s3gen = run()
+        _sync(torch, dev)
+        wall = time.perf_counter() - t0
     tokens = sum(t.tokens or 0 for t in takes)
     audio_s = sum(len(t.audio) for t in takes) / SAMPLE_RATE
-    side = _side(wall, tokens, audio_s, t3, s3gen, _peak_mb(torch, dev), n)
+    side = _side(wall, tokens, audio_s, t3, s3gen, _peak_mb(torch, dev), n, clock.seconds)
     if not per_side:
         side["peak_mem_note"] = "process peak so far"
     return side
+
+
+@contextlib.contextmanager
+def _stage_clock(model, clock):
+    """Time the model's own S3Gen stage calls into `clock` while the block runs, whichever engine makes them.
+
+    The calls timed, chatterbox-tts 0.1.7: the CFM estimator's `forward` (each flow step), HiFT's `f0_predictor`
+    and `decode` (the vocoder), the watermarker's `apply_watermark`. Instance attributes shadow the methods and are
+    removed afterwards; on CUDA the times are those of the calls as queued, not of the kernels.
+    """
+    hift = model.s3gen.mel2wav
+    targets = [
+        (model.s3gen.flow.decoder.estimator, "forward", "flow"),
+        (hift.f0_predictor, "forward", "vocoder"),
+        (hift, "decode", "vocoder"),
+        (model.watermarker, "apply_watermark", "watermark"),
+    ]
+
+    def timed(method, stage):
+        def call(*args, **kwargs):
+            t0 = time.perf_counter()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                clock.add(stage, t0)
+
+        return call
+
+    for obj, name, stage in targets:
+        setattr(obj, name, timed(getattr(obj, name), stage))
+    try:
+        yield clock
+    finally:
+        for obj, name, _stage in targets:
+            delattr(obj, name)
 
 
 def _per(side: dict, key: str) -> float:
@@ -278,6 +329,10 @@ def format_report(result: dict) -> str:
         ("audio s / wall s", a["audio_s_per_s"], b["audio_s_per_s"]),
         ("T3 time (s)", a["t3_s"], b["t3_s"]),
         ("S3Gen + watermark (s)", a["s3gen_s"], b["s3gen_s"]),
+        ("  flow steps (s, summed)", a["flow_steps_s"], b["flow_steps_s"]),
+        ("  vocoder (s, summed)", a["vocoder_s"], b["vocoder_s"]),
+        ("  watermark (s, summed)", a["watermark_s"], b["watermark_s"]),
+        ("watermark s / audio s", a["watermark_s_per_audio_s"], b["watermark_s_per_audio_s"]),
         ("peak memory (MiB)", a["peak_mem_mb"], b["peak_mem_mb"]),
     ]
     if "latency_s" in a:
@@ -300,6 +355,7 @@ def format_report(result: dict) -> str:
     )
     if "latency_ratio" in result:
         lines.append(f"single-chunk latency ratio (batched / stock): {result['latency_ratio']}")
+    lines.append("stage times are summed over calls: on the batched side, takes in parallel threads overlap.")
     if result["device"] == "cpu":
         so_far = " (here: the peak so far; the batched figure includes stock's)" if "peak_mem_note" in b else ""
         lines.append(f"peak memory on the CPU is the process's peak RSS while that side ran, weights included{so_far}.")

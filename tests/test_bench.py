@@ -1,0 +1,42 @@
+"""`cbx bench` on a tiny checkpoint: the per-stage figures it reports, and the model methods it times put back.
+
+The figures themselves (speed) are never asserted: they are shown with `cbx bench` output, in the README.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.mark.engine
+def test_bench_reports_stages_for_turbo(turbo_ckpt):
+    """Turbo (through the engines' turbo path): each side's S3Gen is split into flow steps, vocoder and
+    watermark, the watermark's cost per second of audio is given, and the timed methods are the model's again."""
+    from cbx_cli.engine.bench import format_report, run_bench
+
+    result = run_bench(turbo_ckpt, model="turbo", chunks=1, tokens=4, threads=1)
+    assert result["model"] == "turbo" and result["chunks"] == 1
+    for side in ("stock", "batched"):
+        s = result[side]
+        for key in ("flow_steps_s", "vocoder_s", "watermark_s", "watermark_s_per_audio_s", "latency_s"):
+            assert s[key] > 0, (side, key)
+        assert s["flow_steps_s"] + s["vocoder_s"] + s["watermark_s"] <= s["s3gen_s"] * 1.05 + 0.05, side
+        assert s["watermark_s_per_audio_s"] == pytest.approx(s["watermark_s"] / s["audio_s"], abs=1e-3)
+    report = format_report(result)
+    assert "watermark s / audio s" in report and "latency" in report
+
+
+@pytest.mark.engine
+def test_stage_clock_puts_methods_back(original_ckpt):
+    from cbx_cli.engine import make_engine
+    from cbx_cli.engine.base import EngineSpec
+    from cbx_cli.engine.bench import _stage_clock
+    from cbx_cli.engine.s3gen_batch import StageClock
+
+    eng = make_engine(EngineSpec(model="original", model_dir=original_ckpt, device="cpu"))
+    eng.load()
+    model = eng.stock.model
+    with _stage_clock(model, StageClock()):
+        assert "apply_watermark" in vars(model.watermarker)
+    assert "apply_watermark" not in vars(model.watermarker)
+    assert "decode" not in vars(model.s3gen.mel2wav) and "forward" not in vars(model.s3gen.flow.decoder.estimator)
