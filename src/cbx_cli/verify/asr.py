@@ -164,3 +164,21 @@ class WhisperTranscriber:
                 k = next((k for k, c in enumerate(clips) if middle <= c["end"]), len(clips) - 1)
                 words[k].append(Word(w.word.strip(), w.start - clips[k]["start"], w.end - clips[k]["start"]))
         return [Heard(" ".join(w.text for w in ws), tuple(ws)) for ws in words]
+
+
+CHECK_MODELS = {"en": "base.en", "any": "base"}
+"""The model that hears every take: English-only where every chunk is English (more accurate at that size)."""
+RECHECK_MODELS = {"en": "small.en", "any": "small"}
+"""The larger model that hears the failures again."""
+
+
+def default_models(languages: Sequence[str | None]) -> tuple[str, str]:
+    """(check, recheck) model names for chunks in ``languages`` (None: English)."""
+    english = all((lang or "en").split("-")[0] == "en" for lang in languages)
+    kind = "en" if english else "any"
+    return CHECK_MODELS[kind], RECHECK_MODELS[kind]
+
+
+def make_transcriber(model: str, device: str, batch_size: int = 8) -> Transcriber:
+    """The transcriber for ``model`` (a faster-whisper name or folder), found now, loaded on first use."""
+    return WhisperTranscriber(model, device, batch_size)
