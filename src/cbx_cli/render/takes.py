@@ -54,7 +54,7 @@ class Take:
     def record(self, kept: bool) -> dict:
         """This take as one of its chunk's attempts in the manifest."""
         v = self.verdict
-        entry: dict = {"seed": self.chunk.seed, "seconds": round(self.seconds, 3)}
+        entry: dict = {"seed": self.chunk.seed, "seconds": round(self.seconds + self.trimmed, 3)}  # as rendered
         if v is not None:
             entry |= {"transcript": v.heard.text, "score": round(v.alignment.score, 3), "errors": v.alignment.errors}
         entry |= {"passed": self.passed, "kept": kept}
