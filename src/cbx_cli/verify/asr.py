@@ -162,7 +162,10 @@ class WhisperTranscriber:
             for w in segment.words or ():
                 middle = (w.start + w.end) / 2
                 k = next((k for k, c in enumerate(clips) if middle <= c["end"]), len(clips) - 1)
-                words[k].append(Word(w.word.strip(), w.start - clips[k]["start"], w.end - clips[k]["start"]))
+                start, length = clips[k]["start"], clips[k]["end"] - clips[k]["start"]
+                # a word's times stay inside its take: the alignment may run on into the gap after it
+                words[k].append(Word(w.word.strip(), min(max(0.0, w.start - start), length),
+                                     min(max(0.0, w.end - start), length)))
         return [Heard(" ".join(w.text for w in ws), tuple(ws)) for ws in words]
 
 
