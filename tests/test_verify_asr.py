@@ -61,3 +61,12 @@ def test_verify_with_a_model_folder_through_the_cli(fake_engine, whisper_dir, tm
     assert all(isinstance(a["transcript"], str) and 0.0 <= a["score"] <= 1.0 for a in chunk["attempts"])
     assert chunk["verified"] is False and chunk["warnings"]
     assert np.isfinite(chunk["score"])
+
+
+def test_bench_asr_measures_the_transcriber_on_a_model_folder(whisper_dir, tmp_path):
+    r = run(["bench", "--asr", "--verify-model", whisper_dir, "--device", "cpu", "--chunks", "2", "--json",
+             tmp_path / "asr.json"])
+    assert r.exit_code == 0, r.output
+    assert r.stdout.startswith(f"speech recognition ({whisper_dir}) on cpu, batch 1: 2 takes, 10 s of audio in ")
+    result = json.loads((tmp_path / "asr.json").read_text())
+    assert result["per_hour_s"] == pytest.approx(result["wall_s"] / 10 * 3600, rel=0.01)

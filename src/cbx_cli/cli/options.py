@@ -94,6 +94,8 @@ OPTIONS: dict[str, Opt] = {
                         "(default base.en; base for other languages) or a model folder."),
     "recheck_model": Opt(str | None, None, ("--recheck-model",), "Larger model that hears again only the takes the "
                          "first one fails (default small.en; small), or none."),
+    "asr": Opt(bool, False, ("--asr",), "Measure speech recognition for --verify instead: seconds per hour of "
+               "takes (a random Whisper of base.en's shape, or --verify-model)."),
     # which model, where
     "model": Opt(Model, Model.original, ("--model",), "Chatterbox model.", {"case_sensitive": False}),
     "model_dir": Opt(Path | None, None, ("--model-dir",), "Checkpoint folder (default: Hugging Face cache; env "
