@@ -110,3 +110,16 @@ def test_no_speech_model_offline_is_one_line_saying_what_to_do(fake_engine, tmp_
         "faster-whisper model."
     )
     assert fake_engine.made == [] or not fake_engine.last.loaded  # found missing before synthesis began
+
+
+def test_a_user_preset_can_turn_verification_on_and_a_typo_is_named(fake_engine, scripted_asr, tmp_path,
+                                                                     isolated_env):
+    presets = isolated_env.config / "cbx" / "presets"
+    presets.mkdir(parents=True)
+    (presets / "checked.yaml").write_text("verify:\n  enabled: true\n  candidates: 2\n")
+    r, _, manifest = book(tmp_path, "--preset", "checked")
+    assert r.exit_code == 0, r.output
+    assert [len(c["attempts"]) for c in json.loads(manifest.read_text())["chunks"]] == [2, 2]
+    (presets / "typo.yaml").write_text("verify:\n  enabeld: true\n")
+    r, _, _ = book(tmp_path, "--preset", "typo")
+    assert r.exit_code == 2 and "unknown field 'verify.enabeld'" in r.stderr
