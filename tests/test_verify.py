@@ -15,6 +15,7 @@ from cbx_cli.plan.chunks import retry_chunk
 from cbx_cli.render.cache import TakeCache
 from cbx_cli.render.takes import RenderStats, render
 from cbx_cli.verify.align import align, words_of
+from cbx_cli.verify.asr import default_models
 from cbx_cli.verify.judge import Verifier
 from cbx_cli.verify.trim import FADE, MARGIN, trim_tail
 from fakes import FakeEngine, ScriptedTranscriber
@@ -177,3 +178,19 @@ def test_trim_tail_fades_to_silence_at_the_cut():
     audio = np.ones(24000, np.float32)
     out = trim_tail(audio, 24000, 0.5)
     assert len(out) == 12000 and out[0] == 1.0 and out[-1] == 0.0
+
+
+def test_default_models_are_english_only_unless_a_chunk_is_not_english():
+    assert default_models([None, "en", "en-GB"]) == ("base.en", "small.en")
+    assert default_models([None, "fr"]) == ("base", "small")
+
+
+def test_a_damaged_transcript_in_the_cache_is_heard_again(tmp_path):
+    (request,) = requests_for(SHORT)
+    cache = TakeCache(tmp_path / "takes")
+    (take,) = render([request], FakeEngine(), cache=cache, verifier=Verifier(ScriptedTranscriber()))
+    cache.put(take.key, take.audio, FakeEngine.sample_rate, take.tokens, take.chunk.spoken,
+              {"scripted": {"text": "no words list"}})
+    asr = ScriptedTranscriber()
+    render([request], FakeEngine(), cache=TakeCache(tmp_path / "takes"), verifier=Verifier(asr))
+    assert asr.heard == [(0, request.chunk.seed)]

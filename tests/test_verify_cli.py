@@ -43,7 +43,9 @@ def test_a_take_missing_a_word_is_retaken_and_a_babbling_tail_is_trimmed(fake_en
     r, out, manifest = book(tmp_path, "--verify")
     assert r.exit_code == 0, r.output
     assert "2 of 2 verified, 4 transcribed, 1 trimmed" in r.stderr
-    first, second = json.loads(manifest.read_text())["chunks"]
+    data = json.loads(manifest.read_text())
+    assert data["verify"] == {"tolerance": 0.1, "candidates": 1}
+    first, second = data["chunks"]
     assert [(a["passed"], a["kept"]) for a in first["attempts"]] == [(False, False), (True, True)]
     assert "harbour" not in first["attempts"][0]["transcript"] and first["attempts"][0]["errors"] == 1
     assert first["seed"] == first["attempts"][1]["seed"] != first["attempts"][0]["seed"]

@@ -402,6 +402,8 @@ def assemble(job: Job, takes: list[Take], engine: Engine, stats: RenderStats | N
         "engine": engine.identity(),
         "versions": versions(),
     }
+    if job.verify.enabled:
+        info["verify"] = {"tolerance": job.verify.tolerance, "candidates": job.verify.candidates}
     warnings = list(job.plan.warnings) + _take_warnings(takes)
     return Narration(program, job.options.sample_rate or engine.sample_rate, spans, chapters, takes, job.plan, info,
                      stats or RenderStats(), warnings)

@@ -108,7 +108,7 @@ def _from_cache(
         key = take_key(identity, request.voice.id, chunk)
         hit = cache.get(key) if cache else None
         if hit is not None and hit.sample_rate == sr:
-            heard = {name: Heard.from_json(h) for name, h in hit.heard.items()}
+            heard = {name: h for name, data in hit.heard.items() if (h := Heard.from_json(data)) is not None}
             ready.append(Take(chunk, hit.audio, len(hit.audio) / sr, hit.tokens, from_cache=True, key=key,
                               heard=heard))
             stats.cached += 1

@@ -54,8 +54,12 @@ class Heard:
         return {"text": self.text, "words": [[w.text, round(w.start, 3), round(w.end, 3)] for w in self.words]}
 
     @classmethod
-    def from_json(cls, data: dict) -> Heard:
-        return cls(str(data["text"]), tuple(Word(str(t), float(s), float(e)) for t, s, e in data["words"]))
+    def from_json(cls, data: dict) -> Heard | None:
+        """The transcript a cache entry kept, or None if it is not one (it is then heard again)."""
+        try:
+            return cls(str(data["text"]), tuple(Word(str(t), float(s), float(e)) for t, s, e in data["words"]))
+        except (KeyError, TypeError, ValueError):
+            return None
 
 
 class Transcriber(Protocol):
@@ -153,7 +157,7 @@ class WhisperTranscriber:
             at += (len(heard) + len(gap)) / ASR_RATE
         longest = max(len(c.spoken) for c in chunks)
         segments, _ = pipeline.transcribe(
-            np.concatenate(pieces), language=language if pipeline.model.model.is_multilingual else None,
+            np.concatenate(pieces), language=_whisper_language(language, pipeline.model.model.is_multilingual),
             clip_timestamps=clips, word_timestamps=True, batch_size=self.batch_size, beam_size=1,
             temperature=0.0, without_timestamps=True, max_new_tokens=min(400, longest + 16),
         )
@@ -167,6 +171,11 @@ class WhisperTranscriber:
                 words[k].append(Word(w.word.strip(), min(max(0.0, w.start - start), length),
                                      min(max(0.0, w.end - start), length)))
         return [Heard(" ".join(w.text for w in ws), tuple(ws)) for ws in words]
+
+
+def _whisper_language(language: str | None, multilingual: bool) -> str | None:
+    """Whisper's code for a chunk's language ("pt-BR" → "pt"); None for an English-only model."""
+    return (language or "en").split("-")[0].lower() if multilingual else None
 
 
 CHECK_MODELS = {"en": "base.en", "any": "base"}
