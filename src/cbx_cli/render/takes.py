@@ -131,8 +131,8 @@ def _synthesized(
 
 
 @dataclass
-class Round:
-    """What one pass of `render` works with: the engine and cache, and where the chunks stand."""
+class RenderRun:
+    """What `render` works with from pass to pass: the engine and cache, and the chunks finished so far."""
 
     engine: Engine
     cache: TakeCache | None
@@ -151,7 +151,7 @@ class Round:
                                       time.monotonic() - self.started, self.stats.cached))
 
 
-def _takes(pending: Sequence[TakeRequest], run: Round) -> list[Take]:
+def _takes(pending: Sequence[TakeRequest], run: RenderRun) -> list[Take]:
     """Every pending request's take, from the cache or the engine in batches, judged by the guards and (when
     verifying) by what it says."""
     identity, sr = run.engine.identity(), run.engine.sample_rate
@@ -161,6 +161,8 @@ def _takes(pending: Sequence[TakeRequest], run: Round) -> list[Take]:
             ready.append(take)
             run.stats.rendered += 1
         run.report(ready)
+    order = {(r.chunk.index, r.chunk.seed): i for i, r in enumerate(pending)}
+    ready.sort(key=lambda t: order[t.chunk.index, t.chunk.seed])  # attempt order, cached or not
     for take in ready:
         take.problems = check_take(take.chunk, take.audio, sr, take.tokens)
     if run.verifier is not None:
@@ -168,7 +170,7 @@ def _takes(pending: Sequence[TakeRequest], run: Round) -> list[Take]:
     return ready
 
 
-def _verify(takes: list[Take], run: Round, sr: int) -> None:
+def _verify(takes: list[Take], run: RenderRun, sr: int) -> None:
     """Judge ``takes`` by what they say; transcripts new to a take are kept in its cache entry."""
     hearings = [Hearing(t.audio, t.chunk, dict(t.heard)) for t in takes]
     for take, hearing, verdict in zip(takes, hearings, run.verifier.judge(hearings, sr), strict=True):
@@ -227,7 +229,7 @@ def render(
 
     A retry keeps its request's voice.
     """
-    run = Round(engine, cache, stats if stats is not None else RenderStats(), batch_size, verifier, on_progress,
+    run = RenderRun(engine, cache, stats if stats is not None else RenderStats(), batch_size, verifier, on_progress,
                 len(requests))
     tried: dict[int, list[Take]] = {r.chunk.index: [] for r in requests}
     voice = {r.chunk.index: r.voice for r in requests}
