@@ -97,3 +97,22 @@ def fake_engine(monkeypatch):
     monkeypatch.setattr("cbx_cli.engine.make_engine", engines)
     monkeypatch.setattr("cbx_cli.api.make_engine", engines)
     return engines
+
+
+@pytest.fixture
+def scripted_asr(monkeypatch):
+    """Speech recognition replaced by `fakes.ScriptedSpeech`, a test double returning chosen text: for tests of what
+    verification does with a transcript, not of the recognizer (tests/test_verify_asr.py runs the real one)."""
+    from fakes import ScriptedSpeech
+
+    speech = ScriptedSpeech()
+    monkeypatch.setattr("cbx_cli.verify.asr.make_transcriber", speech)
+    return speech
+
+
+@pytest.fixture(scope="session")
+def whisper_dir(tmp_path_factory) -> Path:
+    """A tiny random-weight Whisper in faster-whisper's folder layout (cbx_cli/verify/checkpoints.py)."""
+    from cbx_cli.verify.checkpoints import build_whisper
+
+    return build_whisper(tmp_path_factory.mktemp("whisper-tiny"))

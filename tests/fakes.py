@@ -113,3 +113,55 @@ class FakeEngines:
     @property
     def last(self) -> FakeEngine:
         return self.made[-1]
+
+
+class ScriptedTranscriber:
+    """A test double for speech recognition: it hears nothing and returns the text a test chose for each take.
+
+    Tests of alignment, thresholds, candidates, retakes and trimming use it, since a random-weight model transcribes
+    noise; the real faster-whisper path is tested on a tiny model in tests/test_verify_asr.py. ``say(chunk,
+    seconds)`` gives the transcript of a take of ``chunk`` lasting ``seconds``: a string (its words spread evenly
+    over the take) or a list of (word, start, end). By default each take says exactly its text.
+    """
+
+    def __init__(self, name: str = "scripted", say=None):
+        self.name = name
+        self.say = say or (lambda chunk, seconds: chunk.spoken)
+        self.heard: list[tuple[int, int]] = []
+        """(chunk index, seed) of every take transcribed, in order."""
+
+    def transcribe(self, audios, sample_rate, chunks):
+        from cbx_cli.verify.asr import Heard, Word
+
+        out = []
+        for audio, chunk in zip(audios, chunks, strict=True):
+            self.heard.append((chunk.index, chunk.seed))
+            seconds = len(audio) / sample_rate
+            said = self.say(chunk, seconds)
+            if isinstance(said, str):
+                words = said.split()
+                step = seconds / max(1, len(words))
+                said = [(w, i * step, (i + 1) * step) for i, w in enumerate(words)]
+            out.append(Heard(" ".join(w for w, _, _ in said), tuple(Word(w, s, e) for w, s, e in said)))
+        return out
+
+
+class ScriptedSpeech:
+    """What `make_transcriber` becomes under the `scripted_asr` fixture: one ScriptedTranscriber per model name,
+    all saying what ``say`` (settable) says."""
+
+    def __init__(self):
+        self.made: dict[str, ScriptedTranscriber] = {}
+        self.say = None
+
+    def __call__(self, model: str, device: str, batch_size: int = 8) -> ScriptedTranscriber:
+        self.made[model] = ScriptedTranscriber(model, lambda chunk, seconds: (self.say or _exact)(chunk, seconds))
+        return self.made[model]
+
+    @property
+    def heard(self) -> dict[str, list[tuple[int, int]]]:
+        return {name: t.heard for name, t in self.made.items()}
+
+
+def _exact(chunk, seconds):
+    return chunk.spoken

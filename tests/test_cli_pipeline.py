@@ -37,7 +37,7 @@ def read(path):
     return audio, sr
 
 
-def test_book_two_chapters_with_manifest(fake_engine, tmp_path):
+def test_book_two_chapters_with_manifest(fake_engine, scripted_asr, tmp_path):
     script = tmp_path / "chapter.md"
     script.write_text(BOOK)
     out, manifest = tmp_path / "chapter.flac", tmp_path / "chapter.json"

@@ -73,7 +73,7 @@ def test_check_fails_a_file_that_breaks_a_requirement(tmp_path):
 
 
 @needs_ffmpeg
-def test_m4b_with_chapters_subtitles_split_and_acx(fake_engine, tmp_path):
+def test_m4b_with_chapters_subtitles_split_and_acx(fake_engine, scripted_asr, tmp_path):
     script = tmp_path / "book.md"
     script.write_text(BOOK)
     common = ["--preset", "audiobook", "--device", "cpu", "--max-tokens", "80",

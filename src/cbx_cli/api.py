@@ -24,7 +24,14 @@ import numpy as np
 from cbx_cli import __version__
 from cbx_cli.config import paths
 from cbx_cli.config.models import check_language
-from cbx_cli.config.params import AssemblySettings, NarrationOptions, RunOptions, SynthesisParams, check_options
+from cbx_cli.config.params import (
+    AssemblySettings,
+    NarrationOptions,
+    RunOptions,
+    SynthesisParams,
+    VerifySettings,
+    check_options,
+)
 from cbx_cli.deliver.output import Delivery
 from cbx_cli.engine import make_engine
 from cbx_cli.engine.base import Engine, EngineSpec, TakeRequest, VoicePrompt
@@ -52,6 +59,8 @@ class Job:
     voices: dict[str | None, VoicePrompt | None]
     """Each voice the chunks name (None: the run's --voice), resolved to a checked reference or None (built-in)."""
     source_name: str | None = None
+    verify: VerifySettings = field(default_factory=VerifySettings)
+    """Whether and how takes are judged by what they say."""
 
     @property
     def chunks(self) -> list[Chunk]:
@@ -85,6 +94,7 @@ def prepare(
     """Everything that can fail on bad input, checked before any model loads: settings, preset, lexicon, the
     outputs (``delivery``: never onto an input, ``model_dir``'s files included), the take cache (``cache_dir``),
     directive voices, voices (files, URLs, library names); then the plan. ``source`` is a Script or plain text."""
+    from cbx_cli.config.presets import resolve_verify
     from cbx_cli.voices.reference import resolve_voice
 
     options = options or NarrationOptions()
@@ -95,7 +105,8 @@ def prepare(
     for chunk in the_plan.chunks:
         if chunk.voice not in voices:
             voices[chunk.voice] = resolve_voice(chunk.voice, chunk.model)
-    return Job(script, the_plan, options, synthesis, assembly, model, voices, source_name)
+    verify = resolve_verify(options.preset, options.verification())
+    return Job(script, the_plan, options, synthesis, assembly, model, voices, source_name, verify)
 
 
 def plan_script(
@@ -188,6 +199,7 @@ class Narrator:
         self.cache_dir = paths.takes_dir() if cache_dir is DEFAULT_CACHE else cache_dir
         self._factory = engine_factory or _library_engine
         self._engines: dict[str, Engine] = {}
+        self._transcribers: dict[str, Any] = {}
         self.on_loaded: Callable[[Engine], None] | None = None
         """Called once per engine right after it loads (the CLI prints the device warning there)."""
 
@@ -239,6 +251,7 @@ class Narrator:
 
         cache = TakeCache(self.cache_dir) if self.cache_dir is not None else None
         stats = stats if stats is not None else RenderStats()
+        verifier = self.verifier(job) if job.verify.enabled else None
         groups: dict[tuple[str, str | None], list[Chunk]] = {}
         for chunk in job.chunks:
             groups.setdefault((chunk.model, chunk.voice), []).append(chunk)
@@ -248,7 +261,8 @@ class Narrator:
             conditioning = engine.voice(job.voices[voice] if voice is not None else job.voices[None])
             requests = [TakeRequest(chunk, conditioning) for chunk in group]
             progress = _offset(on_progress, rendered, len(job.chunks)) if on_progress else None
-            rendered += render(requests, engine, self.batch_size, progress, cache, job.options.retries, stats)
+            rendered += render(requests, engine, self.batch_size, progress, cache, job.options.retries, stats,
+                               verifier, job.verify.candidates)
         takes = sorted(rendered, key=lambda t: t.chunk.index)
         flagged = [t for t in takes if t.warnings]
         if job.options.strict and flagged:
@@ -257,6 +271,23 @@ class Narrator:
                 + "; ".join(_take_warnings(flagged))[:400]
             )
         return takes
+
+    def verifier(self, job: Job):
+        """The job's `Verifier`: its speech models found now (before any Chatterbox model loads, so a missing one
+        fails at once), on the device synthesis runs on, loaded on first use and kept for later jobs."""
+        from cbx_cli.engine.weights import resolve_device
+        from cbx_cli.verify import asr
+        from cbx_cli.verify.judge import Verifier
+
+        check, recheck = asr.default_models([c.language for c in job.chunks])
+        check = job.options.verify_model or check
+        recheck = job.options.recheck_model or recheck
+        device = resolve_device(self.spec.device)[0]
+        for name in (check, recheck):
+            if name.lower() != "none" and name not in self._transcribers:
+                self._transcribers[name] = asr.make_transcriber(name, device, self.batch_size)
+        second = None if recheck.lower() == "none" or recheck == check else self._transcribers[recheck]
+        return Verifier(self._transcribers[check], second, job.verify.tolerance)
 
     def iter_takes(self, job: Job, on_progress: ProgressFn | None = None) -> Iterator[Take]:
         """Takes in chunk order as they are ready, a batch at a time (for streaming); the same takes `takes` gives."""
@@ -371,6 +402,8 @@ def assemble(job: Job, takes: list[Take], engine: Engine, stats: RenderStats | N
         "engine": engine.identity(),
         "versions": versions(),
     }
+    if job.verify.enabled:
+        info["verify"] = {"tolerance": job.verify.tolerance, "candidates": job.verify.candidates}
     warnings = list(job.plan.warnings) + _take_warnings(takes)
     return Narration(program, job.options.sample_rate or engine.sample_rate, spans, chapters, takes, job.plan, info,
                      stats or RenderStats(), warnings)

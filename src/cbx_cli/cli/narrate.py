@@ -45,7 +45,8 @@ def narration_options(opts: SimpleNamespace):
 
     values = {name: getattr(opts, name) for name in (*SAMPLING, "preset", "voice", "language", "lexicon", "date_order")
               if hasattr(opts, name)}
-    for name in ("speed", "volume", "sample_rate", "retries", "strict"):
+    for name in ("speed", "volume", "sample_rate", "retries", "strict", "verify", "verify_tolerance", "candidates",
+                 "verify_model", "recheck_model"):
         if hasattr(opts, name):
             values[name] = getattr(opts, name)
     return check_options(NarrationOptions, **values)
@@ -104,10 +105,20 @@ def narrate(opts: SimpleNamespace, load_script: Callable) -> None:
         chunks = f"{len(narration.takes)} chunk" + ("" if len(narration.takes) == 1 else "s")
         err.print(
             f"Wrote {where}: {chunks} ({st.rendered} rendered, {st.cached} from cache, "
-            f"{st.retried} retried, {st.flagged} flagged), {narration.duration:.1f} s of audio "
+            f"{st.retried} retried, {st.flagged} flagged{_verified(narration)}), {narration.duration:.1f} s of audio "
             f"in {wall:.1f} s ({speed:.2f}x real time).",
             markup=False,
         )
+
+
+def _verified(narration) -> str:
+    """The summary's words on verification: takes transcribed now, kept takes that pass, tails trimmed."""
+    judged = [t for t in narration.takes if t.verdict is not None]
+    if not judged:
+        return ""
+    passed = sum(t.verdict.passed for t in judged)
+    st = narration.stats
+    return f", {passed} of {len(narration.takes)} verified, {st.transcribed} transcribed, {st.trimmed} trimmed"
 
 
 def _warn_device(engine) -> None:

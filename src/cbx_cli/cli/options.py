@@ -85,6 +85,17 @@ OPTIONS: dict[str, Opt] = {
     "max_tokens": _sampling("max_tokens", int),
     "retries": Opt(int, 2, ("--retries",), _described("retries")),
     "strict": Opt(bool, False, ("--strict",), "Fail (exit 3) if a take is still bad after its retries."),
+    # takes judged by what they say
+    "verify": Opt(bool | None, None, ("--verify/--no-verify",), "Transcribe every take and re-render those that do "
+                  "not say their text (default: off; on in the audiobook preset)."),
+    "verify_tolerance": Opt(float | None, None, ("--verify-tolerance",), _described("verify_tolerance")),
+    "candidates": Opt(int | None, None, ("--candidates",), _described("candidates")),
+    "verify_model": Opt(str | None, None, ("--verify-model",), "faster-whisper model that hears every take: a name "
+                        "(default base.en; base for other languages) or a model folder."),
+    "recheck_model": Opt(str | None, None, ("--recheck-model",), "Larger model that hears again only the takes the "
+                         "first one fails (default small.en; small), or none."),
+    "asr": Opt(bool, False, ("--asr",), "Measure speech recognition for --verify instead: seconds per hour of "
+               "takes (a random Whisper of base.en's shape, or --verify-model)."),
     # which model, where
     "model": Opt(Model, Model.original, ("--model",), "Chatterbox model.", {"case_sensitive": False}),
     "model_dir": Opt(Path | None, None, ("--model-dir",), "Checkpoint folder (default: Hugging Face cache; env "
@@ -107,7 +118,8 @@ SAMPLING = ("exaggeration", "temperature", "cfg_weight", "min_p", "top_p", "top_
 GROUPS: dict[str, tuple[str, ...]] = {
     "output": ("output", "fmt", "sample_rate", "manifest", "srt", "vtt", "split_chapters", "title", "author",
                "cover", "bitrate", "speed", "volume"),
-    "narration": ("preset", "voice", "language", "lexicon", "date_order", *SAMPLING, "retries", "strict"),
+    "narration": ("preset", "voice", "language", "lexicon", "date_order", *SAMPLING, "retries", "strict",
+                  "verify", "verify_tolerance", "candidates", "verify_model", "recheck_model"),
     "model": ("model", "model_dir", "revision", "device"),
     "run": ("batch_size", "no_batch", "cache_dir", "no_cache", "quiet", "debug"),
 }

@@ -28,7 +28,7 @@ def check(
 
 
 @app.command()
-@with_options("model", "debug")
+@with_options("model", "debug", "asr", "verify_model")
 def bench(
     opts,
     chunks: Annotated[int, typer.Option("--chunks", help=RANGES["chunks"].help)] = 8,
@@ -39,7 +39,7 @@ def bench(
     """Stock Chatterbox (one chunk at a time) against cbx's batched engine, on the same chunks and weights.
 
     Without --model-dir, full-size random weights are built in memory: the architecture, not the weights, sets the
-    speed."""
+    speed. With --asr, the speech recognition that --verify adds instead."""
     from cbx_cli.cli.app import setup_logging
     from cbx_cli.config.params import BenchOptions, check_options
     from cbx_cli.engine.bench import format_report, run_bench, write_json
@@ -48,9 +48,16 @@ def bench(
 
     setup_logging(opts.debug)
     work = check_options(BenchOptions, chunks=chunks, tokens=tokens, repeats=repeats)
+    where, _ = resolve_device(opts.device.value)
+    if opts.asr:
+        from cbx_cli.verify.bench import format_asr_report, run_asr_bench
+
+        typer.echo(format_asr_report(result := run_asr_bench(opts.verify_model, where, work.chunks, work.repeats)))
+        if json_path is not None:
+            write_json(result, json_path)
+        return
     if opts.model.value == "multilingual":
         raise ParamError("cbx bench measures --model original or turbo.")
-    where, _ = resolve_device(opts.device.value)
     result = run_bench(opts.model_dir, opts.model.value, where, work.chunks, work.tokens, repeats=work.repeats)
     typer.echo(format_report(result))
     if json_path is not None:

@@ -45,6 +45,8 @@ Volume = Annotated[float, bounded("volume")]
 SampleRate = Annotated[int, bounded("sample_rate")]
 Retries = Annotated[int, bounded("retries")]
 BatchSize = Annotated[int, bounded("batch_size")]
+Tolerance = Annotated[float, bounded("verify_tolerance")]
+Candidates = Annotated[int, bounded("candidates")]
 
 
 class _Strict(BaseModel):
@@ -122,6 +124,25 @@ class AssemblyOverrides(_Strict):
     rms_range: tuple[Level, Level] | None = None
 
 
+class VerifySettings(_Strict):
+    """Whether takes are judged by what they say, and how strictly (`cbx_cli.verify`)."""
+
+    enabled: bool = False
+    """Transcribe every take and re-render those that do not say their text."""
+    tolerance: Tolerance = 0.1
+    """Word errors allowed per word of text."""
+    candidates: Candidates = 1
+    """Takes rendered per chunk before judging; the best passing one is kept."""
+
+
+class VerifyOverrides(_Strict):
+    """A partial VerifySettings: a preset's or the command line's values."""
+
+    enabled: bool | None = None
+    tolerance: Tolerance | None = None
+    candidates: Candidates | None = None
+
+
 class NarrationOptions(SynthesisOverrides):
     """What a narration asks for besides the model: a preset, a voice, sampling overrides, and how the finished
     program is shaped. Sampling fields left None take the preset's (or stock Chatterbox's) value.
@@ -147,6 +168,18 @@ class NarrationOptions(SynthesisOverrides):
     retries: Retries = 2
     strict: bool = False
     """Fail instead of keeping a take still bad after its retries."""
+    verify: bool | None = None
+    """Judge every take by what speech recognition hears in it; None: as the preset says (off by default)."""
+    verify_tolerance: Tolerance | None = None
+    candidates: Candidates | None = None
+    verify_model: str | None = None
+    """The faster-whisper model that hears every take: a name (base.en) or a folder; None: by language."""
+    recheck_model: str | None = None
+    """The larger model that hears again the takes the first one fails; "none" skips that stage."""
+
+    def verification(self) -> VerifyOverrides:
+        """The verification overrides among these options."""
+        return VerifyOverrides(enabled=self.verify, tolerance=self.verify_tolerance, candidates=self.candidates)
 
     def synthesis(self) -> SynthesisOverrides:
         """The sampling overrides among these options."""

@@ -16,6 +16,8 @@ from cbx_cli.config.params import (
     AssemblySettings,
     SynthesisOverrides,
     SynthesisParams,
+    VerifyOverrides,
+    VerifySettings,
     describe_validation_error,
     merge,
 )
@@ -33,6 +35,7 @@ class PresetFile(BaseModel):
     description: str = ""
     synthesis: SynthesisOverrides = Field(default_factory=SynthesisOverrides)
     assembly: AssemblyOverrides = Field(default_factory=AssemblyOverrides)
+    verify: VerifyOverrides = Field(default_factory=VerifyOverrides)
 
 
 class UserConfig(BaseModel):
@@ -52,6 +55,7 @@ class Preset:
     assembly: AssemblyOverrides
     source: str
     """Where it came from: 'built-in' or the user's file path."""
+    verify: VerifyOverrides = VerifyOverrides()
 
 
 def _read_yaml(path: Path | str, schema: type[BaseModel], text: str | None = None) -> BaseModel:
@@ -81,7 +85,7 @@ def _builtin() -> dict[str, Preset]:
         if entry.name.endswith(".yaml"):
             name = entry.name[: -len(".yaml")]
             pf = _read_yaml(f"built-in preset {entry.name}", PresetFile, entry.read_text("utf-8"))
-            found[name] = Preset(name, pf.description, pf.synthesis, pf.assembly, "built-in")
+            found[name] = Preset(name, pf.description, pf.synthesis, pf.assembly, "built-in", pf.verify)
     return found
 
 
@@ -97,7 +101,7 @@ def _user() -> tuple[dict[str, Preset], dict[str, PresetError]]:
             except PresetError as exc:
                 broken[path.stem] = exc
                 continue
-            found[path.stem] = Preset(path.stem, pf.description, pf.synthesis, pf.assembly, str(path))
+            found[path.stem] = Preset(path.stem, pf.description, pf.synthesis, pf.assembly, str(path), pf.verify)
     return found, broken
 
 
@@ -150,3 +154,9 @@ def resolve(
         AssemblySettings(), preset.assembly if preset else None, config.assembly, assembly_flags
     )
     return synthesis, assembly
+
+
+def resolve_verify(preset_name: str | None, flags: VerifyOverrides | None = None) -> VerifySettings:
+    """Defaults < preset < command-line flags, for verification."""
+    preset = get_preset(preset_name) if preset_name else None
+    return merge(VerifySettings(), preset.verify if preset else None, flags)

@@ -45,6 +45,10 @@ RANGES: dict[str, Range] = {
     "sample_rate": Range(8000, 192000, "Resample the output to this rate in Hz (8000-192000).",
                          allowed="8000 to 192000 Hz"),
     "retries": Range(0, 10, "Re-render a bad take with the next seed up to N times (0-10).", allowed="0 to 10"),
+    "verify_tolerance": Range(0.0, 1.0, "Word errors a verified take may have per word of its text, 0-1 (default "
+                              "0.1: about one in ten).", allowed="0 to 1"),
+    "candidates": Range(1, 8, "Takes rendered per chunk; the best that passes is kept, ties to the shorter (1-8).",
+                        allowed="1 to 8"),
     "batch_size": Range(1, None, "Chunks synthesized together.", message="{flag} must be at least 1."),
     # cbx bench (BenchOptions)
     "chunks": Range(1, 1024, "Chunks of realistic sentences to render, 1-1024."),

@@ -23,8 +23,27 @@ def build_manifest(takes: list[Take], spans: list[tuple[float, float]], info: di
         }
         if take.warnings:
             entry["warnings"] = take.warnings
+        entry |= verification(take)
         entries.append(entry)
     return {**(info or {}), "chunks": entries}
+
+
+def verification(take: Take) -> dict[str, Any]:
+    """A verified take's fields: what it says, its score, what was cut from its tail, and every take tried for its
+    chunk (DESIGN.md lists them). A take that was not verified has only its attempts, and only if it was retried."""
+    v = take.verdict
+    attempts = {"attempts": [t.record(kept=t is take) for t in take.tried]} if len(take.tried) > 1 else {}
+    if v is None:
+        return attempts
+    return {
+        "transcript": v.heard.text,
+        "score": round(v.alignment.score, 3),
+        "errors": v.alignment.errors,
+        "words": v.alignment.words,
+        "verified": v.passed,
+        "trimmed": round(take.trimmed, 3),
+        "attempts": [t.record(kept=t is take) for t in take.tried],
+    }
 
 
 def write_manifest(path: Path, manifest: dict[str, Any]) -> None:

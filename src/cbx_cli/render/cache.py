@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +39,8 @@ class CachedTake:
     audio: np.ndarray
     sample_rate: int
     tokens: int | None
+    heard: dict[str, dict] = field(default_factory=dict)
+    """What speech recognition heard in the take, by model name (`cbx_cli.verify.asr.Heard.to_json`)."""
 
 
 @dataclass
@@ -183,11 +185,15 @@ class TakeCache:
             if len(body) != header["samples"] * 4 or hashlib.sha256(body).hexdigest() != header["sha256"]:
                 return None
             audio = np.frombuffer(body, dtype="<f4").astype(np.float32)
-            return CachedTake(audio, int(header["sample_rate"]), header.get("tokens"))
+            heard = header.get("heard") or {}
+            return CachedTake(audio, int(header["sample_rate"]), header.get("tokens"),
+                              heard if isinstance(heard, dict) else {})
         except (ValueError, KeyError, TypeError):
             return None
 
-    def put(self, key: str, audio: np.ndarray, sample_rate: int, tokens: int | None = None, text: str = "") -> None:
+    def put(self, key: str, audio: np.ndarray, sample_rate: int, tokens: int | None = None, text: str = "",
+            heard: dict[str, dict] | None = None) -> None:
+        """Store a take (and what speech recognition heard in it, by model name), replacing any entry of the key."""
         body = np.ascontiguousarray(audio, dtype="<f4").tobytes()
         header = {
             "samples": len(body) // 4,
@@ -197,6 +203,8 @@ class TakeCache:
             "text": text[:200],
             "created": time.time(),
         }
+        if heard:
+            header["heard"] = heard
         data = MAGIC + json.dumps(header, ensure_ascii=False).encode("utf-8") + b"\n" + body
         path = self._path(key)
         with _signals_deferred():

@@ -17,6 +17,9 @@ from cbx_cli.engine.base import Engine, TakeRequest
 from cbx_cli.plan.chunks import Chunk, retry_chunk
 from cbx_cli.render.cache import TakeCache, take_key
 from cbx_cli.render.guards import check_take
+from cbx_cli.verify.asr import Heard
+from cbx_cli.verify.judge import Hearing, Verdict, Verifier
+from cbx_cli.verify.trim import trim_tail
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +34,33 @@ class Take:
     from_cache: bool = False
     attempts: int = 1
     warnings: list[str] = field(default_factory=list)
+    key: str | None = None
+    """Its take-cache key (`take_key`)."""
+    heard: dict[str, Heard] = field(default_factory=dict)
+    """What speech recognition heard in it, by model name (kept in its cache entry)."""
+    problems: list[str] = field(default_factory=list)
+    """What the guards found wrong with it."""
+    verdict: Verdict | None = None
+    """How verification judged it (None: not verified)."""
+    trimmed: float = 0.0
+    """Seconds cut from its tail after its last expected word."""
+    tried: list[Take] = field(default_factory=list)
+    """Every take rendered for the chunk, in order, this one included (for the manifest)."""
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems and (self.verdict is None or self.verdict.passed)
+
+    def record(self, kept: bool) -> dict:
+        """This take as one of its chunk's attempts in the manifest."""
+        v = self.verdict
+        entry: dict = {"seed": self.chunk.seed, "seconds": round(self.seconds + self.trimmed, 3)}  # as rendered
+        if v is not None:
+            entry |= {"transcript": v.heard.text, "score": round(v.alignment.score, 3), "errors": v.alignment.errors}
+        entry |= {"passed": self.passed, "kept": kept}
+        if self.problems:
+            entry["problems"] = self.problems
+        return entry
 
 
 @dataclass
@@ -49,6 +79,10 @@ class RenderStats:
     retried: int = 0
     flagged: int = 0
     corrupt: int = 0
+    transcribed: int = 0
+    """Takes heard by speech recognition in this run (not known from the cache)."""
+    trimmed: int = 0
+    """Kept takes cut after their last expected word."""
 
 
 class RenderInterrupted(Exception):
@@ -65,15 +99,18 @@ ProgressFn = Callable[[Progress], None]
 
 def _from_cache(
     requests: Sequence[TakeRequest], identity: str, sr: int, cache: TakeCache | None, stats: RenderStats
-) -> tuple[dict[int, Take], list[TakeRequest]]:
-    """The takes the cache holds (by chunk index), and the requests it does not."""
-    ready: dict[int, Take] = {}
+) -> tuple[list[Take], list[TakeRequest]]:
+    """The takes the cache holds, and the requests it does not."""
+    ready: list[Take] = []
     misses = []
     for request in requests:
         chunk = request.chunk
-        hit = cache.get(take_key(identity, request.voice.id, chunk)) if cache else None
+        key = take_key(identity, request.voice.id, chunk)
+        hit = cache.get(key) if cache else None
         if hit is not None and hit.sample_rate == sr:
-            ready[chunk.index] = Take(chunk, hit.audio, len(hit.audio) / sr, hit.tokens, from_cache=True)
+            heard = {name: h for name, data in hit.heard.items() if (h := Heard.from_json(data)) is not None}
+            ready.append(Take(chunk, hit.audio, len(hit.audio) / sr, hit.tokens, from_cache=True, key=key,
+                              heard=heard))
             stats.cached += 1
         else:
             misses.append(request)
@@ -87,9 +124,92 @@ def _synthesized(
     sr = engine.sample_rate
     for request, made in zip(batch, engine.synthesize(batch), strict=True):
         chunk = request.chunk
+        key = take_key(identity, request.voice.id, chunk)
         if cache:
-            cache.put(take_key(identity, request.voice.id, chunk), made.audio, sr, made.tokens, chunk.spoken)
-        yield Take(chunk, made.audio, len(made.audio) / sr, made.tokens)
+            cache.put(key, made.audio, sr, made.tokens, chunk.spoken)
+        yield Take(chunk, made.audio, len(made.audio) / sr, made.tokens, key=key)
+
+
+@dataclass
+class RenderRun:
+    """What `render` works with from pass to pass: the engine and cache, and the chunks finished so far."""
+
+    engine: Engine
+    cache: TakeCache | None
+    stats: RenderStats
+    batch_size: int
+    verifier: Verifier | None
+    on_progress: ProgressFn | None
+    total: int
+    started: float = field(default_factory=time.monotonic)
+    final: dict[int, Take] = field(default_factory=dict)
+
+    def report(self, extra: Sequence[Take] = ()) -> None:
+        if self.on_progress:
+            done = {**{t.chunk.index: t for t in extra}, **self.final}
+            self.on_progress(Progress(len(done), self.total, sum(t.seconds for t in done.values()),
+                                      time.monotonic() - self.started, self.stats.cached))
+
+
+def _takes(pending: Sequence[TakeRequest], run: RenderRun) -> list[Take]:
+    """Every pending request's take, from the cache or the engine in batches, judged by the guards and (when
+    verifying) by what it says."""
+    identity, sr = run.engine.identity(), run.engine.sample_rate
+    ready, misses = _from_cache(pending, identity, sr, run.cache, run.stats)
+    for i in range(0, len(misses), max(1, run.batch_size)):
+        for take in _synthesized(misses[i : i + run.batch_size], run.engine, identity, run.cache):
+            ready.append(take)
+            run.stats.rendered += 1
+        run.report(ready)
+    order = {(r.chunk.index, r.chunk.seed): i for i, r in enumerate(pending)}
+    ready.sort(key=lambda t: order[t.chunk.index, t.chunk.seed])  # attempt order, cached or not
+    for take in ready:
+        take.problems = check_take(take.chunk, take.audio, sr, take.tokens)
+    if run.verifier is not None:
+        _verify([t for t in ready if not t.problems], run, sr)
+    return ready
+
+
+def _verify(takes: list[Take], run: RenderRun, sr: int) -> None:
+    """Judge ``takes`` by what they say; transcripts new to a take are kept in its cache entry."""
+    hearings = [Hearing(t.audio, t.chunk, dict(t.heard)) for t in takes]
+    for take, hearing, verdict in zip(takes, hearings, run.verifier.judge(hearings, sr), strict=True):
+        take.verdict = verdict
+        if hearing.known.keys() != take.heard.keys():
+            take.heard = hearing.known
+            if run.cache and take.key:
+                run.cache.put(take.key, take.audio, sr, take.tokens, take.chunk.spoken,
+                              {name: h.to_json() for name, h in take.heard.items()})
+    run.stats.transcribed = run.verifier.transcribed
+
+
+def _best(takes: list[Take]) -> Take:
+    """The take to keep: a passing one with the fewest word errors, ties to the shorter; when none passes, the one
+    with the fewest problems, then word errors, ties to the later (a retry's)."""
+    passing = [t for t in takes if t.passed]
+    if passing:
+        return min(passing, key=lambda t: (t.verdict.alignment.errors if t.verdict else 0, t.seconds))
+    n = len(takes)
+    return min(reversed(takes), key=lambda t: (len(t.problems), t.verdict.alignment.errors if t.verdict else n))
+
+
+def _keep(take: Take, tried: list[Take], sr: int, stats: RenderStats) -> Take:
+    """The chunk's final take: its attempts recorded, its tail trimmed after its last expected word, its problems
+    (if it still has some) as warnings."""
+    take.tried = tried
+    take.attempts = len(tried)
+    cut = take.verdict.cut(take.seconds) if take.verdict else None
+    if cut is not None:
+        take.audio = trim_tail(take.audio, sr, cut)
+        take.trimmed = take.seconds - len(take.audio) / sr
+        take.seconds = len(take.audio) / sr
+        stats.trimmed += 1
+    if not take.passed:
+        take.warnings = [f"take {p}" for p in take.problems]
+        if take.verdict is not None and not take.problems:
+            take.warnings.append(f"take {take.verdict.describe()}")
+        stats.flagged += 1
+    return take
 
 
 def render(
@@ -100,52 +220,37 @@ def render(
     cache: TakeCache | None = None,
     retries: int = 0,
     stats: RenderStats | None = None,
+    verifier: Verifier | None = None,
+    candidates: int = 1,
 ) -> list[Take]:
-    """Synthesize every request's chunk (or take it from the cache), retrying bad takes with the next derived seed.
+    """Synthesize every request's chunk (or take it from the cache), keeping the best of ``candidates`` takes and
+    retrying bad ones with the next derived seed, up to ``retries`` more. With a ``verifier``, a take is also
+    judged by what it says, and a kept take that passes is cut after its last expected word.
 
     A retry keeps its request's voice.
     """
-    stats = stats if stats is not None else RenderStats()
-    chunks = [r.chunk for r in requests]
-    identity = engine.identity()
-    sr = engine.sample_rate
-    final: dict[int, Take] = {}
-    attempt_of = {c.index: 0 for c in chunks}
-    started = time.monotonic()
-    pending = list(requests)
+    run = RenderRun(engine, cache, stats if stats is not None else RenderStats(), batch_size, verifier, on_progress,
+                len(requests))
+    tried: dict[int, list[Take]] = {r.chunk.index: [] for r in requests}
+    voice = {r.chunk.index: r.voice for r in requests}
+    pending = [TakeRequest(retry_chunk(r.chunk, a) if a else r.chunk, r.voice)
+               for r in requests for a in range(candidates)]
     try:
         while pending:
-            ready, misses = _from_cache(pending, identity, sr, cache, stats)
-            for i in range(0, len(misses), max(1, batch_size)):
-                for take in _synthesized(misses[i : i + batch_size], engine, identity, cache):
-                    ready[take.chunk.index] = take
-                    stats.rendered += 1
-                if on_progress:
-                    done = {**final, **ready}
-                    on_progress(Progress(len(done), len(chunks), sum(t.seconds for t in done.values()),
-                                         time.monotonic() - started, stats.cached))
+            new = _takes(pending, run)
             pending = []
-            for request in (r for r in requests if r.chunk.index in ready):
-                chunk = request.chunk
-                take = ready[chunk.index]
-                problems = check_take(take.chunk, take.audio, sr, take.tokens)
-                attempt = attempt_of[chunk.index]
-                if problems and attempt < retries:
-                    attempt_of[chunk.index] = attempt + 1
-                    stats.retried += attempt == 0
-                    pending.append(TakeRequest(retry_chunk(chunk, attempt + 1), request.voice))
+            for index in dict.fromkeys(t.chunk.index for t in new):
+                tried[index] += [t for t in new if t.chunk.index == index]
+                takes = tried[index]
+                if not any(t.passed for t in takes) and len(takes) < candidates + retries:
+                    run.stats.retried += len(takes) == candidates
+                    pending.append(TakeRequest(retry_chunk(takes[0].chunk, len(takes)), voice[index]))
                     continue
-                take.attempts = attempt + 1
-                if problems:
-                    take.warnings = [f"take {p}" for p in problems]
-                    stats.flagged += 1
-                final[chunk.index] = take
+                run.final[index] = _keep(_best(takes), takes, engine.sample_rate, run.stats)
     except KeyboardInterrupt:
-        raise RenderInterrupted(stats.rendered + stats.cached, len(chunks)) from None
+        raise RenderInterrupted(run.stats.rendered + run.stats.cached, len(requests)) from None
     finally:
         if cache:
-            stats.corrupt = cache.corrupt
-    if on_progress:
-        on_progress(Progress(len(final), len(chunks), sum(t.seconds for t in final.values()),
-                             time.monotonic() - started, stats.cached))
-    return [final[c.index] for c in chunks]
+            run.stats.corrupt = cache.corrupt
+    run.report()
+    return [run.final[r.chunk.index] for r in requests]
