@@ -46,6 +46,12 @@ RANGES: dict[str, Range] = {
                          allowed="8000 to 192000 Hz"),
     "retries": Range(0, 10, "Re-render a bad take with the next seed up to N times (0-10).", allowed="0 to 10"),
     "batch_size": Range(1, None, "Chunks synthesized together.", message="{flag} must be at least 1."),
+    # cbx serve (ServeOptions)
+    "port": Range(1, 65535, "Port to listen on, 1-65535.", allowed="1 to 65535"),
+    "workers": Range(1, 64, "Queued (/v2) jobs narrated at once, 1-64; their chunks share batches.",
+                     allowed="1 to 64"),
+    "max_concurrent": Range(1, 1000, "Synchronous requests one API key may have in flight, 1-1000.",
+                            allowed="1 to 1000"),
     # cbx bench (BenchOptions)
     "chunks": Range(1, 1024, "Chunks of realistic sentences to render, 1-1024."),
     "tokens": Range(1, 1000, "Speech tokens per chunk (fixed, on both sides), 1-1000."),
