@@ -7,6 +7,7 @@ import io
 import numpy as np
 import pytest
 import soundfile as sf
+
 from clirun import run
 from servers import KEY, client, running
 
