@@ -100,3 +100,17 @@ def test_openai_speech_mp3_whole(base):
     assert answer.status_code == 200
     assert answer.headers["content-type"] == "audio/mpeg"
     assert len(answer.content) > 500
+
+
+def test_openai_client_library_streams_from_the_server(base, tmp_path):
+    openai = pytest.importorskip("openai")
+    speaker = openai.OpenAI(base_url=f"{base}/v1", api_key=KEY, max_retries=0, timeout=60)
+    with speaker.audio.speech.with_streaming_response.create(model="tts-1", voice="alloy", input="Hello from the "
+                                                             "client. It streams.", response_format="wav") as answer:
+        answer.stream_to_file(tmp_path / "speech.wav")
+    audio, sr = sf.read(tmp_path / "speech.wav")
+    assert sr == 24000 and len(audio) > sr // 2
+    wrong = openai.OpenAI(base_url=f"{base}/v1", api_key="wrong", max_retries=0)
+    with pytest.raises(openai.PermissionDeniedError) as refused:
+        wrong.audio.speech.create(model="tts-1", voice="alloy", input="Hi.")
+    assert refused.value.response.json() == {"detail": "Invalid API key"}

@@ -32,4 +32,8 @@ def serve(opts) -> None:
     auth = f"{len(keys)} API key(s)" if keys else "no API key (loopback only)"
     err.print(f"cbx serve: {opts.model.value} on http://{opts.host}:{opts.port} ({auth}); data in {config.data_dir}",
               markup=False)
-    server.run(app_, opts.host, opts.port, opts.debug)
+    try:
+        server.run(app_, opts.host, opts.port, opts.debug)
+    except KeyboardInterrupt:  # uvicorn hands the SIGINT/SIGTERM it handled on to cbx's handler once it has stopped
+        pass
+    err.print("cbx serve: stopped; queued jobs stay queued for the next start.", markup=False)
