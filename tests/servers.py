@@ -23,9 +23,10 @@ OTHER_KEY = "test-key-2"
 @contextmanager
 def running(data_dir: Path, *, keys: tuple[str, ...] = (KEY, OTHER_KEY), limits: Limits | None = None,
             model_dir: Path | None = None, allow_private: bool = True, workers: int = 2, batch_size: int = 8,
-            cache_dir: Path | None = None, device: str = "cpu"):
+            cache_dir: Path | None = None, device: str = "cpu", preset: str | None = None):
     """Serve on 127.0.0.1 (a free port), yield its base URL; stop it (gracefully) on exit."""
-    config = ServeConfig(data_dir, limits or Limits(), allow_private_urls=allow_private, workers=workers)
+    config = ServeConfig(data_dir, limits or Limits(), allow_private_urls=allow_private, workers=workers,
+                         preset=preset)
     narrator = dict(model="original", model_dir=model_dir, device=device, batch_size=batch_size,
                     cache_dir=cache_dir or data_dir.parent / "takes")
     app = build_app(narrator, config, [digest(k) for k in keys], webhook_backoff=0.05)

@@ -31,6 +31,7 @@ class TTSRequest(_Body):
     voice: str | None = None
     """A name from the server's voice library."""
     preset: str | None = None
+    """A preset name; the server's --preset when left out."""
     model: str | None = None
     """The served model's name; any other is refused (one server serves one model)."""
     language: str | None = None
@@ -42,6 +43,9 @@ class TTSRequest(_Body):
     top_k: int | None = None
     repetition_penalty: float | None = None
     seed: int | None = None
+    max_tokens: int | None = None
+    """Speech tokens at most per chunk (a bound on the work one chunk can cost)."""
+    retries: int = 2
     format: Format = "wav"
     sample_rate: int | None = None
     bitrate: str | None = None

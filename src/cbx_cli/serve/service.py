@@ -66,6 +66,8 @@ class ServeConfig:
     allow_private_urls: bool = False
     workers: int = 4
     """Queued jobs narrated at once (their chunks share the engine's batches)."""
+    preset: str | None = None
+    """The preset of requests that name none (and of every /v1/audio/speech request)."""
 
 
 def _label(name: str) -> str:
@@ -97,9 +99,9 @@ class Service:
                                "Leave 'model' out or name that one.")
         if req.voice is not None and req.reference_audio is not None:
             raise RequestError("Give either 'voice' or 'reference_audio', not both.")
-        fields = ("preset", "language", "exaggeration", "temperature", "cfg_weight", "min_p", "top_p", "top_k",
-                  "repetition_penalty", "seed", "sample_rate", "speed", "volume")
-        options = check_options(NarrationOptions, _label, voice=req.voice,
+        fields = ("language", "exaggeration", "temperature", "cfg_weight", "min_p", "top_p", "top_k",
+                  "repetition_penalty", "seed", "max_tokens", "retries", "sample_rate", "speed", "volume")
+        options = check_options(NarrationOptions, _label, voice=req.voice, preset=req.preset or self.config.preset,
                                 **{name: getattr(req, name) for name in fields})
         if req.bitrate is not None:
             from cbx_cli.deliver.ffmpeg import check_bitrate
@@ -113,7 +115,7 @@ class Service:
         """The checked, planned job for an OpenAI-style /v1/audio/speech body."""
         _check_length(req.input, self.config.limits.max_text)
         voice = None if req.voice in OPENAI_VOICES and not _in_library(req.voice) else req.voice
-        options = check_options(NarrationOptions, _label, voice=voice, speed=req.speed)
+        options = check_options(NarrationOptions, _label, voice=voice, speed=req.speed, preset=self.config.preset)
         return self._prepare(req.input, options, None, False)
 
     def _prepare(self, text: str, options: NarrationOptions, prompt: VoicePrompt | None, markdown: bool) -> Job:
