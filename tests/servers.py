@@ -3,16 +3,12 @@ fixture applies), started and stopped by a context manager."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-import uvicorn
 
-from cbx_cli.serve import build_app
+from cbx_cli.serve import build_app, serving
 from cbx_cli.serve.auth import digest
 from cbx_cli.serve.service import Limits, ServeConfig
 
@@ -30,24 +26,8 @@ def running(data_dir: Path, *, keys: tuple[str, ...] = (KEY, OTHER_KEY), limits:
     narrator = dict(model="original", model_dir=model_dir, device=device, batch_size=batch_size,
                     cache_dir=cache_dir or data_dir.parent / "takes")
     app = build_app(narrator, config, [digest(k) for k in keys], webhook_backoff=0.05)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 120
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=60)
-        sock.close()
+    with serving(app, start_seconds=120) as base:
+        yield base
 
 
 def client(base: str, key: str | None = KEY, timeout: float = 60.0) -> httpx.Client:

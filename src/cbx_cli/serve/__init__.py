@@ -6,6 +6,11 @@ requests share the engine's batches. `build_app` wires the pieces; `run` serves 
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +57,31 @@ def check_host(host: str, keys: list[str]) -> None:
                          "CBX_API_KEYS), or serve on 127.0.0.1.")
 
 
+@contextmanager
+def serving(app, start_seconds: float = 600.0) -> Iterator[str]:
+    """Serve ``app`` with uvicorn on a free loopback port in a thread of this process; yields the base URL and
+    stops the server (gracefully) at the end. For tests and `cbx bench --serve`."""
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + start_seconds
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            sock.close()
+            raise RuntimeError("the server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=300)
+        sock.close()
+
+
 def run(app, host: str, port: int, debug: bool = False) -> None:
     """Serve ``app`` until SIGINT or SIGTERM: running batches finish, queued jobs stay queued for the next start."""
     import uvicorn
@@ -60,4 +90,4 @@ def run(app, host: str, port: int, debug: bool = False) -> None:
                 timeout_graceful_shutdown=300)
 
 
-__all__ = ["Limits", "RequestError", "ServeConfig", "build_app", "check_host", "default_data_dir", "run"]
+__all__ = ["Limits", "RequestError", "ServeConfig", "build_app", "check_host", "default_data_dir", "run", "serving"]
