@@ -41,6 +41,7 @@ class Server:
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.store = JobStore(config.data_dir / "jobs.sqlite3")
         self.metrics = metrics
+        self.ready = False
         metrics.queue_depth = lambda: self.store.count("QUEUED")
         metrics.running = lambda: self.store.count("PROCESSING")
         self.workers = Workers(self.store, service.run_queued, config.workers, webhook_secret(config.data_dir),
@@ -49,6 +50,7 @@ class Server:
     def start(self) -> None:
         self.service.start()
         self.workers.start()
+        self.ready = True
 
     def stop(self) -> None:
         self.workers.stop()
@@ -208,7 +210,7 @@ def _v1(app: FastAPI, server: Server) -> None:
 
     @app.get("/healthz")
     async def healthz():
-        engine = service.narrator.engine() if service.narrator._engines else None
+        engine = service.narrator.engine() if server.ready else None
         return {"status": "ok" if engine else "loading", "model": service.narrator.model,
                 "device": engine.info.device if engine else None}
 

@@ -2,8 +2,8 @@
 
 A server that fetches any URL a client names can be pointed at its own loopback services or the private network
 behind it; unless the operator allows it (``--allow-private-urls``), every address the host name resolves to must
-be a public one. Redirects are not followed to other hosts by this check; the download's own time and size caps
-still hold.
+be a public one. The check is made on the URL as given: a public host that redirects elsewhere is not checked
+again (the download's own time and size caps still hold).
 """
 
 from __future__ import annotations
