@@ -115,3 +115,15 @@ def test_cli_serve_refuses_open_public_bind_and_bad_port(tmp_path):
     assert port.exit_code == 2 and "--port 70000 is out of range" in port.stderr
     assert missing.exit_code == 2 and "Cannot read the API key file" in missing.stderr
     assert "Traceback" not in public.stderr + port.stderr + missing.stderr
+
+
+def test_chunked_body_over_the_limit_is_413(served):
+    def body():
+        yield b'{"text": "'
+        for _ in range(10):
+            yield b"x" * 500
+        yield b'"}'
+
+    with client(served) as http:
+        answer = http.post("/v1/tts", content=body(), headers={"content-type": "application/json"})
+    assert answer.status_code == 413 and "larger than 1,500 bytes" in answer.json()["detail"]

@@ -218,3 +218,16 @@ def test_api_key_file_and_env(tmp_path, monkeypatch):
     assert all(checker.check(k) for k in ("plain-key", "hashed-key", "env-key"))
     assert checker.check("other") is None
     assert "plain-key" not in checker.digests and digest("plain-key") in checker.digests  # held hashed
+
+
+def test_job_that_fails_reports_failed_and_its_message(fake_engine, tmp_path):
+    fake_engine.knobs["refusal"] = "This recording cannot be used."
+    encoded = base64.b64encode(write_voice_wav(tmp_path / "v.wav", seconds=6.0, sr=24000).read_bytes()).decode()
+    with running(tmp_path / "serve") as base, client(base) as http:
+        request_id = http.post("/v2/tts", json={"text": "Hi.", "reference_audio": encoded}).json()["request_id"]
+        state = wait_for(http, request_id)
+        audio = http.get(f"/v2/requests/{request_id}/audio")
+        direct = http.post("/v1/tts", json={"text": "Hi.", "reference_audio": encoded})
+    assert state["status"] == "FAILED" and state["error"] == "This recording cannot be used."
+    assert state["output_url"] is None and audio.status_code == 409
+    assert direct.status_code == 422 and direct.json() == {"detail": "This recording cannot be used."}
