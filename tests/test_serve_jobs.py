@@ -231,3 +231,14 @@ def test_job_that_fails_reports_failed_and_its_message(fake_engine, tmp_path):
     assert state["status"] == "FAILED" and state["error"] == "This recording cannot be used."
     assert state["output_url"] is None and audio.status_code == 409
     assert direct.status_code == 422 and direct.json() == {"detail": "This recording cannot be used."}
+
+
+def test_serve_bench_reports_each_client_count(fake_engine, tmp_path):
+    from cbx_cli.serve.bench import format_report, run_serve_bench
+
+    result = run_serve_bench(tmp_path, "original", "cpu", requests=4, tokens=10, clients=(1, 4))
+    assert set(result["clients"]) == {"1", "4"}
+    for side in result["clients"].values():
+        assert side["requests_per_min"] > 0 and side["audio_s"] > 0
+    assert "| 4 |" in format_report(result)
+    assert sum(len(c) for c in fake_engine.last.calls) == 4 * 2 + 1  # both sides and the warm-up, each chunk once
