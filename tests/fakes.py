@@ -9,6 +9,7 @@ tiny checkpoints instead. Register it with the `fake_engine` fixture (tests/conf
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -39,7 +40,8 @@ class FakeEngine:
     - `silent_seeds`: chunks with these seeds come back silent (a take the guards reject);
     - `to_budget`: every take reports as many tokens as its budget allows (random weights do the same);
     - `fail_after`: Ctrl-C (KeyboardInterrupt) on the call after this many `synthesize` calls;
-    - `refusal`: `voice()` refuses every recording with this message.
+    - `refusal`: `voice()` refuses every recording with this message;
+    - `delay`: seconds every `synthesize` call takes (a busy engine, for tests of requests that overlap).
     """
 
     sample_rate = SR
@@ -59,6 +61,7 @@ class FakeEngine:
         self.to_budget = False
         self.fail_after: int | None = None
         self.refusal: str | None = None
+        self.delay = 0.0
 
     def load(self) -> None:
         self.loaded = True
@@ -83,6 +86,8 @@ class FakeEngine:
         if self.fail_after is not None and len(self.calls) >= self.fail_after:
             raise KeyboardInterrupt
         chunks = [r.chunk for r in requests]
+        if self.delay:
+            time.sleep(self.delay)
         self.calls.append([c.index for c in chunks])
         self.voices += [r.voice.id for r in requests]
         return [self._take(c) for c in chunks]

@@ -13,6 +13,7 @@ server and a cluster driver are thin clients of these calls.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -90,21 +91,28 @@ def prepare(
     delivery: Delivery | None = None,
     model_dir: Path | None = None,
     cache_dir: Path | None = None,
+    voice: VoicePrompt | None = None,
+    library_only: bool = False,
 ) -> Job:
     """Everything that can fail on bad input, checked before any model loads: settings, preset, lexicon, the
     outputs (``delivery``: never onto an input, ``model_dir``'s files included), the take cache (``cache_dir``),
-    directive voices, voices (files, URLs, library names); then the plan. ``source`` is a Script or plain text."""
+    directive voices, voices (files, URLs, library names); then the plan. ``source`` is a Script or plain text.
+
+    ``voice``, an already checked recording, stands in for ``options.voice``. With ``library_only`` every voice
+    named (``options.voice`` and the directives') must be a voice library name: no file is read and no URL fetched
+    on a name's behalf (what a server allows its requests)."""
     from cbx_cli.config.presets import resolve_verify
-    from cbx_cli.voices.reference import resolve_voice
+    from cbx_cli.voices.reference import library_voice, resolve_voice
 
     options = options or NarrationOptions()
+    resolve = library_voice if library_only else resolve_voice
     script = script_from_text(source) if isinstance(source, str) else source
     the_plan, synthesis, assembly = plan_script(script, options, model, source_name, delivery,
                                                 model_dir=model_dir, cache_dir=cache_dir)
-    voices: dict[str | None, Any] = {None: resolve_voice(options.voice, model)}
+    voices: dict[str | None, Any] = {None: voice if voice is not None else resolve(options.voice, model)}
     for chunk in the_plan.chunks:
         if chunk.voice not in voices:
-            voices[chunk.voice] = resolve_voice(chunk.voice, chunk.model)
+            voices[chunk.voice] = resolve(chunk.voice, chunk.model)
     verify = resolve_verify(options.preset, options.verification())
     return Job(script, the_plan, options, synthesis, assembly, model, voices, source_name, verify)
 
@@ -197,9 +205,10 @@ class Narrator:
         self.spec = EngineSpec.from_options(model, model_dir, device, None, batched=batched, revision=revision)
         self.batch_size = batch_size
         self.cache_dir = paths.takes_dir() if cache_dir is DEFAULT_CACHE else cache_dir
-        self._factory = engine_factory or _library_engine
+        self._factory = engine_factory or library_engine
         self._engines: dict[str, Engine] = {}
         self._transcribers: dict[str, Any] = {}
+        self._loading = threading.Lock()  # a server's threads share one narrator: each model loads once
         self.on_loaded: Callable[[Engine], None] | None = None
         """Called once per engine right after it loads (the CLI prints the device warning there)."""
 
@@ -210,13 +219,14 @@ class Narrator:
     def engine(self, model: str | None = None) -> Engine:
         """The loaded engine for ``model`` (default: the narrator's), loading it on first use."""
         model = model or self.spec.model
-        if model not in self._engines:
-            engine = self._factory(replace(self.spec, model=model))
-            engine.load()
-            self._engines[model] = engine
-            if self.on_loaded:
-                self.on_loaded(engine)
-        return self._engines[model]
+        with self._loading:
+            if model not in self._engines:
+                engine = self._factory(replace(self.spec, model=model))
+                engine.load()
+                self._engines[model] = engine
+                if self.on_loaded:
+                    self.on_loaded(engine)
+            return self._engines[model]
 
     def _main_engine(self, job: Job) -> Engine:
         """The engine whose rate and identity the program carries: the job's model's, else the first loaded (a
@@ -296,8 +306,9 @@ class Narrator:
             yield from self.takes(part, on_progress)
 
 
-def _library_engine(spec: EngineSpec) -> Engine:
-    """The engine for `spec`, keeping library voices' conditioning in the voice library."""
+def library_engine(spec: EngineSpec) -> Engine:
+    """The engine for `spec`, keeping library voices' conditioning in the voice library (`Narrator`'s default
+    factory; a server wraps what it returns)."""
     from cbx_cli.voices.library import LibraryConditioning
 
     return make_engine(spec, LibraryConditioning())

@@ -110,6 +110,17 @@ OPTIONS: dict[str, Opt] = {
                      "folder)."),
     "no_cache": Opt(bool, False, ("--no-cache",), "Neither read nor write the take cache."),
     "quiet": Opt(bool, False, ("--quiet", "-q"), "No progress or summary on stderr."),
+    # cbx serve
+    "host": Opt(str, "127.0.0.1", ("--host",), "Address to listen on (anything but loopback needs API keys)."),
+    "port": Opt(int, 8000, ("--port",), _described("port")),
+    "api_key_file": Opt(Path | None, None, ("--api-key-file",), "File of API keys, one per line (a key, or "
+                        "sha256:<digest>); env CBX_API_KEYS adds comma-separated keys."),
+    "data_dir": Opt(Path | None, None, ("--data-dir",), "Where jobs, their outputs and uploaded references are kept "
+                    "(default: your data folder's serve/)."),
+    "allow_private_urls": Opt(bool, False, ("--allow-private-urls",), "Let requests name reference-audio and "
+                              "webhook URLs on loopback or private addresses."),
+    "workers": Opt(int, 4, ("--workers",), _described("workers")),
+    "max_concurrent": Opt(int, 10, ("--max-concurrent",), _described("max_concurrent")),
     "debug": Opt(bool, False, ("--debug",), "Show full tracebacks and debug logs."),
 }
 

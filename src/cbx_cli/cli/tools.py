@@ -35,6 +35,8 @@ def bench(
     tokens: Annotated[int, typer.Option("--tokens", help=RANGES["tokens"].help)] = 40,
     repeats: Annotated[int, typer.Option("--repeats", help=RANGES["repeats"].help)] = 1,
     json_path: Annotated[Path | None, typer.Option("--json", help="Also write the results to this JSON file.")] = None,
+    serve: Annotated[bool, typer.Option("--serve", help="Measure `cbx serve` instead: --chunks requests of one "
+                                        "sentence each, sent by 1 client and by 10 at once.")] = False,
 ) -> None:
     """Stock Chatterbox (one chunk at a time) against cbx's batched engine, on the same chunks and weights.
 
@@ -58,8 +60,14 @@ def bench(
         return
     if opts.model.value == "multilingual":
         raise ParamError("cbx bench measures --model original or turbo.")
-    result = run_bench(opts.model_dir, opts.model.value, where, work.chunks, work.tokens, repeats=work.repeats)
-    typer.echo(format_report(result))
+    if serve:
+        from cbx_cli.serve import bench as serve_bench
+
+        result = serve_bench.run_serve_bench(opts.model_dir, opts.model.value, where, work.chunks, work.tokens)
+        typer.echo(serve_bench.format_report(result))
+    else:
+        result = run_bench(opts.model_dir, opts.model.value, where, work.chunks, work.tokens, repeats=work.repeats)
+        typer.echo(format_report(result))
     if json_path is not None:
         write_json(result, json_path)
 

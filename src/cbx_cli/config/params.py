@@ -192,6 +192,14 @@ class RunOptions(_Strict):
     batch_size: BatchSize = 8
 
 
+class ServeOptions(_Strict):
+    """How `cbx serve` listens and how much it takes on."""
+
+    port: Annotated[int, bounded("port")] = 8000
+    workers: Annotated[int, bounded("workers")] = 4
+    max_concurrent: Annotated[int, bounded("max_concurrent")] = 10
+
+
 class BenchOptions(_Strict):
     """The work `cbx bench` measures."""
 

@@ -50,6 +50,12 @@ RANGES: dict[str, Range] = {
     "candidates": Range(1, 8, "Takes rendered per chunk; the best that passes is kept, ties to the shorter (1-8).",
                         allowed="1 to 8"),
     "batch_size": Range(1, None, "Chunks synthesized together.", message="{flag} must be at least 1."),
+    # cbx serve (ServeOptions)
+    "port": Range(1, 65535, "Port to listen on, 1-65535.", allowed="1 to 65535"),
+    "workers": Range(1, 64, "Queued (/v2) jobs narrated at once, 1-64; their chunks share batches.",
+                     allowed="1 to 64"),
+    "max_concurrent": Range(1, 1000, "Synchronous requests one API key may have in flight, 1-1000.",
+                            allowed="1 to 1000"),
     # cbx bench (BenchOptions)
     "chunks": Range(1, 1024, "Chunks of realistic sentences to render, 1-1024."),
     "tokens": Range(1, 1000, "Speech tokens per chunk (fixed, on both sides), 1-1000."),

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from cbx_cli.engine.base import VoicePrompt
-from cbx_cli.errors import VoiceError
+from cbx_cli.errors import VoiceError, cut
 from cbx_cli.voices.audio import VOICE_NAME_RE, check_voice
 from cbx_cli.voices.fetch import fetch_voice, is_url
-from cbx_cli.voices.library import get_voice
+from cbx_cli.voices.library import get_voice, list_voices
 
 
 def resolve_voice(arg: str | None, model: str) -> VoicePrompt | None:
@@ -32,6 +32,19 @@ def resolve_voice(arg: str | None, model: str) -> VoicePrompt | None:
         return VoicePrompt(voice.reference, voice.name)
     check_voice(path, model)  # raises: it does not exist
     return VoicePrompt(path)
+
+
+def library_voice(arg: str | None, model: str) -> VoicePrompt | None:
+    """A voice library name, and nothing else (no file is read, no URL fetched); None for none."""
+    if arg is None:
+        return None
+    voice = get_voice(arg) if VOICE_NAME_RE.fullmatch(arg) else None
+    if voice is None:
+        known = ", ".join(v.name for v in list_voices()) or "none yet"
+        raise VoiceError(f"Unknown voice '{cut(arg, 60)}': only voice library names are accepted here. Known: "
+                         f"{cut(known, 300)}.")
+    check_voice(voice.reference, model)
+    return VoicePrompt(voice.reference, voice.name)
 
 
 def voice_file(arg: str | None) -> Path | None:

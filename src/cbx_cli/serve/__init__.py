@@ -1,0 +1,93 @@
+"""`cbx serve`: the library behind an HTTP API (FastAPI app, served by uvicorn).
+
+One `Narrator` serves every request; its engine is wrapped in a `SharedEngine`, so the chunks of all concurrent
+requests share the engine's batches. `build_app` wires the pieces; `run` serves the app.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from cbx_cli.serve.service import Limits, RequestError, ServeConfig
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def default_data_dir() -> Path:
+    from cbx_cli.config.paths import data_dir
+
+    return data_dir() / "serve"
+
+
+def shared_factory(metrics):
+    """An engine factory for `Narrator`: the library's engine, shared across requests (`SharedEngine`)."""
+    from cbx_cli.api import library_engine
+    from cbx_cli.serve.batcher import SharedEngine
+
+    return lambda spec: SharedEngine(library_engine(spec), on_batch=metrics.batch)
+
+
+def build_app(narrator_options: dict[str, Any], config: ServeConfig, key_digests: list[str],
+              webhook_backoff: float = 1.0):
+    """The ASGI app for a narrator made from ``narrator_options`` (`Narrator`'s keywords, model first)."""
+    from cbx_cli.api import Narrator
+    from cbx_cli.serve.app import Server, create_app
+    from cbx_cli.serve.auth import Keys
+    from cbx_cli.serve.metrics import Metrics
+    from cbx_cli.serve.service import Service
+
+    metrics = Metrics()
+    narrator = Narrator(**narrator_options, engine_factory=shared_factory(metrics))
+    server = Server(Service(narrator, config), Keys(key_digests), metrics, webhook_backoff)
+    return create_app(server)
+
+
+def check_host(host: str, keys: list[str]) -> None:
+    """A server reachable beyond this machine must ask for an API key."""
+    if host not in LOOPBACK_HOSTS and not keys:
+        from cbx_cli.errors import InputError
+
+        raise InputError(f"Serving on {host} without API keys would let anyone in. Pass --api-key-file FILE (or set "
+                         "CBX_API_KEYS), or serve on 127.0.0.1.")
+
+
+@contextmanager
+def serving(app, start_seconds: float = 600.0) -> Iterator[str]:
+    """Serve ``app`` with uvicorn on a free loopback port in a thread of this process; yields the base URL and
+    stops the server (gracefully) at the end. For tests and `cbx bench --serve`."""
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + start_seconds
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            sock.close()
+            raise RuntimeError("the server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=300)
+        sock.close()
+
+
+def run(app, host: str, port: int, debug: bool = False) -> None:
+    """Serve ``app`` until SIGINT or SIGTERM: running batches finish, queued jobs stay queued for the next start."""
+    import uvicorn
+
+    uvicorn.run(app, host=host, port=port, log_level="debug" if debug else "warning", access_log=debug,
+                timeout_graceful_shutdown=300)
+
+
+__all__ = ["Limits", "RequestError", "ServeConfig", "build_app", "check_host", "default_data_dir", "run", "serving"]

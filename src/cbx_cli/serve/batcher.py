@@ -1,0 +1,145 @@
+"""Batching across requests: one engine, shared by every request the server is working on.
+
+`SharedEngine` wraps a loaded engine the way `BatchedEngine` wraps the stock one: callers on many threads (one per
+request or queued job) call `synthesize` as if they had the engine to themselves; a single dispatcher thread
+gathers what they asked for while the engine was busy and hands it over as one call, so the chunks of ten
+concurrent requests fill the engine's batches together. The batched engine's takes do not depend on what else is
+in their batch, so a request gets the same audio as it would alone (and as `cbx say`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from cbx_cli.engine.base import Engine, Synthesis, TakeRequest, Voice, VoicePrompt
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Pending:
+    """One caller's `synthesize` call, waiting for the dispatcher."""
+
+    requests: list[TakeRequest]
+    done: threading.Event = field(default_factory=threading.Event)
+    result: list[Synthesis] | None = None
+    error: BaseException | None = None
+
+
+class SharedEngine:
+    """An engine whose `synthesize` calls from many threads are merged into shared engine calls.
+
+    ``max_chunks`` bounds one merged call (the inner engine splits it into its own batches); ``on_batch`` is told
+    the number of chunks and callers of every merged call (the server's metrics).
+    """
+
+    def __init__(self, inner: Engine, max_chunks: int = 64, on_batch: Callable[[int, int], None] | None = None):
+        self.inner = inner
+        self.max_chunks = max_chunks
+        self.on_batch = on_batch
+        self._waiting: list[_Pending] = []
+        self._wake = threading.Condition()
+        self._engine_lock = threading.Lock()
+        self._closed = False
+        self._thread: threading.Thread | None = None
+
+    # -- the engine protocol, passed through ---------------------------------------------------------------------
+
+    @property
+    def sample_rate(self) -> int:
+        return self.inner.sample_rate
+
+    @property
+    def info(self):
+        return self.inner.info
+
+    @property
+    def timings(self) -> dict[str, float]:
+        return self.inner.timings
+
+    def identity(self) -> str:
+        return self.inner.identity()
+
+    def load(self) -> None:
+        with self._engine_lock:
+            self.inner.load()
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._dispatch, name="cbx-batcher", daemon=True)
+            self._thread.start()
+
+    def voice(self, prompt: VoicePrompt | None) -> Voice:
+        with self._engine_lock:  # the model is used by one thread at a time
+            return self.inner.voice(prompt)
+
+    def synthesize(self, requests: Sequence[TakeRequest]) -> list[Synthesis]:
+        """The takes of ``requests``, in order, rendered in the next shared engine call."""
+        pending = _Pending(list(requests))
+        if not pending.requests:
+            return []
+        with self._wake:
+            if self._closed:
+                raise RuntimeError("the server is shutting down")
+            self._waiting.append(pending)
+            self._wake.notify()
+        pending.done.wait()
+        if pending.error is not None:
+            raise pending.error
+        assert pending.result is not None
+        return pending.result
+
+    def close(self) -> None:
+        """Stop the dispatcher after the call it is running; callers still waiting get an error."""
+        with self._wake:
+            self._closed = True
+            self._wake.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout=60)
+
+    # -- the dispatcher ------------------------------------------------------------------------------------------
+
+    def _take_waiting(self) -> list[_Pending] | None:
+        """The callers for the next engine call (whole calls, oldest first, up to `max_chunks` chunks)."""
+        with self._wake:
+            while not self._waiting and not self._closed:
+                self._wake.wait()
+            if self._closed:
+                for pending in self._waiting:
+                    pending.error = RuntimeError("the server is shutting down")
+                    pending.done.set()
+                self._waiting = []
+                return None
+            group, size = [], 0
+            while self._waiting and (not group or size + len(self._waiting[0].requests) <= self.max_chunks):
+                pending = self._waiting.pop(0)
+                group.append(pending)
+                size += len(pending.requests)
+            return group
+
+    def _dispatch(self) -> None:
+        while (group := self._take_waiting()) is not None:
+            self._run(group)
+
+    def _run(self, group: list[_Pending]) -> None:
+        """One engine call for the whole group; if it fails, each caller alone, so one bad request fails alone."""
+        requests = [r for pending in group for r in pending.requests]
+        if self.on_batch:
+            self.on_batch(len(requests), len(group))
+        try:
+            with self._engine_lock:
+                results = self.inner.synthesize(requests)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread, which raises it
+            if len(group) > 1:
+                for pending in group:
+                    self._run([pending])
+                return
+            group[0].error = exc
+            group[0].done.set()
+            return
+        start = 0
+        for pending in group:
+            pending.result = results[start : start + len(pending.requests)]
+            start += len(pending.requests)
+            pending.done.set()

@@ -1,0 +1,256 @@
+"""Queued jobs (`/v2`): kept in SQLite (WAL) in the server's data folder with their outputs, so nothing is lost.
+
+A job is QUEUED, then PROCESSING, then COMPLETED or FAILED. Worker threads take the oldest queued job; every take
+goes into the take cache as its batch finishes, so a server killed mid-job and started again puts the job back in
+the queue and renders only the chunks still missing, giving the same bytes. On shutdown the workers stop after the
+batch they are running and leave their jobs queued. A job's webhook is called once when it ends, signed, with a
+bounded number of attempts.
+
+sqlite3 and urllib from the standard library: one small table and one POST need nothing more.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import re
+import secrets
+import sqlite3
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+ID_RE = re.compile(r"[0-9a-f]{32}")
+SIGNATURE_HEADER = "X-Cbx-Signature"
+WEBHOOK_ATTEMPTS = 3
+WEBHOOK_TIMEOUT = 10.0
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY, key_id TEXT NOT NULL, status TEXT NOT NULL, request TEXT NOT NULL, reference TEXT,
+    created REAL NOT NULL, started REAL, finished REAL, chunks_total INTEGER NOT NULL DEFAULT 0,
+    chunks_done INTEGER NOT NULL DEFAULT 0, error TEXT, output TEXT, metrics TEXT, webhook TEXT,
+    webhook_attempts INTEGER NOT NULL DEFAULT 0, webhook_delivered INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, created);
+"""
+
+
+class Stopping(Exception):
+    """Raised from a job's progress report when the server shuts down: the job goes back to the queue."""
+
+
+class JobStore:
+    """The jobs table. One connection, used under a lock by the routes' and the workers' threads."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._lock = threading.Lock()
+        with self._lock:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(SCHEMA)
+
+    def _run(self, sql: str, args: tuple = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    def add(self, key_id: str, request: dict, reference: str | None, webhook: str | None) -> str:
+        job_id = uuid.uuid4().hex
+        self._run("INSERT INTO jobs (id, key_id, status, request, reference, created, webhook) "
+                  "VALUES (?, ?, 'QUEUED', ?, ?, ?, ?)", (job_id, key_id, json.dumps(request), reference,
+                                                          time.time(), webhook))
+        return job_id
+
+    def get(self, job_id: str) -> sqlite3.Row | None:
+        if not ID_RE.fullmatch(job_id):
+            return None
+        rows = self._run("SELECT * FROM jobs WHERE id = ?", (job_id,))
+        return rows[0] if rows else None
+
+    def claim(self) -> sqlite3.Row | None:
+        """The oldest queued job, now PROCESSING; None if none is queued."""
+        with self._lock:
+            row = self._db.execute("SELECT id FROM jobs WHERE status = 'QUEUED' ORDER BY created LIMIT 1").fetchone()
+            if row is None:
+                return None
+            self._db.execute("UPDATE jobs SET status = 'PROCESSING', started = ? WHERE id = ?", (time.time(), row[0]))
+            return self._db.execute("SELECT * FROM jobs WHERE id = ?", (row[0],)).fetchone()
+
+    def update(self, job_id: str, **values: Any) -> None:
+        names = ", ".join(f"{name} = ?" for name in values)
+        self._run(f"UPDATE jobs SET {names} WHERE id = ?", (*values.values(), job_id))
+
+    def requeue_running(self) -> int:
+        """Jobs a stopped server left PROCESSING go back to the queue (their finished takes are in the cache)."""
+        with self._lock:
+            return self._db.execute("UPDATE jobs SET status = 'QUEUED' WHERE status = 'PROCESSING'").rowcount
+
+    def count(self, status: str, key_id: str | None = None) -> int:
+        if key_id is None:
+            return self._run("SELECT COUNT(*) FROM jobs WHERE status = ?", (status,))[0][0]
+        return self._run("SELECT COUNT(*) FROM jobs WHERE status = ? AND key_id = ?", (status, key_id))[0][0]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def status(row: sqlite3.Row, base_url: str = "") -> dict[str, Any]:
+    """What `GET /v2/requests/{id}` answers."""
+    done = row["status"] == "COMPLETED"
+    body: dict[str, Any] = {
+        "request_id": row["id"],
+        "status": row["status"],
+        "progress": {"chunks_done": row["chunks_done"], "chunks_total": row["chunks_total"]},
+        "output_url": f"{base_url}/v2/requests/{row['id']}/audio" if done else None,
+        "metrics": json.loads(row["metrics"]) if row["metrics"] else None,
+        "error": row["error"],
+        "created_at": row["created"],
+    }
+    if row["webhook"]:
+        body["webhook"] = {"attempts": row["webhook_attempts"], "delivered": bool(row["webhook_delivered"])}
+    return body
+
+
+def sign(secret: bytes, body: bytes) -> str:
+    """The signature header's value: ``sha256=`` and the hex HMAC-SHA256 of the body with the server's secret."""
+    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+
+def webhook_secret(data_dir: Path) -> bytes:
+    """The secret webhooks are signed with: kept in the data folder (readable by the server's user only), made on
+    first start."""
+    path = data_dir / "webhook-secret"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32) + "\n", encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip().encode()
+
+
+def deliver(url: str, body: bytes, secret: bytes, attempts: int = WEBHOOK_ATTEMPTS, backoff: float = 1.0,
+            on_attempt: Callable[[int], None] | None = None) -> bool:
+    """POST ``body`` to ``url`` until a 2xx answer, at most ``attempts`` times, waiting ``backoff``, then twice
+    that, between tries. True once delivered."""
+    headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(secret, body), "User-Agent": "cbx-serve"}
+    for attempt in range(1, attempts + 1):
+        if on_attempt:
+            on_attempt(attempt)
+        try:
+            request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+            with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT) as answer:  # noqa: S310 - checked URL
+                if 200 <= answer.status < 300:
+                    return True
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            log.warning("webhook %s, attempt %d of %d: %s", url, attempt, attempts, getattr(exc, "reason", exc))
+        if attempt < attempts:
+            time.sleep(backoff * 2 ** (attempt - 1))
+    return False
+
+
+@dataclass
+class Outcome:
+    """What running one job gave: the output's file name and the job's metrics."""
+
+    output: str
+    metrics: dict[str, Any]
+
+
+Runner = Callable[[sqlite3.Row, Callable[[int, int], None]], Outcome]
+"""Narrates one claimed job, reporting (chunks done, chunks total) as batches finish."""
+
+
+class Workers:
+    """Threads that take queued jobs one at a time each, run them, record the outcome and call the webhook."""
+
+    def __init__(self, store: JobStore, run: Runner, count: int, secret: bytes, webhook_backoff: float = 1.0):
+        self.store = store
+        self.run = run
+        self.count = count
+        self.secret = secret
+        self.webhook_backoff = webhook_backoff
+        self.stopping = False
+        self._wake = threading.Condition()
+        self._threads: list[threading.Thread] = []
+        self.running = 0
+
+    def start(self) -> None:
+        requeued = self.store.requeue_running()
+        if requeued:
+            log.warning("%d job(s) left running by the last server are queued again", requeued)
+        for n in range(self.count):
+            thread = threading.Thread(target=self._loop, name=f"cbx-job-{n}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def wake(self) -> None:
+        with self._wake:
+            self._wake.notify_all()
+
+    def stop(self, timeout: float = 300.0) -> None:
+        """Let running jobs finish their current batch, then go back to the queue; queued ones stay queued."""
+        self.stopping = True
+        self.wake()
+        for thread in self._threads:
+            thread.join(timeout)
+
+    def _loop(self) -> None:
+        while not self.stopping:
+            row = self.store.claim()
+            if row is None:
+                with self._wake:
+                    self._wake.wait(timeout=1.0)
+                continue
+            self.running += 1
+            try:
+                self._work(row)
+            finally:
+                self.running -= 1
+
+    def _work(self, row: sqlite3.Row) -> None:
+        from cbx_cli.errors import CbxError
+
+        job_id = row["id"]
+
+        def progress(done: int, total: int) -> None:
+            self.store.update(job_id, chunks_done=done, chunks_total=total)
+            if self.stopping:
+                raise Stopping
+
+        try:
+            outcome = self.run(row, progress)
+        except Stopping:
+            self.store.update(job_id, status="QUEUED")
+            return
+        except CbxError as exc:
+            self.store.update(job_id, status="FAILED", error=exc.message, finished=time.time())
+        except Exception as exc:  # noqa: BLE001 - recorded on the job; the worker goes on
+            log.error("job %s failed: %s: %s", job_id, type(exc).__name__, exc)
+            self.store.update(job_id, status="FAILED", error=f"Internal error ({type(exc).__name__}); see the "
+                              "server log.", finished=time.time())
+        else:
+            self.store.update(job_id, status="COMPLETED", output=outcome.output, finished=time.time(),
+                              metrics=json.dumps(outcome.metrics), chunks_done=outcome.metrics["chunks"],
+                              chunks_total=outcome.metrics["chunks"])
+        self._notify(job_id)
+
+    def _notify(self, job_id: str) -> None:
+        row = self.store.get(job_id)
+        if row is None or not row["webhook"]:
+            return
+        body = json.dumps(status(row), sort_keys=True).encode()
+        delivered = deliver(row["webhook"], body, self.secret, backoff=self.webhook_backoff,
+                            on_attempt=lambda n: self.store.update(job_id, webhook_attempts=n))
+        self.store.update(job_id, webhook_delivered=int(delivered))
