@@ -10,7 +10,7 @@ import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from cbx_cli.config.ranges import RANGES
 from cbx_cli.errors import ParamError, cut, shown
@@ -157,6 +157,22 @@ class RunOptions(_Strict):
     """How a narrator runs, besides which model: options with a range, checked like every other option."""
 
     batch_size: BatchSize = 8
+
+
+class ClusterOptions(_Strict):
+    """Where `cbx batch` renders: this process (no cluster) or Ray workers."""
+
+    cluster: str | None = None
+    """local, auto or ray://HOST:PORT."""
+    worker_cpus: Annotated[int, bounded("worker_cpus")] = 1
+    workers: Annotated[int, bounded("workers")] | None = None
+
+    @field_validator("cluster")
+    @classmethod
+    def _known(cls, value: str | None) -> str | None:
+        if value is None or value in ("local", "auto") or value.startswith("ray://"):
+            return value
+        raise ValueError("use local, auto or ray://HOST:PORT")
 
 
 class BenchOptions(_Strict):

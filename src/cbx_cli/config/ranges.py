@@ -46,6 +46,9 @@ RANGES: dict[str, Range] = {
                          allowed="8000 to 192000 Hz"),
     "retries": Range(0, 10, "Re-render a bad take with the next seed up to N times (0-10).", allowed="0 to 10"),
     "batch_size": Range(1, None, "Chunks synthesized together.", message="{flag} must be at least 1."),
+    # cbx batch (ClusterOptions)
+    "worker_cpus": Range(1, None, "CPU cores per Ray worker.", message="{flag} must be at least 1."),
+    "workers": Range(1, None, "Most Ray workers to start.", message="{flag} must be at least 1."),
     # cbx bench (BenchOptions)
     "chunks": Range(1, 1024, "Chunks of realistic sentences to render, 1-1024."),
     "tokens": Range(1, 1000, "Speech tokens per chunk (fixed, on both sides), 1-1000."),
