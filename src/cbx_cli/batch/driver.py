@@ -162,8 +162,9 @@ def narrate_batch(scripts: list[Path], outputs: BatchOutputs, options: Narration
             on_event = _storing(cache, state, on_progress)
             state.requeued = pool.run(_batches(list(missing.values()), batch_size), options.retries, on_event)
             render_wall = time.monotonic() - render_started
-            results = [_narrate(job, out, facts, pool, spec, cache_root, sum(k in missing for k, _ in pieces))
-                       for (job, out), pieces in zip(jobs, keyed, strict=True)]
+            owners = _owners(keyed, missing)
+            results = [_narrate(job, out, facts, pool, spec, cache_root, owners.count(n))
+                       for n, (job, out) in enumerate(jobs)]
         finally:
             pool.close()
     summary = BatchSummary(results, pool.description, state.workers, state.requeued, render_wall,
@@ -212,6 +213,16 @@ def _keyed(job: Job, facts: dict[str, ModelFacts]) -> list[tuple[str, Piece]]:
 def _cached(cache: TakeCache, key: str, facts: dict[str, ModelFacts]) -> bool:
     hit = cache.get(key)
     return hit is not None and hit.sample_rate in {f.sample_rate for f in facts.values()}
+
+
+def _owners(keyed: list[list[tuple[str, Piece]]], missing: dict[str, Piece]) -> list[int]:
+    """For each take rendered, the script it is counted for: the first that has it (scripts may share takes)."""
+    owner: dict[str, int] = {}
+    for n, pieces in enumerate(keyed):
+        for key, _ in pieces:
+            if key in missing:
+                owner.setdefault(key, n)
+    return list(owner.values())
 
 
 def _batches(pieces: list[Piece], batch_size: int) -> list[list[Piece]]:

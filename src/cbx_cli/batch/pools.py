@@ -71,14 +71,18 @@ def import_ray():
 
 
 def connect(cluster: str, ray) -> bool:
-    """Join the cluster (``auto``: the one `ray start` runs here; ``ray://HOST:PORT``: a remote head), or start one
-    on this machine (``local``). True when this run started Ray and so must stop it."""
+    """Join the cluster (``auto``: the one `ray start` runs here; ``ray://HOST:PORT``: a remote head through Ray
+    Client; ``HOST:PORT``: the head's own address, from a node of the cluster), or start one on this machine
+    (``local``: every core, on the loopback address only). True when this run started Ray and so must stop it."""
     if ray.is_initialized():
         return False
-    quiet = {"configure_logging": False, "include_dashboard": False} if cluster == "local" else {}
+    if cluster == "local":
+        ray.init(num_cpus=os.cpu_count(), _node_ip_address="127.0.0.1", include_dashboard=False,
+                 configure_logging=False, log_to_driver=False)
+        return True
     try:
-        ray.init(address=None if cluster == "local" else cluster, log_to_driver=False, **quiet)
-    except ConnectionError as exc:
+        ray.init(address=cluster, log_to_driver=False)
+    except (ConnectionError, ValueError) as exc:
         raise ModelError(f"Cannot reach the Ray cluster at '{cluster}': {exc}. Start one with 'ray start --head', "
                          "or use --cluster local.") from None
     return True

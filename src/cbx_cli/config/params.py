@@ -6,6 +6,7 @@ Every layer but the defaults is a partial ``...Overrides`` whose ``None`` fields
 
 from __future__ import annotations
 
+import re
 import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -163,14 +164,14 @@ class ClusterOptions(_Strict):
     """Where `cbx batch` renders: this process (no cluster) or Ray workers."""
 
     cluster: str | None = None
-    """local, auto or ray://HOST:PORT."""
+    """local, auto, ray://HOST:PORT (Ray Client) or HOST:PORT (the head's address)."""
     worker_cpus: Annotated[int, bounded("worker_cpus")] = 1
     workers: Annotated[int, bounded("workers")] | None = None
 
     @field_validator("cluster")
     @classmethod
     def _known(cls, value: str | None) -> str | None:
-        if value is None or value in ("local", "auto") or value.startswith("ray://"):
+        if value is None or value in ("local", "auto") or re.fullmatch(r"(ray://)?[\w.-]+:\d+", value):
             return value
         raise ValueError("use local, auto or ray://HOST:PORT")
 
