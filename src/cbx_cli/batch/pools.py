@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -61,7 +62,17 @@ class LocalPool:
         pass
 
 
-def import_ray():
+LOCAL_ENV = {
+    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",  # Ray's single-machine mode: it binds and talks on 127.0.0.1 only
+    "RAY_memory_monitor_refresh_ms": "0",  # no Ray OOM killer on a machine shared with other work: the OS has one
+}
+"""Set (unless already set) before Ray is imported for ``--cluster local``."""
+
+
+def import_ray(local: bool = False):
+    if local and "ray" not in sys.modules:
+        for name, value in LOCAL_ENV.items():
+            os.environ.setdefault(name, value)
     try:
         import ray
     except ImportError:
@@ -77,7 +88,7 @@ def connect(cluster: str, ray) -> bool:
     if ray.is_initialized():
         return False
     if cluster == "local":
-        ray.init(num_cpus=os.cpu_count(), _node_ip_address="127.0.0.1", include_dashboard=False,
+        ray.init(address="local", num_cpus=os.cpu_count(), _node_ip_address="127.0.0.1", include_dashboard=False,
                  configure_logging=False, log_to_driver=False)
         return True
     try:
@@ -94,7 +105,7 @@ class RayPool:
 
     def __init__(self, spec: EngineSpec, batch_size: int, cluster: str, worker_cpus: int = 1,
                  max_workers: int | None = None):
-        self.ray = ray = import_ray()
+        self.ray = ray = import_ray(local=cluster == "local")
         self.cluster = cluster
         self.started = connect(cluster, ray)
         gpus = int(ray.cluster_resources().get("GPU", 0))
@@ -110,12 +121,10 @@ class RayPool:
         threads = None if gpus else worker_cpus
         self.actors = {f"worker-{n + 1}": actor.remote(spec, batch_size, threads) for n in range(count)}
         self.description = f"{count} Ray worker(s) ({'1 GPU' if gpus else f'{worker_cpus} CPU core(s)'} each)"
-        try:
-            pids = ray.get([a.pid.remote() for a in self.actors.values()])
-        except ray.exceptions.RayTaskError as exc:
+        self.workers = {name: pid for name in list(self.actors) if (pid := self._call_one(name, "pid")) is not None}
+        if not self.actors:
             self.close()
-            raise exc.as_instanceof_cause() from None
-        self.workers = dict(zip(self.actors, pids, strict=True))
+            raise _all_lost()
 
     def describe(self, model: str, prompts: list[VoicePrompt | None]) -> ModelFacts:
         return self._call(lambda a: a.describe.remote(model, prompts))
@@ -128,11 +137,26 @@ class RayPool:
         for name in list(self.actors):
             try:
                 return self.ray.get(remote(self.actors[name]))
-            except self.ray.exceptions.RayActorError:
+            except self._lost_errors():
                 self._lose(name)
             except self.ray.exceptions.RayTaskError as exc:
                 raise exc.as_instanceof_cause() from None
         raise _all_lost()
+
+    def _call_one(self, name: str, method: str):
+        """``method`` of worker ``name`` (waiting for it to start and load); None if the worker died."""
+        try:
+            return self.ray.get(getattr(self.actors[name], method).remote())
+        except self._lost_errors():
+            self._lose(name)
+            return None
+        except self.ray.exceptions.RayTaskError as exc:
+            self.close()
+            raise exc.as_instanceof_cause() from None
+
+    def _lost_errors(self) -> tuple[type[Exception], ...]:
+        """A worker process gone: killed, crashed, or stopped by Ray for memory."""
+        return self.ray.exceptions.RayActorError, self.ray.exceptions.OutOfMemoryError
 
     def run(self, batches: list[list[Piece]], retries: int, on_event: EventFn) -> int:
         """Every batch rendered, in the order given, by whichever worker is free; returns how many batches were
@@ -149,7 +173,7 @@ class RayPool:
             name, batch = running.pop(ready)
             try:
                 result = self.ray.get(ready)
-            except self.ray.exceptions.RayActorError:
+            except self._lost_errors():
                 self._lose(name)
                 queue.appendleft(batch)
                 again += 1
