@@ -9,6 +9,7 @@ same bytes for the same thread count (see cbx_cli.engine.batched).
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -40,12 +41,13 @@ def cluster():
     """A Ray instance of two CPUs on 127.0.0.1, for the whole module; its address."""
     from cbx_cli.batch.pools import LOCAL_ENV
 
-    saved = {name: os.environ.get(name) for name in LOCAL_ENV}
-    os.environ.update(LOCAL_ENV)  # before Ray is imported: loopback only, no Ray OOM killer on a shared machine
+    env = {**LOCAL_ENV, "HF_HUB_OFFLINE": "1"}  # set before Ray is imported; the workers inherit them
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
     import ray
 
     ray.init(address="local", num_cpus=2, _node_ip_address="127.0.0.1", include_dashboard=False,
-             configure_logging=False, log_to_driver=False, runtime_env={"env_vars": {"HF_HUB_OFFLINE": "1"}})
+             configure_logging=False, log_to_driver=False)
     yield ray.get_runtime_context().gcs_address
     ray.shutdown()
     for name, value in saved.items():
@@ -79,6 +81,7 @@ def reference(original_ckpt, scripts, tmp_path_factory) -> Path:
             assert r.exit_code == 0, r.output
     finally:
         torch.set_num_threads(threads)
+        gc.collect()  # the book runs' model, before the workers load theirs
     return folder
 
 

@@ -65,6 +65,7 @@ class LocalPool:
 LOCAL_ENV = {
     "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",  # Ray's single-machine mode: it binds and talks on 127.0.0.1 only
     "RAY_memory_monitor_refresh_ms": "0",  # no Ray OOM killer on a machine shared with other work: the OS has one
+    "RAY_worker_register_timeout_seconds": "600",  # a busy machine can take minutes to start a Python worker
 }
 """Set (unless already set) before Ray is imported for ``--cluster local``."""
 
@@ -147,7 +148,10 @@ class RayPool:
         """``method`` of worker ``name`` (waiting for it to start and load); None if the worker died."""
         try:
             return self.ray.get(getattr(self.actors[name], method).remote())
-        except self._lost_errors():
+        except self._lost_errors() as exc:
+            if getattr(exc, "actor_init_failed", False):  # the worker raised while loading: the same everywhere
+                self.close()
+                raise ModelError(f"A Ray worker could not load the model: {_last_line(str(exc))}") from None
             self._lose(name)
             return None
         except self.ray.exceptions.RayTaskError as exc:
@@ -194,6 +198,13 @@ class RayPool:
             self.ray.kill(actor)
         if self.started:
             self.ray.shutdown()
+
+
+def _last_line(message: str) -> str:
+    """The error itself from a worker's traceback text: its last line, without the exception's module path."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    last = lines[-1] if lines else message
+    return last.split(": ", 1)[1] if ": " in last and "." in last.split(": ", 1)[0] else last
 
 
 def _all_lost() -> RenderError:

@@ -50,9 +50,10 @@ def batch(
     try:
         with BatchProgress(err, enabled=not opts.quiet and err.is_terminal) as progress:
             summary = narrate_batch(found, outputs, options, spec, pool, cache_dir, opts.batch_size, progress.update)
-    except RenderInterrupted as exc:
-        fail(f"{stopped_by()}: {exc.saved} of {exc.total} takes are saved; run the same command again to resume.",
-             EXIT_INTERRUPTED)
+    except RenderInterrupted:
+        where = "are in the cache; run the same command again to resume" if cache_dir else \
+            "are not kept (--no-cache); a new run starts over"
+        fail(f"{stopped_by()}: the takes finished so far {where}.", EXIT_INTERRUPTED)
     for result in summary.scripts:
         for warning in result.warnings:
             warn(f"{result.script}: {warning}")
