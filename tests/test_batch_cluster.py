@@ -13,14 +13,11 @@ import gc
 import json
 import os
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from clirun import run
+from clirun import kill_once_cached, run
 
 pytestmark = pytest.mark.engine
 
@@ -128,16 +125,8 @@ def test_a_worker_killed_mid_batch_has_its_batch_rendered_elsewhere(cluster, ori
 
 def test_driver_killed_then_rerun_resumes_from_the_cache(cluster, original_ckpt, scripts, reference, tmp_path):
     cache, out = tmp_path / "cache", tmp_path / "out"
-    args = [sys.executable, "-m", "cbx_cli", "batch", str(scripts), "-o", str(out), "--cluster", cluster,
-            "--cache-dir", str(cache), *common(original_ckpt)]
-    child = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ.copy())
-    deadline = time.monotonic() + 240
-    while entries(cache) < 2 and child.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert child.poll() is None, child.stderr.read().decode()
-    child.send_signal(signal.SIGKILL)
-    child.wait()
-    saved = entries(cache)
+    saved = kill_once_cached(["batch", scripts, "-o", out, "--cluster", cluster, "--cache-dir", cache,
+                              *common(original_ckpt)], cache)
     assert 2 <= saved < CHUNKS
     assert not list(out.glob("*.wav"))
 
