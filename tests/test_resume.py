@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from clirun import run
+from clirun import kill_once_cached, run
 
 pytestmark = pytest.mark.engine
 
@@ -45,15 +40,7 @@ def test_sigkill_then_resume_gives_identical_bytes(original_ckpt, tmp_path, isol
     # the same command in a child process, killed once a couple of takes are in its cache
     cache = tmp_path / "cache-b"
     out = tmp_path / "resumed.flac"
-    args = [sys.executable, "-m", "cbx_cli", "book", str(script), "-o", str(out), "--cache-dir", str(cache), *common]
-    child = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ.copy())
-    deadline = time.monotonic() + 300
-    while entries(cache) < 2 and child.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert child.poll() is None, child.stderr.read().decode()
-    child.send_signal(signal.SIGKILL)
-    child.wait()
-    saved = entries(cache)
+    saved = kill_once_cached(["book", script, "-o", out, "--cache-dir", cache, *common], cache)
     assert 2 <= saved < 4
     assert not out.exists()
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]

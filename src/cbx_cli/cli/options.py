@@ -109,6 +109,18 @@ OPTIONS: dict[str, Opt] = {
     "cache_dir": Opt(Path | None, None, ("--cache-dir",), "Where finished takes are kept (default: your cache "
                      "folder)."),
     "no_cache": Opt(bool, False, ("--no-cache",), "Neither read nor write the take cache."),
+    # cbx batch: many scripts, one folder, workers
+    "out_folder": Opt(Path, ..., ("-o", "--output"), "Folder for the outputs: NAME.<format> for each script NAME.md, "
+                      "and summary.json."),
+    "manifests": Opt(bool, False, ("--manifests",), "Write each script's manifest beside its audio (NAME.json)."),
+    "subtitles": Opt(list[str] | None, None, ("--subtitles",), "Write each script's subtitles beside its audio: srt "
+                     "or vtt (repeat for both)."),
+    "cluster": Opt(str | None, None, ("--cluster",), "Render on Ray: local (start Ray on this machine), auto (the "
+                   "cluster 'ray start' joined) or ray://HOST:PORT. Without it, in this process."),
+    "worker_cpus": Opt(int, 1, ("--worker-cpus",), "CPU cores per Ray worker on a cluster without GPUs (one worker "
+                       "per GPU otherwise)."),
+    "max_workers": Opt(int | None, None, ("--max-workers",), "At most this many Ray workers (default: as many as "
+                       "fit)."),
     "quiet": Opt(bool, False, ("--quiet", "-q"), "No progress or summary on stderr."),
     # cbx serve
     "host": Opt(str, "127.0.0.1", ("--host",), "Address to listen on (anything but loopback needs API keys)."),

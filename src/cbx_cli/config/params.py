@@ -6,11 +6,12 @@ Every layer but the defaults is a partial ``...Overrides`` whose ``None`` fields
 
 from __future__ import annotations
 
+import re
 import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from cbx_cli.config.ranges import RANGES
 from cbx_cli.errors import ParamError, cut, shown
@@ -198,6 +199,22 @@ class ServeOptions(_Strict):
     port: Annotated[int, bounded("port")] = 8000
     workers: Annotated[int, bounded("workers")] = 4
     max_concurrent: Annotated[int, bounded("max_concurrent")] = 10
+
+
+class ClusterOptions(_Strict):
+    """Where `cbx batch` renders: this process (no cluster) or Ray workers."""
+
+    cluster: str | None = None
+    """local, auto, ray://HOST:PORT (Ray Client) or HOST:PORT (the head's address)."""
+    worker_cpus: Annotated[int, bounded("worker_cpus")] = 1
+    max_workers: Annotated[int, bounded("max_workers")] | None = None
+
+    @field_validator("cluster")
+    @classmethod
+    def _known(cls, value: str | None) -> str | None:
+        if value is None or value in ("local", "auto") or re.fullmatch(r"(ray://)?[\w.-]+:\d+", value):
+            return value
+        raise ValueError("use local, auto or ray://HOST:PORT")
 
 
 class BenchOptions(_Strict):

@@ -56,6 +56,9 @@ RANGES: dict[str, Range] = {
                      allowed="1 to 64"),
     "max_concurrent": Range(1, 1000, "Synchronous requests one API key may have in flight, 1-1000.",
                             allowed="1 to 1000"),
+    # cbx batch (ClusterOptions)
+    "worker_cpus": Range(1, None, "CPU cores per Ray worker.", message="{flag} must be at least 1."),
+    "max_workers": Range(1, None, "Most Ray workers to start.", message="{flag} must be at least 1."),
     # cbx bench (BenchOptions)
     "chunks": Range(1, 1024, "Chunks of realistic sentences to render, 1-1024."),
     "tokens": Range(1, 1000, "Speech tokens per chunk (fixed, on both sides), 1-1000."),
