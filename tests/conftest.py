@@ -17,8 +17,9 @@ from hypothesis import settings
 from cbx_cli.engine.checkpoints import build_multilingual, build_original, build_turbo, write_voice_wav
 
 # Property tests draw the same examples on every run (CI stays reproducible); HYPOTHESIS_EXPLORE=1 draws new ones.
-settings.register_profile("repeatable", derandomize=True)
-settings.register_profile("explore", derandomize=False)
+# No per-example deadline: a busy machine is slow, not wrong.
+settings.register_profile("repeatable", derandomize=True, deadline=None)
+settings.register_profile("explore", derandomize=False, deadline=None)
 settings.load_profile("explore" if os.environ.get("HYPOTHESIS_EXPLORE") else "repeatable")
 
 
