@@ -14,7 +14,7 @@ server and a cluster driver are thin clients of these calls.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from cbx_cli.engine.base import Engine, EngineSpec, TakeRequest, VoicePrompt
 from cbx_cli.errors import RenderError
 from cbx_cli.parse.script import Script
 from cbx_cli.plan.chunks import Chunk, Plan
+from cbx_cli.plan.retakes import SUFFIX, Retakes
 from cbx_cli.render.takes import Progress, ProgressFn, RenderStats, Take
 
 DEFAULT_CACHE: Any = "default"
@@ -52,10 +53,20 @@ class Job:
     voices: dict[str | None, VoicePrompt | None]
     """Each voice the chunks name (None: the run's --voice), resolved to a checked reference or None (built-in)."""
     source_name: str | None = None
+    retakes: Retakes | None = None
+    """The script's retake picks (`cbx retake`), applied to the plan's chunks."""
 
     @property
     def chunks(self) -> list[Chunk]:
         return self.plan.chunks
+
+
+def retake(job: Job, numbers: Sequence[int], seed: int | None = None) -> Job:
+    """The job with chunks ``numbers`` (from 1, as `cbx plan` shows them) given a new seed: ``seed``, or each one's
+    next derived retake seed. The picks go into ``job.retakes``; save them once the output is written."""
+    retakes = job.retakes if job.retakes is not None else Retakes(Path(f"{job.source_name or 'script'}{SUFFIX}"))
+    chunks = retakes.pick(job.chunks, numbers, seed)
+    return replace(job, plan=replace(job.plan, chunks=chunks), retakes=retakes)
 
 
 def load_script(source: str, stdin=None) -> tuple[Script, str]:
@@ -81,21 +92,29 @@ def prepare(
     delivery: Delivery | None = None,
     model_dir: Path | None = None,
     cache_dir: Path | None = None,
+    retakes: Retakes | None = None,
 ) -> Job:
     """Everything that can fail on bad input, checked before any model loads: settings, preset, lexicon, the
     outputs (``delivery``: never onto an input, ``model_dir``'s files included), the take cache (``cache_dir``),
-    directive voices, voices (files, URLs, library names); then the plan. ``source`` is a Script or plain text."""
+    directive voices, voices (files, URLs, library names); then the plan, with ``retakes``' picked seeds.
+    ``source`` is a Script or plain text."""
     from cbx_cli.voices.reference import resolve_voice
 
     options = options or NarrationOptions()
     script = script_from_text(source) if isinstance(source, str) else source
     the_plan, synthesis, assembly = plan_script(script, options, model, source_name, delivery,
                                                 model_dir=model_dir, cache_dir=cache_dir)
+    if retakes is not None:
+        if delivery is not None:
+            from cbx_cli.deliver.safety import Named, check_clashes
+
+            check_clashes(delivery.outputs(), [Named("the retake file", retakes.path)])
+        the_plan.chunks = retakes.apply(the_plan.chunks)
     voices: dict[str | None, Any] = {None: resolve_voice(options.voice, model)}
     for chunk in the_plan.chunks:
         if chunk.voice not in voices:
             voices[chunk.voice] = resolve_voice(chunk.voice, chunk.model)
-    return Job(script, the_plan, options, synthesis, assembly, model, voices, source_name)
+    return Job(script, the_plan, options, synthesis, assembly, model, voices, source_name, retakes)
 
 
 def plan_script(
@@ -216,10 +235,11 @@ class Narrator:
         return self.engine()
 
     def prepare(self, source: Script | str, options: NarrationOptions | None = None,
-                source_name: str | None = None, delivery: Delivery | None = None) -> Job:
+                source_name: str | None = None, delivery: Delivery | None = None,
+                retakes: Retakes | None = None) -> Job:
         """`prepare` for this narrator's model."""
         return prepare(source, options, model=self.spec.model, source_name=source_name, delivery=delivery,
-                       model_dir=self.spec.model_dir, cache_dir=self.cache_dir)
+                       model_dir=self.spec.model_dir, cache_dir=self.cache_dir, retakes=retakes)
 
     def narrate(self, source: Script | str | Job, options: NarrationOptions | None = None,
                 on_progress: ProgressFn | None = None) -> Narration:
@@ -229,6 +249,8 @@ class Narrator:
         stats = RenderStats()
         takes = self.takes(job, on_progress, stats)
         narration = assemble(job, takes, self._main_engine(job), stats)
+        if self.cache_dir is not None:
+            narration.info["cache"] = str(self.cache_dir)  # where `cbx review` finds the takes
         narration.wall = time.monotonic() - started
         return narration
 

@@ -31,6 +31,8 @@ class Take:
     from_cache: bool = False
     attempts: int = 1
     warnings: list[str] = field(default_factory=list)
+    key: str | None = None
+    """Its take-cache key (`take_key`): where `cbx review` finds its audio."""
 
 
 @dataclass
@@ -71,9 +73,10 @@ def _from_cache(
     misses = []
     for request in requests:
         chunk = request.chunk
-        hit = cache.get(take_key(identity, request.voice.id, chunk)) if cache else None
+        key = take_key(identity, request.voice.id, chunk)
+        hit = cache.get(key) if cache else None
         if hit is not None and hit.sample_rate == sr:
-            ready[chunk.index] = Take(chunk, hit.audio, len(hit.audio) / sr, hit.tokens, from_cache=True)
+            ready[chunk.index] = Take(chunk, hit.audio, len(hit.audio) / sr, hit.tokens, from_cache=True, key=key)
             stats.cached += 1
         else:
             misses.append(request)
@@ -87,9 +90,10 @@ def _synthesized(
     sr = engine.sample_rate
     for request, made in zip(batch, engine.synthesize(batch), strict=True):
         chunk = request.chunk
+        key = take_key(identity, request.voice.id, chunk)
         if cache:
-            cache.put(take_key(identity, request.voice.id, chunk), made.audio, sr, made.tokens, chunk.spoken)
-        yield Take(chunk, made.audio, len(made.audio) / sr, made.tokens)
+            cache.put(key, made.audio, sr, made.tokens, chunk.spoken)
+        yield Take(chunk, made.audio, len(made.audio) / sr, made.tokens, key=key)
 
 
 def render(
