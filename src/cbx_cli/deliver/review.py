@@ -3,8 +3,10 @@
 The page is read from a render's manifest: each chunk's text, seed, span, warnings and (after a verified render)
 transcript, score and attempts, with that chunk's own take from the take cache (the manifest's ``take`` keys)
 as a player. It must open from a file, with no server, so every take is embedded as a ``data:`` URI. Takes are
-encoded as Ogg/Opus through soundfile (libsndfile 1.0.29+ writes Opus, so no other dependency): speech at about
-32 kbit/s instead of WAV's 384, which keeps an hour of takes near 20 MB of page. Every text is HTML-escaped.
+encoded as Ogg/Opus through soundfile (libsndfile 1.0.29+ writes Opus, so no other dependency), at libsndfile's
+default Opus rate, about 37 kbit/s for speech instead of 24 kHz WAV's 384: an hour of takes is about 22 MB of page
+after base64. Players load nothing until played (``preload="none"``), so a long book's page opens at once. Every
+text is HTML-escaped.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import base64
 import html
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +25,8 @@ import numpy as np
 from cbx_cli.errors import InputError
 from cbx_cli.render.cache import TakeCache
 
+TAKE_KEY = re.compile(r"[0-9a-f]{64}")
+"""A take-cache key as `take_key` makes it; nothing else in a manifest names a file to read."""
 OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
 """The sample rates an Opus stream carries; a take at another rate is resampled to the next one up."""
 
@@ -73,7 +78,8 @@ def review_chunks(manifest: dict[str, Any], cache: TakeCache | None) -> list[Rev
         if not isinstance(entry, dict):
             raise InputError(f"Chunk {number} of the manifest is not an object; pass the file --manifest wrote.")
         row = ReviewChunk(number, titles.get(entry.get("chapter"), "Chapter"), entry, flags=flags_of(entry))
-        hit = cache.get(entry["take"]) if cache is not None and isinstance(entry.get("take"), str) else None
+        key = entry.get("take")
+        hit = cache.get(key) if cache is not None and isinstance(key, str) and TAKE_KEY.fullmatch(key) else None
         if hit is not None:
             row.seconds = len(hit.audio) / hit.sample_rate
             row.audio = opus_data_uri(hit.audio, hit.sample_rate)
@@ -118,8 +124,9 @@ def _facts(row: ReviewChunk) -> str:
     facts = [f"seed {_text(e.get('seed'))}", f"{seconds:.1f} s" if seconds is not None else "no audio"]
     if isinstance(e.get("start"), int | float):
         facts.append(f"at {int(e['start'] // 60)}:{e['start'] % 60:04.1f}")
-    if e.get("score") is not None:
-        facts.append(f"score <b>{_text(e['score'])}</b>")
+    score = e.get("score")
+    if score is not None:
+        facts.append(f"score <b>{_text(f'{score:.2f}' if isinstance(score, float) else score)}</b>")
     attempts = e.get("attempts")
     if attempts is not None:
         facts.append(f"attempts {len(attempts) if isinstance(attempts, list) else _text(attempts)}")
@@ -199,12 +206,14 @@ h1 {{ font-size: 1.3rem; margin: 0 0 .3rem; }}
 .chunk h2 {{ font-size: 1rem; margin: 0; }} .chapter {{ color: #666; font-weight: normal; }}
 .facts {{ color: #555; margin: .2rem 0; font-size: .9rem; }} .text {{ margin: .3rem 0; font-size: 1.05rem; }}
 .flags {{ color: #b00; margin: .2rem 0; }} .heard {{ color: #036; font-style: italic; margin: .2rem 0; }}
-.missing {{ color: #a60; }} audio {{ width: 100%; height: 2rem; }} [hidden] {{ display: none; }}
+.missing {{ color: #a60; }} .hint {{ color: #666; font-size: .85rem; margin: .3rem 0 0; }}
+audio {{ width: 100%; height: 2rem; }} [hidden] {{ display: none; }}
 </style></head>
 <body><header><h1>{title}</h1><p id=summary>{summary}</p>
 <label>Chapter <select id=chapter><option value="">all</option>{chapters}</select></label>
 <label>Show <select id=flag><option value="">all chunks</option><option value="yes">flagged only</option>
-<option value="no">unflagged only</option></select></label> <span id=shown></span></header>
+<option value="no">unflagged only</option></select></label> <span id=shown></span>
+<p class=hint>To redo chunk N: <code>cbx retake SCRIPT --chunk N</code> with the options of the render.</p></header>
 <main id=chunks>
 {rows}
 </main>
