@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import html
 import json
-import re
-import shutil
-import subprocess
 from html.parser import HTMLParser
 
 import pytest
 
+from browser import BINARY, Chromium
 from clirun import run
 
-CHROMIUM = next((shutil.which(name) for name in ("chromium", "chromium-browser") if shutil.which(name)), None)
-needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
+needs_chromium = pytest.mark.skipif(BINARY is None, reason="chromium is not installed (apt-get install chromium)")
 
 BOOK = """\
 # The Harbour
@@ -85,15 +82,25 @@ def test_page_lists_every_chunk_flagged_first_with_its_take(tmp_path, fake_engin
 
 
 def test_verification_fields_are_shown_escaped(tmp_path, fake_engine):
+    """A verified render's fields (as `--verify` writes them) are on the page, escaped; a take that did not pass
+    is flagged; the take is played without the tail verification trimmed from it."""
     manifest = render(tmp_path, fake_engine)
     data = json.loads(manifest.read_text())
-    data["chunks"][1].update(transcript="<script>alert(1)</script> heard", score=0.62, passed=False,
-                             attempts=[{"seed": 11, "score": 0.41, "transcript": "a & b"}, {"seed": 12, "score": 0.62}])
+    seconds = data["chunks"][1]["end"] - data["chunks"][1]["start"]
+    tried = [{"seed": 11, "seconds": 3.0, "transcript": "a & b", "score": 0.4, "errors": 3, "passed": False,
+              "kept": False},
+             {"seed": data["chunks"][1]["seed"], "seconds": 2.9, "transcript": "<i>heard</i>", "score": 0.625,
+              "errors": 3, "passed": False, "kept": True}]
+    data["chunks"][1].update(transcript="<script>alert(1)</script> heard", score=0.625, errors=3, words=8,
+                             verified=False, trimmed=0.5, attempts=tried)
     manifest.write_text(json.dumps(data))
     page = review(tmp_path, manifest)
     assert "<script>alert(1)" not in page and "heard: &lt;script&gt;alert(1)&lt;/script&gt; heard" in page
-    assert "score <b>0.62</b>" in page and "attempts 2" in page and "transcript: a &amp; b" in page
-    assert "did not pass verification" in page
+    assert "score <b>0.62</b> (3 errors in 8 words)" in page and "attempts 2" in page
+    assert "seed 11 · 3.0 s · score 0.40 (3 errors) · failed<br><i>heard: a &amp; b</i>" in page
+    assert "score 0.62 (3 errors) · failed · <b>kept</b><br><i>heard: &lt;i&gt;heard&lt;/i&gt;</i>" in page
+    assert "did not pass verification" in page and "tail trimmed 0.50 s" in page
+    assert f"{seconds - 0.5:.1f} s · at" in page
     parser = Articles()
     parser.feed(page)
     assert [r["id"] for r in parser.rows[:2]] == ["chunk-2", "chunk-3"]
@@ -136,27 +143,26 @@ def test_page_is_never_written_over_the_manifest(tmp_path, fake_engine):
     assert manifest.read_bytes() == before
 
 
-PROBE = """<script>
-window.addEventListener("load", function () {
-  var out = document.createElement("pre"); out.id = "probe"; document.body.appendChild(out);
+PROBE = """new Promise(function (resolve, reject) {
   var rows = document.querySelectorAll("article.chunk");
   var audio = rows[0].querySelector("audio");
-  function report(duration) {
-    var flag = document.getElementById("flag");
-    flag.value = "yes"; flag.dispatchEvent(new Event("change"));
-    var flaggedShown = document.querySelectorAll("article.chunk:not([hidden])").length;
-    flag.value = ""; flag.dispatchEvent(new Event("change"));
-    var chapter = document.getElementById("chapter");
-    chapter.value = "The Light"; chapter.dispatchEvent(new Event("change"));
-    out.textContent = JSON.stringify({rows: rows.length, first: rows[0].id, firstFlagged: rows[0].dataset.flagged,
-      duration: duration, flaggedShown: flaggedShown,
-      lightShown: document.querySelectorAll("article.chunk:not([hidden])").length});
+  function shown(select, value) {
+    select.value = value; select.dispatchEvent(new Event("change"));
+    return document.querySelectorAll("article.chunk:not([hidden])").length;
   }
-  audio.addEventListener("loadedmetadata", function () { report(audio.duration); });
-  audio.addEventListener("error", function () { report(-1); });
+  function report() {
+    var flag = document.getElementById("flag"), chapter = document.getElementById("chapter");
+    var result = {rows: rows.length, first: rows[0].id, firstFlagged: rows[0].dataset.flagged,
+                  duration: audio.duration, flaggedShown: shown(flag, "yes")};
+    shown(flag, "");
+    result.lightShown = shown(chapter, "The Light");
+    resolve(result);
+  }
+  audio.addEventListener("loadedmetadata", report);
+  audio.addEventListener("error", function () { reject(new Error("audio error " + audio.error.code)); });
+  setTimeout(function () { reject(new Error("no audio metadata in 30 s")); }, 30000);
   audio.preload = "metadata"; audio.load();
-});
-</script>"""
+})"""
 
 
 @needs_chromium
@@ -164,17 +170,13 @@ def test_page_in_headless_chromium(tmp_path, fake_engine):
     """The page loads from a file, lists the chunks, filters them, and the flagged chunk's player holds audio the
     browser decodes (its duration, read once its metadata loads, is the take's)."""
     manifest = render(tmp_path, fake_engine)
-    page = review(tmp_path, manifest)
-    probe = tmp_path / "probe.html"
-    probe.write_text(page.replace("</body>", PROBE + "</body>"), encoding="utf-8")
-    done = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=" + str(tmp_path / "profile"),
-         "--virtual-time-budget=20000", "--dump-dom", probe.as_uri()],
-        capture_output=True, text=True, timeout=120,
-    )
-    found = re.search(r'<pre id="probe">([^<]*)</pre>', done.stdout)
-    assert found, done.stderr[-2000:]
-    result = json.loads(html.unescape(found.group(1)))
+    review(tmp_path, manifest)
+    browser = Chromium(tmp_path / "profile")
+    try:
+        page = browser.open((tmp_path / "review.html").as_uri())
+        result = browser.evaluate(page, PROBE)
+    finally:
+        browser.close()
     assert result["rows"] == 5 and result["first"] == "chunk-3" and result["firstFlagged"] == "yes"
     assert result["flaggedShown"] == 1 and result["lightShown"] == 2
     assert result["duration"] == pytest.approx(1.0, abs=0.05)  # the silent take the guards flagged: 1 s

@@ -81,10 +81,18 @@ def review_chunks(manifest: dict[str, Any], cache: TakeCache | None) -> list[Rev
         key = entry.get("take")
         hit = cache.get(key) if cache is not None and isinstance(key, str) and TAKE_KEY.fullmatch(key) else None
         if hit is not None:
-            row.seconds = len(hit.audio) / hit.sample_rate
-            row.audio = opus_data_uri(hit.audio, hit.sample_rate)
+            audio = _trimmed(hit.audio, hit.sample_rate, entry.get("trimmed"))
+            row.seconds = len(audio) / hit.sample_rate
+            row.audio = opus_data_uri(audio, hit.sample_rate)
         rows.append(row)
     return sorted(rows, key=lambda r: not r.flagged)
+
+
+def _trimmed(audio: np.ndarray, sample_rate: int, trimmed: Any) -> np.ndarray:
+    """The cached take less the tail a verified render cut from it (``trimmed`` seconds), as the output has it."""
+    if not _number(trimmed) or trimmed <= 0:
+        return audio
+    return audio[: max(1, len(audio) - int(round(trimmed * sample_rate)))]
 
 
 def _chapter_titles(manifest: dict[str, Any]) -> dict[Any, str]:
@@ -118,40 +126,66 @@ def _text(value: Any) -> str:
 
 
 def _facts(row: ReviewChunk) -> str:
-    """The row's one-line facts: seed, duration, position in the output, score, attempts, retake."""
+    """The row's one-line facts: seed, duration, position in the output, score, attempts, trim, retake."""
     e = row.entry
     seconds = row.seconds if row.seconds is not None else _span(e)
     facts = [f"seed {_text(e.get('seed'))}", f"{seconds:.1f} s" if seconds is not None else "no audio"]
-    if isinstance(e.get("start"), int | float):
+    if _number(e.get("start")):
         facts.append(f"at {int(e['start'] // 60)}:{e['start'] % 60:04.1f}")
-    score = e.get("score")
-    if score is not None:
-        facts.append(f"score <b>{_text(f'{score:.2f}' if isinstance(score, float) else score)}</b>")
+    if e.get("score") is not None:
+        errors = f" ({_text(e['errors'])} errors in {_text(e['words'])} words)" if "errors" in e and "words" in e \
+            else ""
+        facts.append(f"score <b>{_score(e['score'])}</b>{errors}")
     attempts = e.get("attempts")
     if attempts is not None:
         facts.append(f"attempts {len(attempts) if isinstance(attempts, list) else _text(attempts)}")
+    if _number(e.get("trimmed")) and e["trimmed"] > 0:
+        facts.append(f"tail trimmed {e['trimmed']:.2f} s")
     if e.get("retake"):
         facts.append(f"retake {_text(e['retake'])}")
     return " · ".join(facts)
 
 
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _score(value: Any) -> str:
+    return _text(f"{value:.2f}" if isinstance(value, float) else value)
+
+
 def _span(entry: dict[str, Any]) -> float | None:
     start, end = entry.get("start"), entry.get("end")
-    return end - start if isinstance(start, int | float) and isinstance(end, int | float) else None
+    return end - start if _number(start) and _number(end) else None
+
+
+def _attempt(attempt: Any) -> str:
+    """One take tried for the chunk, as a verified render lists it: {seed, seconds, transcript, score, errors,
+    passed, kept}; what else it holds is shown as it is."""
+    if not isinstance(attempt, dict):
+        return _text(attempt)
+    a = dict(attempt)
+    parts = [f"seed {_text(a.pop('seed', '?'))}"]
+    if _number(a.get("seconds")):
+        parts.append(f"{a.pop('seconds'):.1f} s")
+    if "score" in a:
+        errors = f" ({_text(a.pop('errors'))} errors)" if "errors" in a else ""
+        parts.append(f"score {_score(a.pop('score'))}{errors}")
+    if "passed" in a:
+        parts.append("passed" if a.pop("passed") else "failed")
+    if a.pop("kept", False):
+        parts.append("<b>kept</b>")
+    heard = a.pop("transcript", None)
+    parts += [f"{_text(k)} {_text(v)}" for k, v in a.items()]
+    return " · ".join(parts) + (f"<br><i>heard: {_text(heard)}</i>" if heard is not None else "")
 
 
 def _attempts(attempts: Any) -> str:
-    """A verified render's earlier attempts, when the manifest lists them (seed, score, transcript)."""
+    """Every take tried for the chunk, when the manifest lists them."""
     if not isinstance(attempts, list) or not attempts:
         return ""
-    items = []
-    for n, attempt in enumerate(attempts, 1):
-        if isinstance(attempt, dict):
-            parts = [f"{_text(k)}: {_text(v)}" for k, v in attempt.items()]
-            items.append(f"<li>attempt {n}: {'; '.join(parts)}</li>")
-        else:
-            items.append(f"<li>attempt {n}: {_text(attempt)}</li>")
-    return f"<details><summary>attempts</summary><ol class=attempts>{''.join(items)}</ol></details>"
+    items = "".join(f"<li>{_attempt(a)}</li>" for a in attempts)
+    return f"<details><summary>{len(attempts)} attempts</summary><ol class=attempts>{items}</ol></details>"
 
 
 def render_row(row: ReviewChunk) -> str:
