@@ -70,6 +70,16 @@ def test_pick_follows_its_chunk_when_the_script_changes_elsewhere(book, tmp_path
     assert moved["retake"] == 1
 
 
+def test_a_repeated_text_is_retaken_where_it_was_picked(tmp_path, fake_engine):
+    script = tmp_path / "echo.md"
+    script.write_text("Yes.\n\nThe bell rang.\n\nYes.\n")
+    _, before = narrate("book", script, tmp_path)
+    assert before["chunks"][0]["seed"] == before["chunks"][2]["seed"]  # one text, one planned seed
+    _, after = narrate("retake", script, tmp_path, "--chunk", "3")
+    assert after["chunks"][0]["seed"] == before["chunks"][0]["seed"] and "retake" not in after["chunks"][0]
+    assert after["chunks"][2]["seed"] != before["chunks"][2]["seed"] and after["chunks"][2]["retake"] == 1
+
+
 def test_run_seed_is_books_seed(book, tmp_path, fake_engine):
     _, seeded = narrate("book", book, tmp_path, "--seed", "7")
     _, retaken = narrate("retake", book, tmp_path, "--chunk", "1", "--run-seed", "7")
@@ -109,3 +119,19 @@ def test_output_never_replaces_the_retake_file(book, tmp_path, fake_engine):
     r = run(["book", str(book), "-o", str(tmp_path / "out.wav"), "--manifest", str(tmp_path / "book.md.retakes.json")])
     assert r.exit_code == 2 and "the retake file" in r.stderr
     assert (tmp_path / "book.md.retakes.json").read_bytes() == picks
+
+
+def test_library_retake_as_the_readme_shows(book, tmp_path):
+    import cbx_cli as cbx
+    from fakes import FakeEngine
+
+    narrator = cbx.Narrator(cache_dir=tmp_path / "takes", engine_factory=FakeEngine)
+    script, name = cbx.load_script(str(book))
+    job = narrator.prepare(script, cbx.Options(), source_name=name, retakes=cbx.Retakes.beside(book))
+    planned = [c.seed for c in job.chunks]
+    job = cbx.retake(job, [2])
+    assert [c.seed != p for c, p in zip(job.chunks, planned, strict=True)] == [False, True, False, False, False]
+    job.retakes.save()
+    again = narrator.prepare(script, cbx.Options(), source_name=name, retakes=cbx.Retakes.beside(book))
+    assert [c.seed for c in again.chunks] == [c.seed for c in job.chunks]
+    assert narrator.narrate(again).manifest["chunks"][1]["retake"] == 1

@@ -104,7 +104,7 @@ OPTIONS: dict[str, Opt] = {
     "page": Opt(Path, ..., ("-o", "--output"), "The HTML page to write (one self-contained file)."),
     # cbx retake
     "chunk": Opt(list[int] | None, None, ("--chunk",), "Retake chunk N (numbered from 1 as `cbx plan` shows); "
-                 "give it again for more."),
+                 "give it again for more.", {"metavar": "<int>"}),
     "chunks": Opt(str | None, None, ("--chunks",), "Retake these chunks: numbers and ranges, e.g. 3,7-9."),
     "take_seed": Opt(int | None, None, ("--seed",), "The retaken chunks' seed (default: each chunk's next derived "
                      "seed)."),
