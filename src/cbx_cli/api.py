@@ -31,7 +31,7 @@ from cbx_cli.engine.base import Engine, EngineSpec, TakeRequest, VoicePrompt
 from cbx_cli.errors import RenderError
 from cbx_cli.parse.script import Script
 from cbx_cli.plan.chunks import Chunk, Plan
-from cbx_cli.plan.retakes import SUFFIX, Retakes
+from cbx_cli.plan.retakes import Retakes
 from cbx_cli.render.takes import Progress, ProgressFn, RenderStats, Take
 
 DEFAULT_CACHE: Any = "default"
@@ -63,8 +63,10 @@ class Job:
 
 def retake(job: Job, numbers: Sequence[int], seed: int | None = None) -> Job:
     """The job with chunks ``numbers`` (from 1, as `cbx plan` shows them) given a new seed: ``seed``, or each one's
-    next derived retake seed. The picks go into ``job.retakes``; save them once the output is written."""
-    retakes = job.retakes if job.retakes is not None else Retakes(Path(f"{job.source_name or 'script'}{SUFFIX}"))
+    next derived retake seed. The picks go into ``job.retakes`` (beside the script when it was read from a file, else
+kept in memory only); save them once the output is written."""
+    retakes = job.retakes if job.retakes is not None else \
+        Retakes.beside(job.script.path) if job.script.path is not None else Retakes(None)
     chunks = retakes.pick(job.chunks, numbers, seed)
     return replace(job, plan=replace(job.plan, chunks=chunks), retakes=retakes)
 
@@ -105,7 +107,7 @@ def prepare(
     the_plan, synthesis, assembly = plan_script(script, options, model, source_name, delivery,
                                                 model_dir=model_dir, cache_dir=cache_dir)
     if retakes is not None:
-        if delivery is not None:
+        if delivery is not None and retakes.path is not None:
             from cbx_cli.deliver.safety import Named, check_clashes
 
             check_clashes(delivery.outputs(), [Named("the retake file", retakes.path)])

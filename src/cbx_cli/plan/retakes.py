@@ -33,9 +33,9 @@ class Pick:
 
 @dataclass
 class Retakes:
-    """The picks of one script, read from and written to ``path``."""
+    """The picks of one script, read from and written to ``path`` (None: a script without a file; never saved)."""
 
-    path: Path
+    path: Path | None
     picks: dict[str, Pick] = field(default_factory=dict)
 
     @classmethod
@@ -76,6 +76,9 @@ class Retakes:
 
     def save(self) -> None:
         from cbx_cli.deliver.export import write_bytes_atomic
+
+        if self.path is None:
+            raise ValueError("these retakes belong to a script without a file; there is nowhere to keep them")
 
         data = {"version": VERSION, "chunks": {k: {"seed": p.seed, "retake": p.retake}
                                                for k, p in sorted(self.picks.items())}}
