@@ -46,6 +46,8 @@ def test_retake_renders_one_chunk_and_a_plain_rerun_keeps_it(book, tmp_path, fak
         assert after["chunks"][n]["seed"] == before["chunks"][n]["seed"] and "retake" not in after["chunks"][n]
     again, kept = narrate("book", book, tmp_path)
     assert fake_engine.last.calls == []
+    assert "(0 rendered, 5 from cache, 0 retried, 0 flagged, 1 with a retake's seed)" in run(
+        ["book", str(book), "-o", str(tmp_path / "other.wav"), "--preset", "audiobook"]).stderr
     assert again == retaken and kept["chunks"] == after["chunks"]
     assert (tmp_path / "book.md.retakes.json").is_file()
 
