@@ -99,3 +99,15 @@ def test_book_accounts_for_every_word(fake_engine, tmp_path):
     assert [c["text"] for c in json.loads(manifest.read_text())["chunks"]] == ["Shelves", "Item, Count", "Bread, 4"]
     assert ("warning: table.md:10: this code fence is never closed, so the 3 line(s) after it are read as code and "
             "not spoken. Close it with ```.") in r.stderr.splitlines()
+
+
+def test_summary_line_counts_in_words(fake_engine, tmp_path):
+    out = tmp_path / "one.wav"
+    r = run(["say", "Just the one sentence.", "-o", str(out), "--device", "cpu"])
+    assert r.exit_code == 0, r.output
+    assert r.stderr.startswith(f"Wrote {out}: 1 chunk (1 rendered, 0 from cache, 0 retried, 0 flagged), ")
+    script = tmp_path / "two.txt"
+    script.write_text("The first paragraph.\n\nThe second paragraph.\n")
+    r = run(["book", str(script), "-o", str(out), "--device", "cpu"])
+    assert r.exit_code == 0, r.output
+    assert f"Wrote {out}: 2 chunks (" in r.stderr

@@ -113,10 +113,11 @@ def _summary(narration, out, wall: float) -> None:
     where = "stdout" if out.output == "-" else out.output
     speed = narration.duration / wall if wall > 0 else 0.0
     st = narration.stats
+    chunks = f"{len(narration.takes)} chunk" + ("" if len(narration.takes) == 1 else "s")
     retaken = sum(1 for t in narration.takes if t.chunk.retake)
     picks = f", {retaken} with a retake's seed" if retaken else ""
     err.print(
-        f"Wrote {where}: {len(narration.takes)} chunks ({st.rendered} rendered, {st.cached} from cache, "
+        f"Wrote {where}: {chunks} ({st.rendered} rendered, {st.cached} from cache, "
         f"{st.retried} retried, {st.flagged} flagged{picks}), {narration.duration:.1f} s of audio "
         f"in {wall:.1f} s ({speed:.2f}x real time).",
         markup=False,

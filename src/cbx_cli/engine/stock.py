@@ -67,9 +67,16 @@ class ChatterboxEngine:
         return self.info.device
 
     def load(self) -> None:
+        # A GPU asked for by name is checked before the checkpoint (nothing downloads for a device that is not
+        # there); otherwise the checkpoint is found first, so a missing one is told before torch takes seconds
+        # to import.
+        if self.spec.device in ("auto", "cpu"):
+            checkpoint = find_checkpoint(self.spec.model, self.spec.model_dir, self.spec.revision)
+            device, warning = resolve_device(self.spec.device)
+        else:
+            device, warning = resolve_device(self.spec.device)
+            checkpoint = find_checkpoint(self.spec.model, self.spec.model_dir, self.spec.revision)
         self._torch = import_torch()
-        device, warning = resolve_device(self.spec.device)
-        checkpoint = find_checkpoint(self.spec.model, self.spec.model_dir, self.spec.revision)
         loaded = load_model(checkpoint, device)
         self.model = loaded.model
         self._builtin = self.model.conds
