@@ -24,6 +24,8 @@ _PUBLIC = {
     "Job": "cbx_cli.api",
     "Options": "cbx_cli.api",
     "prepare": "cbx_cli.api",
+    "retake": "cbx_cli.api",
+    "Retakes": "cbx_cli.plan.retakes",
     "plan_script": "cbx_cli.api",
     "assemble": "cbx_cli.api",
     "load_script": "cbx_cli.api",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ from cbx_cli.engine.base import Engine, EngineSpec, TakeRequest, VoicePrompt
 from cbx_cli.errors import RenderError
 from cbx_cli.parse.script import Script
 from cbx_cli.plan.chunks import Chunk, Plan
+from cbx_cli.plan.retakes import Retakes
 from cbx_cli.render.takes import Progress, ProgressFn, RenderStats, Take
 
 DEFAULT_CACHE: Any = "default"
@@ -62,10 +63,22 @@ class Job:
     source_name: str | None = None
     verify: VerifySettings = field(default_factory=VerifySettings)
     """Whether and how takes are judged by what they say."""
+    retakes: Retakes | None = None
+    """The script's retake picks (`cbx retake`), applied to the plan's chunks."""
 
     @property
     def chunks(self) -> list[Chunk]:
         return self.plan.chunks
+
+
+def retake(job: Job, numbers: Sequence[int], seed: int | None = None) -> Job:
+    """The job with chunks ``numbers`` (from 1, as `cbx plan` shows them) given a new seed: ``seed``, or each one's
+    next derived retake seed. The picks go into ``job.retakes`` (beside the script when it was read from a file, else
+kept in memory only); save them once the output is written."""
+    retakes = job.retakes if job.retakes is not None else \
+        Retakes.beside(job.script.path) if job.script.path is not None else Retakes(None)
+    chunks = retakes.pick(job.chunks, numbers, seed)
+    return replace(job, plan=replace(job.plan, chunks=chunks), retakes=retakes)
 
 
 def load_script(source: str, stdin=None) -> tuple[Script, str]:
@@ -93,10 +106,12 @@ def prepare(
     cache_dir: Path | None = None,
     voice: VoicePrompt | None = None,
     library_only: bool = False,
+    retakes: Retakes | None = None,
 ) -> Job:
     """Everything that can fail on bad input, checked before any model loads: settings, preset, lexicon, the
     outputs (``delivery``: never onto an input, ``model_dir``'s files included), the take cache (``cache_dir``),
-    directive voices, voices (files, URLs, library names); then the plan. ``source`` is a Script or plain text.
+    directive voices, voices (files, URLs, library names); then the plan, with ``retakes``' picked seeds.
+    ``source`` is a Script or plain text.
 
     ``voice``, an already checked recording, stands in for ``options.voice``. With ``library_only`` every voice
     named (``options.voice`` and the directives') must be a voice library name: no file is read and no URL fetched
@@ -109,12 +124,19 @@ def prepare(
     script = script_from_text(source) if isinstance(source, str) else source
     the_plan, synthesis, assembly = plan_script(script, options, model, source_name, delivery,
                                                 model_dir=model_dir, cache_dir=cache_dir)
+    if retakes is not None:
+        if delivery is not None and retakes.path is not None:
+            from cbx_cli.deliver.safety import Named, check_clashes
+
+            check_clashes(delivery.outputs(), [Named("the retake file", retakes.path)])
+        the_plan.chunks = retakes.apply(the_plan.chunks)
     voices: dict[str | None, Any] = {None: voice if voice is not None else resolve(options.voice, model)}
     for chunk in the_plan.chunks:
         if chunk.voice not in voices:
             voices[chunk.voice] = resolve(chunk.voice, chunk.model)
     verify = resolve_verify(options.preset, options.verification())
-    return Job(script, the_plan, options, synthesis, assembly, model, voices, source_name, verify)
+    return Job(script, the_plan, options, synthesis, assembly, model, voices, source_name, verify=verify,
+               retakes=retakes)
 
 
 def plan_script(
@@ -238,10 +260,11 @@ class Narrator:
         return self.engine()
 
     def prepare(self, source: Script | str, options: NarrationOptions | None = None,
-                source_name: str | None = None, delivery: Delivery | None = None) -> Job:
+                source_name: str | None = None, delivery: Delivery | None = None,
+                retakes: Retakes | None = None) -> Job:
         """`prepare` for this narrator's model."""
         return prepare(source, options, model=self.spec.model, source_name=source_name, delivery=delivery,
-                       model_dir=self.spec.model_dir, cache_dir=self.cache_dir)
+                       model_dir=self.spec.model_dir, cache_dir=self.cache_dir, retakes=retakes)
 
     def narrate(self, source: Script | str | Job, options: NarrationOptions | None = None,
                 on_progress: ProgressFn | None = None) -> Narration:
@@ -251,6 +274,8 @@ class Narrator:
         stats = RenderStats()
         takes = self.takes(job, on_progress, stats)
         narration = assemble(job, takes, self._main_engine(job), stats)
+        if self.cache_dir is not None:
+            narration.info["cache"] = str(self.cache_dir)  # where `cbx review` finds the takes
         narration.wall = time.monotonic() - started
         return narration
 

@@ -71,9 +71,13 @@ def delivery(opts: SimpleNamespace):
                     opts.title, opts.author, opts.cover)
 
 
-def narrate(opts: SimpleNamespace, load_script: Callable) -> None:
-    """Check everything, narrate with a progress bar, write the outputs, print warnings and a one-line summary."""
+def narrate(opts: SimpleNamespace, load_script: Callable, pick: Callable | None = None):
+    """Check everything, narrate with a progress bar, write the outputs, print warnings and a one-line summary.
+
+    A script read from a file is narrated with the retake picks kept beside it; ``pick`` (`cbx retake`) changes
+    the prepared job's picks, which are saved once the outputs are written. Returns the job narrated."""
     from cbx_cli.cli.progress import RunProgress
+    from cbx_cli.plan.retakes import Retakes
     from cbx_cli.render.takes import RenderInterrupted
 
     setup_logging(opts.debug)
@@ -85,7 +89,9 @@ def narrate(opts: SimpleNamespace, load_script: Callable) -> None:
     tags = script.metadata  # front matter: the output's title and author unless the flags give them
     out = replace(out, title=out.title or tags.get("title"), author=out.author or tags.get("author"))
     narrator = make_narrator(opts)
-    job = narrator.prepare(script, options, source_name=source_name, delivery=out)
+    retakes = Retakes.beside(script.path) if script.path is not None else None
+    job = narrator.prepare(script, options, source_name=source_name, delivery=out, retakes=retakes)
+    job = pick(job) if pick else job
     narrator.on_loaded = lambda engine: _warn_device(engine)
     try:
         with RunProgress(err, enabled=not opts.quiet and err.is_terminal) as progress:
@@ -95,20 +101,28 @@ def narrate(opts: SimpleNamespace, load_script: Callable) -> None:
         where = "in the cache; run the same command again to resume" if narrator.cache_dir else \
             "nowhere (--no-cache); a new run starts over"
         fail(f"{stopped_by()}: {exc.saved} of {exc.total} takes are saved {where}.", EXIT_INTERRUPTED)
+    if pick and job.retakes is not None:
+        job.retakes.save()
     for warning in narration.warnings:
         warn(warning)
     if not opts.quiet:
-        wall = time.monotonic() - started
-        where = "stdout" if out.output == "-" else out.output
-        speed = narration.duration / wall if wall > 0 else 0.0
-        st = narration.stats
-        chunks = f"{len(narration.takes)} chunk" + ("" if len(narration.takes) == 1 else "s")
-        err.print(
-            f"Wrote {where}: {chunks} ({st.rendered} rendered, {st.cached} from cache, "
-            f"{st.retried} retried, {st.flagged} flagged{_verified(narration)}), {narration.duration:.1f} s of audio "
-            f"in {wall:.1f} s ({speed:.2f}x real time).",
-            markup=False,
-        )
+        _summary(narration, out, time.monotonic() - started)
+    return job
+
+
+def _summary(narration, out, wall: float) -> None:
+    where = "stdout" if out.output == "-" else out.output
+    speed = narration.duration / wall if wall > 0 else 0.0
+    st = narration.stats
+    chunks = f"{len(narration.takes)} chunk" + ("" if len(narration.takes) == 1 else "s")
+    retaken = sum(1 for t in narration.takes if t.chunk.retake)
+    picks = f", {retaken} with a retake's seed" if retaken else ""
+    err.print(
+        f"Wrote {where}: {chunks} ({st.rendered} rendered, {st.cached} from cache, "
+        f"{st.retried} retried, {st.flagged} flagged{picks}{_verified(narration)}), {narration.duration:.1f} s of audio "
+        f"in {wall:.1f} s ({speed:.2f}x real time).",
+        markup=False,
+    )
 
 
 def _verified(narration) -> str:

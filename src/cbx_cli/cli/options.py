@@ -134,6 +134,16 @@ OPTIONS: dict[str, Opt] = {
     "workers": Opt(int, 4, ("--workers",), _described("workers")),
     "max_concurrent": Opt(int, 10, ("--max-concurrent",), _described("max_concurrent")),
     "debug": Opt(bool, False, ("--debug",), "Show full tracebacks and debug logs."),
+    # cbx review
+    "page": Opt(Path, ..., ("-o", "--output"), "The HTML page to write (one self-contained file)."),
+    # cbx retake
+    "chunk": Opt(list[int] | None, None, ("--chunk",), "Retake chunk N (numbered from 1 as `cbx plan` shows); "
+                 "give it again for more.", {"metavar": "<int>"}),
+    "chunks": Opt(str | None, None, ("--chunks",), "Retake these chunks: numbers and ranges, e.g. 3,7-9."),
+    "take_seed": Opt(int | None, None, ("--seed",), "The retaken chunks' seed (default: each chunk's next derived "
+                     "seed)."),
+    "run_seed": Opt(int | None, None, ("--run-seed",), "The run's seed, as `cbx book --seed` gives it: "
+                    + _described("seed")),
 }
 
 SAMPLING = ("exaggeration", "temperature", "cfg_weight", "min_p", "top_p", "top_k", "repetition_penalty", "seed",

@@ -11,7 +11,8 @@ from cbx_cli.render.takes import Take
 
 
 def build_manifest(takes: list[Take], spans: list[tuple[float, float]], info: dict[str, Any] | None = None) -> dict:
-    """Each take's text as written, the seed that made it, and its span in the output (seconds)."""
+    """Each take's text as written, the seed that made it, and its span in the output (seconds); its take-cache key
+    (``take``, where `cbx review` finds its audio) and, for a chunk picked by `cbx retake`, its retake number."""
     entries = []
     for take, (start, end) in zip(takes, spans, strict=True):
         entry = {
@@ -24,6 +25,10 @@ def build_manifest(takes: list[Take], spans: list[tuple[float, float]], info: di
         if take.warnings:
             entry["warnings"] = take.warnings
         entry |= verification(take)
+        if take.chunk.retake:
+            entry["retake"] = take.chunk.retake
+        if take.key is not None:
+            entry["take"] = take.key
         entries.append(entry)
     return {**(info or {}), "chunks": entries}
 

@@ -46,6 +46,8 @@ class Chunk:
     """A directive's voice (library name, file or URL); None means the run's --voice."""
     left_as_written: tuple[str, ...] = ()
     """Tokens with figures that the normalizer did not understand, read as written (`cbx plan` lists them)."""
+    retake: int = 0
+    """How many times `cbx retake` picked a new seed for this chunk (0: never; its seed is then the planned one)."""
 
 
 @dataclass
@@ -225,3 +227,9 @@ def retry_chunk(chunk: Chunk, attempt: int) -> Chunk:
     """The chunk again, with the seed its ``attempt``-th retry uses (attempt 0 is the chunk itself)."""
     seed = derive_seed(chunk.params.seed, chunk.spoken, chunk.params, chunk.model, attempt)
     return replace(chunk, seed=seed)
+
+
+def retake_seed(chunk: Chunk, retake: int) -> int:
+    """The seed of the chunk's ``retake``-th `cbx retake` (from 1). Retakes count down from attempt -1, a sequence
+    of their own: a retake never lands on a seed the guards' retries (attempts 1, 2, ...) already tried."""
+    return derive_seed(chunk.params.seed, chunk.spoken, chunk.params, chunk.model, -retake)
