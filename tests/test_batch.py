@@ -63,8 +63,12 @@ def test_batch_writes_what_book_writes_and_a_summary(fake_engine, scripts, tmp_p
         b = run(["book", scripts / name, "-o", book, "--manifest", tmp_path / f"book-{stem}.json", "--srt",
                  tmp_path / f"book-{stem}.srt", "--cache-dir", tmp_path / f"cache-{stem}", *FAST])
         assert b.exit_code == 0, b.output
-        for ext in ("wav", "json", "srt"):
+        for ext in ("wav", "srt"):
             assert (out / f"{stem}.{ext}").read_bytes() == (tmp_path / f"book-{stem}.{ext}").read_bytes(), ext
+        # the manifests differ only in the take cache they name (each book run had its own)
+        made, booked = (json.loads(p.read_text()) for p in (out / f"{stem}.json", tmp_path / f"book-{stem}.json"))
+        assert made.pop("cache") == str(tmp_path / "cache") and booked.pop("cache") == str(tmp_path / f"cache-{stem}")
+        assert made == booked
 
     summary = json.loads((out / "summary.json").read_text())
     assert [s["script"] for s in summary["scripts"]] == ["ch01.md", "ch02.md", "notes.txt"]
@@ -126,3 +130,12 @@ def test_output_must_be_a_folder(fake_engine, scripts, tmp_path):
     assert r.exit_code == 2 and "is a file" in r.stderr
     r = run(["batch", str(scripts), "-o", tmp_path / "no" / "such", *FAST])
     assert r.exit_code == 2 and "does not exist" in r.stderr
+
+
+def test_batch_refuses_to_skip_verification_silently(fake_engine, scripts, tmp_path):
+    r = run(["batch", str(scripts), "-o", tmp_path / "out", "--preset", "audiobook", *FAST])
+    assert r.exit_code == 2 and not (tmp_path / "out").exists()
+    assert r.stderr.strip() == ("cbx: error: cbx batch does not verify takes: pass --no-verify (the audiobook preset "
+                                "verifies), or narrate the scripts that need it with cbx book --verify.")
+    r = run(["batch", str(scripts), "-o", tmp_path / "out", "--preset", "audiobook", "--no-verify", *FAST])
+    assert r.exit_code == 0, r.output

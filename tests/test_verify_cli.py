@@ -108,8 +108,8 @@ def test_no_speech_model_offline_is_one_line_saying_what_to_do(fake_engine, tmp_
     assert r.exit_code == 4 and not out.exists()
     assert r.stderr.strip() == (
         "cbx: error: Speech recognition model 'base.en' is not in the Hugging Face cache and the hub cannot be "
-        "reached. Connect once to download Systran/faster-whisper-base.en, or pass --verify-model FOLDER with a "
-        "faster-whisper model."
+        "reached. Connect once to download Systran/faster-whisper-base.en, pass --verify-model FOLDER with a "
+        "faster-whisper model, or narrate without checking takes (--no-verify)."
     )
     assert fake_engine.made == [] or not fake_engine.last.loaded  # found missing before synthesis began
 

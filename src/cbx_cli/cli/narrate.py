@@ -119,8 +119,8 @@ def _summary(narration, out, wall: float) -> None:
     picks = f", {retaken} with a retake's seed" if retaken else ""
     err.print(
         f"Wrote {where}: {chunks} ({st.rendered} rendered, {st.cached} from cache, "
-        f"{st.retried} retried, {st.flagged} flagged{picks}{_verified(narration)}), {narration.duration:.1f} s of audio "
-        f"in {wall:.1f} s ({speed:.2f}x real time).",
+        f"{st.retried} retried, {st.flagged} flagged{picks}{_verified(narration)}), "
+        f"{narration.duration:.1f} s of audio in {wall:.1f} s ({speed:.2f}x real time).",
         markup=False,
     )
 

@@ -104,7 +104,8 @@ def find_model(name_or_folder: str) -> Path:
             log.debug("speech model lookup failed: %r", exc)
     raise ModelError(
         f"Speech recognition model '{name_or_folder}' is not in the Hugging Face cache and the hub cannot be "
-        f"reached. Connect once to download {repo}, or pass --verify-model FOLDER with a faster-whisper model."
+        f"reached. Connect once to download {repo}, pass --verify-model FOLDER with a faster-whisper model, or "
+        "narrate without checking takes (--no-verify)."
     )
 
 
