@@ -31,7 +31,8 @@ def book(tmp_path):
 
 def narrate(command: str, script, tmp_path, *extra: str) -> tuple[bytes, dict]:
     out, manifest = tmp_path / "book.wav", tmp_path / "book.json"
-    r = run([command, str(script), "-o", str(out), "--manifest", str(manifest), "--preset", "audiobook", "--no-verify", *extra])
+    r = run([command, str(script), "-o", str(out), "--manifest", str(manifest), "--preset", "audiobook", "--no-verify",
+             *extra])
     assert r.exit_code == 0, r.output
     return out.read_bytes(), json.loads(manifest.read_text())
 
