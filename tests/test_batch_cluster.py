@@ -30,7 +30,7 @@ CHUNKS = 5
 
 def common(ckpt: Path) -> list[str]:
     return ["--model-dir", str(ckpt), "--device", "cpu", "--max-tokens", "8", "--retries", "0", "--batch-size", "1",
-            "--preset", "audiobook"]
+            "--preset", "audiobook", "--no-verify"]
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +111,7 @@ def test_a_worker_killed_mid_batch_has_its_batch_rendered_elsewhere(cluster, ori
             os.kill(state.workers[busy[0]].pid, signal.SIGKILL)
 
     spec = EngineSpec(model_dir=original_ckpt, device="cpu")
-    options = NarrationOptions(max_tokens=8, retries=0, preset="audiobook")
+    options = NarrationOptions(max_tokens=8, retries=0, preset="audiobook", verify=False)
     (tmp_path / "out").mkdir()
     summary = narrate_batch(expand_scripts([str(scripts)]), BatchOutputs(tmp_path / "out"), options, spec,
                             make_pool(spec, 1, "local", 1), tmp_path / "cache", 1, kill_a_busy_worker)

@@ -21,7 +21,7 @@ def test_bench_reports_stages_for_turbo(turbo_ckpt):
         for key in ("flow_steps_s", "vocoder_s", "watermark_s", "watermark_s_per_audio_s", "latency_s"):
             assert s[key] > 0, (side, key)
         assert s["flow_steps_s"] + s["vocoder_s"] + s["watermark_s"] <= s["s3gen_s"] * 1.05 + 0.05, side
-        assert s["watermark_s_per_audio_s"] == pytest.approx(s["watermark_s"] / s["audio_s"], abs=1e-3)
+        assert s["watermark_s_per_audio_s"] == pytest.approx(s["watermark_s"] / s["audio_s"], rel=0.1)  # rounded
     report = format_report(result)
     assert "watermark s / audio s" in report and "latency" in report
 

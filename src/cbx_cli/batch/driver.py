@@ -19,7 +19,7 @@ from cbx_cli.batch.worker import ModelFacts, Piece
 from cbx_cli.config.params import NarrationOptions
 from cbx_cli.deliver.output import Delivery, write_text
 from cbx_cli.engine.base import EngineSpec, Synthesis, TakeRequest, Voice, VoicePrompt
-from cbx_cli.errors import OutputError
+from cbx_cli.errors import OutputError, ParamError
 from cbx_cli.render.cache import TakeCache, take_key
 
 SUMMARY = "summary.json"
@@ -143,10 +143,20 @@ def prepare_jobs(scripts: list[Path], outputs: BatchOutputs, options: NarrationO
     return jobs
 
 
+def check_batchable(options: NarrationOptions) -> None:
+    """Takes rendered by workers are not transcribed: refuse a run that asks for verification rather than skip it."""
+    from cbx_cli.config.presets import resolve_verify
+
+    if resolve_verify(options.preset, options.verification()).enabled:
+        raise ParamError("cbx batch does not verify takes: pass --no-verify (the audiobook preset verifies), or "
+                         "narrate the scripts that need it with cbx book --verify.")
+
+
 def narrate_batch(scripts: list[Path], outputs: BatchOutputs, options: NarrationOptions, spec: EngineSpec,
                   pool_factory: Callable[[], LocalPool | RayPool], cache_dir: Path | None, batch_size: int = 8,
                   on_progress: Callable[[RunState], None] | None = None) -> BatchSummary:
     """Narrate every script into ``outputs``; ``cache_dir`` None keeps takes in a folder removed afterwards."""
+    check_batchable(options)
     started = time.monotonic()
     jobs = prepare_jobs(scripts, outputs, options, spec, cache_dir)
     with _cache_folder(cache_dir) as cache_root:

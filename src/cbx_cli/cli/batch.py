@@ -22,21 +22,18 @@ def batch(
     scripts: Annotated[list[str], typer.Argument(help="Scripts (.md, .txt), folders of them, or globs.")], opts
 ) -> None:
     """Narrate many scripts, one output per script (ch01.md → FOLDER/ch01.wav), plus FOLDER/summary.json."""
-    from cbx_cli.batch.driver import BatchOutputs, make_pool, narrate_batch
+    from cbx_cli.batch.driver import BatchOutputs, check_batchable, make_pool, narrate_batch
     from cbx_cli.batch.scripts import expand_scripts
     from cbx_cli.config.params import ClusterOptions, RunOptions, check_options
     from cbx_cli.config.paths import takes_dir
-    from cbx_cli.config.presets import resolve_verify
     from cbx_cli.deliver.export import format_for
     from cbx_cli.engine.base import EngineSpec
-    from cbx_cli.errors import OutputError, ParamError
+    from cbx_cli.errors import OutputError
     from cbx_cli.render.takes import RenderInterrupted
 
     setup_logging(opts.debug)
     options = narration_options(opts)
-    if resolve_verify(options.preset, options.verification()).enabled:
-        raise ParamError("cbx batch does not verify takes: pass --no-verify (the audiobook preset verifies), or "
-                         "narrate the scripts that need it with cbx book --verify.")
+    check_batchable(options)  # before the output folder is made
     where = check_options(ClusterOptions, cluster=opts.cluster, worker_cpus=opts.worker_cpus,
                           max_workers=opts.max_workers)
     check_options(RunOptions, batch_size=opts.batch_size)
