@@ -92,6 +92,7 @@ def voice_wav(tmp_path_factory) -> Path:
 def fake_engine(monkeypatch):
     """Every engine the code under test makes is a `fakes.FakeEngine`: for tests about the CLI and the pipeline
     around synthesis, not about the engine. The value (`fakes.FakeEngines`) lists the engines made and sets knobs."""
+    import cbx_cli.api  # noqa: F401 - imported unpatched first, so the patch below restores its real make_engine
     from fakes import FakeEngines
 
     engines = FakeEngines()
