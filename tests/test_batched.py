@@ -248,33 +248,37 @@ def test_batched_flow_decoder(engine):
 @pytest.mark.engine
 @pytest.mark.parametrize("kind", ["torch", "runtime"])
 def test_out_of_memory_halves_the_batch(engine, monkeypatch, kind):
-    """An out-of-memory error halves the batch and retries: every chunk comes back, in order."""
+    """Out of memory halves the rows decoded at once and goes on with the takes not yet made; every take comes back,
+    the same as in a run that never ran out."""
     import torch
 
-    sizes = []
-
-    def flaky(batch):  # stands in for one batch through T3 + S3Gen
-        sizes.append(len(batch))
-        if len(batch) > 1 and len(sizes) == 1:
-            raise torch.cuda.OutOfMemoryError("CUDA out of memory") if kind == "torch" else RuntimeError(
-                "CUDA out of memory. Tried to allocate 2.00 GiB"
-            )
-        return [Synthesis(np.full(4, r.chunk.index, dtype=np.float32), r.chunk.max_tokens) for r in batch]
-
-    monkeypatch.setattr(engine, "_run_batch", flaky)
-    monkeypatch.setattr(engine, "max_batch", 8)
     texts = ["A longer text than the others, by far.", "Mid-sized text.", "Short.", "Also short.", "Tiny."]
-    chunks = [chunk(i, t, 10 + i) for i, t in enumerate(texts)]
+    chunks = [chunk(i, t, 3 + i % 3) for i, t in enumerate(texts)]
+    monkeypatch.setattr(engine, "max_batch", 8)
+    clean = engine.synthesize(requests(engine, chunks))
+    real, rows_tried = engine.t3.stream, []
+
+    def flaky(chunks, conds, rows):  # runs out after the first finished row while more than 2 rows decode
+        rows_tried.append(rows)
+        for n, item in enumerate(real(chunks, conds, rows)):
+            if rows > 2 and n == 1:
+                raise torch.cuda.OutOfMemoryError("CUDA out of memory") if kind == "torch" else RuntimeError(
+                    "CUDA out of memory. Tried to allocate 2.00 GiB")
+            yield item
+
+    monkeypatch.setattr(engine.t3, "stream", flaky)
     takes = engine.synthesize(requests(engine, chunks))
-    assert sizes == [5, 2, 2, 1]  # 5 fails; then batches of 5 // 2 = 2
-    assert engine.max_batch == 2
-    assert [int(t.audio[0]) for t in takes] == [0, 1, 2, 3, 4]
-    assert [t.tokens for t in takes] == [10, 11, 12, 13, 14]
+    assert rows_tried == [8, 4, 2] and engine.max_batch == 2
+    assert [t.tokens for t in takes] == [c.max_tokens for c in chunks]
+    for got, expected in zip(takes, clean, strict=True):
+        assert np.array_equal(got.audio, expected.audio)
 
-    def always(chunks):
+    def always(chunks, conds, rows):
         raise RuntimeError("CUDA error: out of memory")
+        yield
 
-    monkeypatch.setattr(engine, "_run_batch", always)
+    monkeypatch.setattr(engine.t3, "stream", always)
+    monkeypatch.setattr(engine, "max_batch", 1)
     with pytest.raises(RuntimeError):  # one chunk that does not fit is an error, not a loop
         engine.synthesize(requests(engine, chunks[:1]))
 

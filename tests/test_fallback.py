@@ -60,8 +60,9 @@ def test_failed_batched_run_equals_no_batch(original_ckpt, tmp_path, monkeypatch
 
 
 def test_takes_made_before_the_failure_are_kept(original_ckpt, monkeypatch, caplog):
-    """Two batches of one chunk: the first succeeds, the second fails. The first take is the batched one, the
-    second is stock's."""
+    """One row at a time, each take through S3Gen as soon as its row ends: the first chunk decoded (the longer: the
+    engine takes the longest first) is made, the next one's prefill fails. The first take is the batched one, the
+    other is stock's."""
     from cbx_cli.engine.base import EngineSpec
     from cbx_cli.engine.batched import BatchedEngine
     from cbx_cli.engine.stock import ChatterboxEngine
@@ -69,16 +70,17 @@ def test_takes_made_before_the_failure_are_kept(original_ckpt, monkeypatch, capl
 
     stock = ChatterboxEngine(EngineSpec(model_dir=original_ckpt, device="cpu"))
     engine = BatchedEngine(stock, max_batch=1)
+    engine.cpu_workers = False
     engine.load()
     chunks = [chunk(0, "Short.", 4), chunk(1, "A longer one, the second.", 5)]
-    batched = engine.synthesize(requests(engine, chunks[:1]))[0]
-    expected = stock.synthesize(requests(engine, chunks[1:]))[0]
+    batched = engine.synthesize(requests(engine, chunks[1:]))[0]
+    expected = stock.synthesize(requests(engine, chunks[:1]))[0]
     monkeypatch.setattr(T3BatchDecoder, "_prefill", broken_prefill([], fail_from=1))
     with caplog.at_level(logging.WARNING):
         takes = engine.synthesize(requests(engine, chunks))
     assert engine.fell_back and len(warnings_of(caplog)) == 1
-    assert np.array_equal(takes[0].audio, batched.audio) and takes[0].tokens == 4
-    assert np.array_equal(takes[1].audio, expected.audio) and takes[1].tokens == expected.tokens == 5
+    assert np.array_equal(takes[1].audio, batched.audio) and takes[1].tokens == 5
+    assert np.array_equal(takes[0].audio, expected.audio) and takes[0].tokens == expected.tokens == 4
 
 
 def test_out_of_memory_is_not_a_fallback(original_ckpt, monkeypatch):

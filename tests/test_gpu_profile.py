@@ -142,7 +142,7 @@ def test_bf16_logits_within_bf16_precision(bf16, fp32):
     for name, engine in (("bf16", bf16), ("fp32", fp32)):
         conds = [engine.voice(None).conditionals.t3]
         with torch.inference_mode():
-            st = engine.t3._start([c], conds)
+            st = engine.t3._start([c], conds, [0], c.max_tokens)
             logits[name] = engine.t3._prefill(st)
     scale = float(logits["fp32"].abs().max())
     err = float((logits["bf16"] - logits["fp32"]).abs().max())

@@ -99,6 +99,17 @@ def test_same_key_and_step_give_the_same_numbers_whatever_the_batch():
     assert not torch.equal(u[0], u[2])  # seeds differing only above 32 bits still differ
 
 
+def test_rows_at_their_own_steps_draw_what_they_would_draw_at_that_step_together():
+    """Continuous batching puts rows at different steps in one batch: a per-row step tensor gives each row the
+    numbers of its own step, the same as a shared int step."""
+    keys = keys_of(1, 2, 2**40 + 1, 99)
+    steps = torch.tensor([0, 7, 999, 2**31 - 1])
+    u = step_uniforms(keys, steps, 300)
+    for i, step in enumerate(steps.tolist()):
+        assert torch.equal(u[i], step_uniforms(keys, step, 300)[i])
+    assert torch.equal(step_uniforms(keys, torch.full((4,), 5), 300), step_uniforms(keys, 5, 300))
+
+
 def test_seed_keys_are_distinct_32_bit_values():
     seeds = list(range(1000)) + [2**32 + s for s in range(1000)] + [2**63 - 1]
     keys = [seed_key(s) for s in seeds]

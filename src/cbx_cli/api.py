@@ -43,6 +43,9 @@ from cbx_cli.plan.retakes import Retakes
 from cbx_cli.render.takes import Progress, ProgressFn, RenderStats, Take
 
 DEFAULT_CACHE: Any = "default"
+DEFAULT_BATCH = 8
+"""Chunks per engine call for engines that do not stream, per streamed part (`iter_takes`), per speech-recognition
+batch, when `batch_size` is None (the batched engine then picks its own rows: 8 on a CPU, by memory on CUDA)."""
 """`Narrator(cache_dir=DEFAULT_CACHE)`: the user's cache folder (e.g. ~/.cache/cbx/takes)."""
 
 Options = NarrationOptions
@@ -208,6 +211,7 @@ class Narrator:
 
     ``model``, ``model_dir``, ``revision`` and ``device`` pick the weights (``model_dir`` None: the Hugging Face
     cache, or $CBX_MODEL_DIR); ``batched`` False synthesizes one chunk at a time exactly as stock Chatterbox does;
+    ``batch_size`` sets how many chunks the batched engine decodes at once (None: its own choice);
     ``cache_dir`` None renders everything afresh, without the take cache.
     """
 
@@ -219,13 +223,14 @@ class Narrator:
         revision: str | None = None,
         device: str = "auto",
         batched: bool = True,
-        batch_size: int = 8,
+        batch_size: int | None = None,
         cache_dir: Path | None = DEFAULT_CACHE,
         engine_factory: Callable[[EngineSpec], Engine] | None = None,
     ):
         check_options(RunOptions, batch_size=batch_size)
-        self.spec = EngineSpec.from_options(model, model_dir, device, None, batched=batched, revision=revision)
-        self.batch_size = batch_size
+        self.spec = EngineSpec.from_options(model, model_dir, device, None, batched=batched, revision=revision,
+                                            max_batch=batch_size)
+        self.batch_size = batch_size or DEFAULT_BATCH
         self.cache_dir = paths.takes_dir() if cache_dir is DEFAULT_CACHE else cache_dir
         self._factory = engine_factory or library_engine
         self._engines: dict[str, Engine] = {}

@@ -117,7 +117,7 @@ class BatchSummary:
                 "per_worker": workers, "requeued": self.requeued}
 
 
-def make_pool(spec: EngineSpec, batch_size: int, cluster: str | None, worker_cpus: int = 1,
+def make_pool(spec: EngineSpec, batch_size: int | None, cluster: str | None, worker_cpus: int = 1,
               max_workers: int | None = None) -> Callable[[], LocalPool | RayPool]:
     """The workers a run uses: this process without ``cluster``, else Ray actors (``local``, ``auto`` or
     ``ray://HOST:PORT``)."""

@@ -42,7 +42,7 @@ class LocalPool:
 
     description = "this process"
 
-    def __init__(self, spec: EngineSpec, batch_size: int):
+    def __init__(self, spec: EngineSpec, batch_size: int | None):
         self.worker = Worker(spec, batch_size)
         self.workers = {"local": os.getpid()}
 
@@ -104,7 +104,7 @@ class RayPool:
     """Actors on a Ray cluster: one per GPU when the cluster has GPUs, else one per ``worker_cpus`` cores (at most
     ``max_workers``). Batches go to whichever actor is free; a batch whose actor dies goes to another."""
 
-    def __init__(self, spec: EngineSpec, batch_size: int, cluster: str, worker_cpus: int = 1,
+    def __init__(self, spec: EngineSpec, batch_size: int | None, cluster: str, worker_cpus: int = 1,
                  max_workers: int | None = None):
         self.ray = ray = import_ray(local=cluster == "local")
         self.cluster = cluster

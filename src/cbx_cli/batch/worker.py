@@ -76,7 +76,7 @@ class Worker:
     """One model per worker, loaded when the worker starts. ``threads``: torch's CPU threads (the cores the worker
     was given), so workers sharing a machine do not fight over its cores."""
 
-    def __init__(self, spec: EngineSpec, batch_size: int, threads: int | None = None):
+    def __init__(self, spec: EngineSpec, batch_size: int | None, threads: int | None = None):
         from cbx_cli.api import Narrator
 
         if threads:

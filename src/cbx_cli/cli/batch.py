@@ -22,6 +22,7 @@ def batch(
     scripts: Annotated[list[str], typer.Argument(help="Scripts (.md, .txt), folders of them, or globs.")], opts
 ) -> None:
     """Narrate many scripts, one output per script (ch01.md → FOLDER/ch01.wav), plus FOLDER/summary.json."""
+    from cbx_cli.api import DEFAULT_BATCH
     from cbx_cli.batch.driver import BatchOutputs, check_batchable, make_pool, narrate_batch
     from cbx_cli.batch.scripts import expand_scripts
     from cbx_cli.config.params import ClusterOptions, RunOptions, check_options
@@ -51,7 +52,8 @@ def batch(
     pool = make_pool(spec, opts.batch_size, where.cluster, where.worker_cpus, where.max_workers)
     try:
         with BatchProgress(err, enabled=not opts.quiet and err.is_terminal) as progress:
-            summary = narrate_batch(found, outputs, options, spec, pool, cache_dir, opts.batch_size, progress.update)
+            summary = narrate_batch(found, outputs, options, spec, pool, cache_dir, opts.batch_size or DEFAULT_BATCH,
+                                    progress.update)
     except RenderInterrupted:
         where = "are in the cache; run the same command again to resume" if cache_dir else \
             "are not kept (--no-cache); a new run starts over"

@@ -104,7 +104,7 @@ OPTIONS: dict[str, Opt] = {
                     "weights."),
     "device": Opt(Device, Device.auto, ("--device",), "Where to run: auto picks CUDA, then MPS, then CPU."),
     # how the run goes
-    "batch_size": Opt(int, 8, ("--batch-size",), _described("batch_size")),
+    "batch_size": Opt(int | None, None, ("--batch-size",), _described("batch_size")),
     "no_batch": Opt(bool, False, ("--no-batch",), "Synthesize one chunk at a time, exactly as stock Chatterbox."),
     "cache_dir": Opt(Path | None, None, ("--cache-dir",), "Where finished takes are kept (default: your cache "
                      "folder)."),

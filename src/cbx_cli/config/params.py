@@ -190,7 +190,7 @@ class NarrationOptions(SynthesisOverrides):
 class RunOptions(_Strict):
     """How a narrator runs, besides which model: options with a range, checked like every other option."""
 
-    batch_size: BatchSize = 8
+    batch_size: BatchSize | None = None
 
 
 class ServeOptions(_Strict):

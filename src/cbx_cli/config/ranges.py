@@ -49,7 +49,8 @@ RANGES: dict[str, Range] = {
                               "0.1: about one in ten).", allowed="0 to 1"),
     "candidates": Range(1, 8, "Takes rendered per chunk; the best that passes is kept, ties to the shorter (1-8).",
                         allowed="1 to 8"),
-    "batch_size": Range(1, None, "Chunks synthesized together.", message="{flag} must be at least 1."),
+    "batch_size": Range(1, None, "Chunks decoded at once (default: 8 on a CPU; on CUDA as many as free memory "
+                         "allows, up to 64).", message="{flag} must be at least 1."),
     # cbx serve (ServeOptions)
     "port": Range(1, 65535, "Port to listen on, 1-65535.", allowed="1 to 65535"),
     "workers": Range(1, 64, "Queued (/v2) jobs narrated at once, 1-64; their chunks share batches.",

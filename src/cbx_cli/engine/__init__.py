@@ -23,4 +23,4 @@ def make_engine(spec: EngineSpec, store: ConditioningStore | None = None) -> Eng
         return stock
     from cbx_cli.engine.batched import BatchedEngine
 
-    return BatchedEngine(stock)
+    return BatchedEngine(stock, max_batch=spec.max_batch)

@@ -31,6 +31,8 @@ class EngineSpec:
     language: str | None = None
     revision: str | None = None
     batched: bool = True
+    max_batch: int | None = None
+    """Chunks the batched engine decodes at once; None: its own choice (8 on a CPU, by free memory on CUDA)."""
 
     @classmethod
     def from_options(
@@ -41,11 +43,12 @@ class EngineSpec:
         language: str | None,
         batched: bool = True,
         revision: str | None = None,
+        max_batch: int | None = None,
     ) -> EngineSpec:
         if model_dir is None and os.environ.get(MODEL_DIR_ENV):
             model_dir = Path(os.environ[MODEL_DIR_ENV])
         return cls(model=model, model_dir=model_dir, device=device, language=language, batched=batched,
-                   revision=revision)
+                   revision=revision, max_batch=max_batch)
 
 
 @dataclass(frozen=True)

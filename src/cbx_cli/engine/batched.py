@@ -28,7 +28,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
@@ -122,38 +122,51 @@ class BatchedEngine:
     # -- synthesis -------------------------------------------------------------------------------------------------
 
     def synthesize(self, requests: Sequence[TakeRequest]) -> list[Synthesis]:
-        """One take per request, in order; chunks of one voice are batched together.
+        """One take per request, in order (`stream`, collected)."""
+        requests = list(requests)
+        out: list[Synthesis | None] = [None] * len(requests)
+        for i, take in self.stream(requests):
+            out[i] = take
+        return out  # type: ignore[return-value]
 
-        If the batched path fails for any reason but memory, the takes it made are kept and the rest come from the
-        stock engine (`_fall_back`), for this call and every later one.
+    def stream(self, requests: Sequence[TakeRequest]) -> Iterator[tuple[int, Synthesis]]:
+        """(index, take) for every request, each as soon as it is ready; any voices, in one scheduler.
+
+        T3 decodes up to `max_batch` chunks at once, longest first, a finished row's place going to the next chunk
+        (continuous batching; turbo's batches run to their end). Finished rows wait for S3Gen per voice, and go
+        through it together, by length, once there are enough of them (`s3gen_flush`) or T3 is done. Out of
+        memory halves the batch and goes on with the takes not yet made. If the batched path fails for any other
+        reason, the takes it made are kept and the rest come from the stock engine, for this call and every later
+        one (`_fall_back`).
         """
         requests = list(requests)
         self.timings = {"t3": 0.0, "s3gen": 0.0}
-        if not self.batchable():
-            takes = self.stock.synthesize(requests)
-            self.timings = dict(self.stock.timings)
-            # Token counts of this path have never reached the guards; counting them now would turn on the budget
-            # check (and its retries) for turbo and multilingual runs, and change their takes.
-            return [Synthesis(t.audio, None) for t in takes]
-        out: list[Synthesis | None] = [None] * len(requests)
-        by_voice: dict[str, list[int]] = {}
-        for i, request in enumerate(requests):
-            by_voice.setdefault(request.voice.id, []).append(i)
-        with contextlib.redirect_stdout(sys.stderr):
+        made: set[int] = set()
+        if self.batchable() and not self.fell_back:
             try:
-                for indices in by_voice.values() if not self.fell_back else ():
-                    self._one_voice(requests, indices, out)
+                while len(made) < len(requests):
+                    try:
+                        for i, take in self._batched([i for i in range(len(requests)) if i not in made], requests):
+                            made.add(i)
+                            yield i, take
+                    except Exception as exc:
+                        if not is_oom(exc) or self.max_batch == 1:
+                            raise
+                        self._free_memory()
+                        self.max_batch = max(1, self.max_batch // 2)
+                        log.warning("out of memory; going on with %d chunks per batch", self.max_batch)
             except Exception as exc:  # any failure of the batched code: the stock path can still finish the run
                 if is_oom(exc):
                     raise
                 self._fall_back(exc)
-        rest = [i for i, take in enumerate(out) if take is None]
-        if rest:
-            for i, take in zip(rest, self.stock.synthesize([requests[i] for i in rest]), strict=True):
-                out[i] = take
+        rest = [i for i in range(len(requests)) if i not in made]
+        for i in rest:
+            take = self.stock.synthesize([requests[i]])[0]
             for stage, seconds in self.stock.timings.items():
                 self.timings[stage] = self.timings.get(stage, 0.0) + seconds
-        return out  # type: ignore[return-value]
+            # Token counts of this path have never reached the guards for turbo and multilingual; counting them
+            # now would turn on the budget check (and its retries) for their runs, and change their takes.
+            yield i, take if self.batchable() or self.stock.spec.model == "original" else Synthesis(take.audio, None)
 
     def _fall_back(self, exc: Exception) -> None:
         """From now on, synthesize through the stock engine; say so once."""
@@ -162,45 +175,67 @@ class BatchedEngine:
         log.warning("the batched engine failed on %s (%s: %s); finishing on the stock per-chunk path",
                     self.info.device, type(exc).__name__, exc)
 
-    def _one_voice(self, requests: list[TakeRequest], indices: list[int], out: list) -> None:
-        """`requests[indices]` (one voice) in batches of up to `max_batch`, each take into `out` as its batch ends;
-        out of memory halves the batch and goes on."""
-        # Similar lengths together: less padding. The order changes no take (batch invariance).
-        pending = sorted(indices, key=lambda i: len(requests[i].chunk.spoken))
-        while pending:
-            group, rest = pending[: self.max_batch], pending[self.max_batch :]
-            try:
-                results = self._run_batch([requests[i] for i in group])
-            except Exception as exc:
-                if len(group) == 1 or not is_oom(exc):
-                    raise
-                self._free_memory()
-                self.max_batch = max(1, len(group) // 2)
-                log.warning("out of memory with %d chunks per batch; retrying with %d", len(group), self.max_batch)
-                pending = group + rest
-                continue
-            for i, take in zip(group, results, strict=True):
-                out[i] = take
-            pending = rest
+    def _batched(self, indices: list[int], requests: list[TakeRequest]) -> Iterator[tuple[int, Synthesis]]:
+        """Takes for `requests[indices]` through the batched T3 and S3Gen, as they are ready."""
+        # Longest first: the last rows to start are short, so the batch stays full to the end. The order changes no
+        # take (batch invariance).
+        order = sorted(indices, key=lambda i: (-requests[i].chunk.max_tokens, -len(requests[i].chunk.spoken)))
+        tokens = self._quietly(self.t3.stream([requests[i].chunk for i in order], self._conds(requests, order),
+                                              self.max_batch), "t3")
+        waiting: dict[str, list[tuple[int, object]]] = {}
+        for j, generated in tokens:
+            i = order[j]
+            group = waiting.setdefault(requests[i].voice.id, [])
+            group.append((i, generated))
+            if len(group) >= self.s3gen_flush():
+                yield from self._decoded(requests, waiting.pop(requests[i].voice.id))
+        for group in waiting.values():
+            yield from self._decoded(requests, group)
 
-    def _run_batch(self, requests: Sequence[TakeRequest]) -> list[Synthesis]:
-        """One batch (one voice) through T3 and S3Gen: a take and its generated token count per request."""
+    def _quietly(self, steps: Iterator, stage: str) -> Iterator:
+        """`steps`, each step run with chatterbox's prints sent to stderr and its time added to `stage`."""
+        while True:
+            t0 = time.perf_counter()
+            with contextlib.redirect_stdout(sys.stderr):
+                item = next(steps, None)
+            self.timings[stage] += time.perf_counter() - t0
+            if item is None:
+                return
+            yield item
+
+    def _conds(self, requests: list[TakeRequest], order: list[int]) -> list:
+        """Each request's T3 conditioning: its voice's, with the chunk's exaggeration (turbo has none: stock passes
+        the voice's conditioning as is)."""
+        if self.stock.spec.model == "turbo":
+            return [requests[i].voice.conditionals.t3 for i in order]
+        return [with_exaggeration(requests[i].voice.conditionals.t3, requests[i].chunk.params.exaggeration,
+                                  self.info.device) for i in order]
+
+    def s3gen_flush(self) -> int:
+        """Finished rows of one voice that go through S3Gen together: the flow batch on a GPU (or its profile),
+        one per worker thread on a CPU."""
+        if self.gpu_shaped:
+            return self.s3gen_batch or self.max_batch
+        import torch
+
+        return max(1, torch.get_num_threads()) if self.cpu_workers else 1
+
+    def _decoded(self, requests: list[TakeRequest], group: list[tuple[int, object]]) -> Iterator[tuple[int, Synthesis]]:
+        """S3Gen for finished rows of one voice, shortest first: (index, take)."""
         import torch
         from chatterbox.models.s3tokenizer import SPEECH_VOCAB_SIZE
 
+        group = sorted(group, key=lambda item: len(item[1]))
+        t0 = time.perf_counter()
+        with contextlib.redirect_stdout(sys.stderr), torch.inference_mode():
+            speech = [g[g < SPEECH_VOCAB_SIZE] for _, g in group]
+            waves = self.decode(speech, [requests[i].chunk.seed for i, _ in group], requests[group[0][0]].voice)
+        self.timings["s3gen"] += time.perf_counter() - t0
         stop = self.stock.model.t3.hp.stop_speech_token
-        with torch.inference_mode():
-            t0 = time.perf_counter()
-            generated = self.speech_tokens(requests)
-            t1 = time.perf_counter()
-            speech = [g[g < SPEECH_VOCAB_SIZE] for g in generated]
-            waves = self.decode(speech, [r.chunk.seed for r in requests], requests[0].voice)
-            t2 = time.perf_counter()
-        self.timings["t3"] += t1 - t0
-        self.timings["s3gen"] += t2 - t1
-        if self.stock.spec.model == "turbo":  # as the stock turbo path: no counts, so no budget guard (see synthesize)
-            return [Synthesis(w, None) for w in waves]
-        return [Synthesis(w, tokens_generated(g, stop)) for w, g in zip(waves, generated, strict=True)]
+        for (i, generated), wave in zip(group, waves, strict=True):
+            # turbo as the stock turbo path: no counts, so no budget guard (see `stream`)
+            count = None if self.stock.spec.model == "turbo" else tokens_generated(generated, stop)
+            yield i, Synthesis(wave, count)
 
     def speech_tokens(self, requests: Sequence[TakeRequest]) -> list:
         """T3 for a batch: each request's speech tokens as stock `T3.inference` returns them (stop token kept)."""
@@ -212,22 +247,12 @@ class BatchedEngine:
         return self.t3.decode([r.chunk for r in requests], conds)
 
     def decode(self, token_lists: Sequence, seeds: Sequence[int], voice: Voice) -> list[np.ndarray]:
-        """S3Gen for a batch of one voice: speech tokens → watermarked float32 takes."""
+        """S3Gen for takes of one voice: speech tokens → watermarked float32 takes (turbo's mean-flow S3Gen too)."""
         device = self.info.device
-        if self.stock.spec.model == "turbo":
-            return [self._stock_take(tokens, seed, voice) for tokens, seed in zip(token_lists, seeds, strict=True)]
         group = self.s3gen_batch or (self.max_batch if self.gpu_shaped else 1)
         workers = device == "cpu" and self.cpu_workers and not self.gpu_shaped
         return watermarked_takes(self.stock.model, voice.conditionals.gen, token_lists, seeds, group, workers,
                                  self.sample_rate)
-
-    def _stock_take(self, tokens, seed: int, voice: Voice) -> np.ndarray:
-        """Stock's S3Gen and watermark for one take, its noise from the global generator seeded with the chunk's seed
-        (so the take depends on its own tokens and seed only)."""
-        import torch
-
-        torch.manual_seed(seed)
-        return self.stock.decode(tokens, voice.conditionals)
 
     def _free_memory(self) -> None:
         if self.info.device == "cuda":

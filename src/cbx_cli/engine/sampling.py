@@ -58,15 +58,23 @@ def vocab_codes(vocab: int, device=None):
     return (torch.arange(vocab, dtype=torch.int64, device=device) * 0x9E3779B1) & _M32
 
 
-def step_uniforms(keys, step: int, vocab: int, codes=None):
-    """Uniforms in (0, 1), shape (rows, vocab): a hash of (row key, step, vocabulary index) and nothing else."""
+def step_uniforms(keys, step, vocab: int, codes=None):
+    """Uniforms in (0, 1), shape (rows, vocab): a hash of (row key, step, vocabulary index) and nothing else.
+
+    step: one step for every row (an int), or each row's own step (an int64 tensor, one per row).
+    """
     import torch
 
     if codes is None:
         codes = vocab_codes(vocab, keys.device)
-    s = _mix32_int(step * 0x9E3779B9 + 0x632BE5AB)
+    if isinstance(step, int):
+        s = _mix32_int(step * 0x9E3779B9 + 0x632BE5AB)
+        s1 = _mix32_int(s + 1)
+    else:
+        s = _mix32(_mul32(step.to(torch.int64) & _M32, 0x9E3779B9) + 0x632BE5AB & _M32)
+        s1 = _mix32(s + 1 & _M32)
     x = _mix32((keys ^ s)[:, None] + codes[None, :] & _M32)
-    x = _mix32(x ^ ((keys ^ _mix32_int(s + 1))[:, None]))
+    x = _mix32(x ^ (keys ^ s1)[:, None])
     return ((x >> 8).to(torch.float32) + 0.5) * (1.0 / (1 << 24))
 
 

@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -147,22 +147,23 @@ class ChatterboxEngine:
 
     def synthesize(self, requests: Sequence[TakeRequest]) -> list[Synthesis]:
         """One take per request, in order, each as stock `generate` makes it with the chunk's seed and budget."""
+        return [take for _, take in self.stream(requests)]
+
+    def stream(self, requests: Sequence[TakeRequest]) -> Iterator[tuple[int, Synthesis]]:
+        """(index, take) per request, in order, each handed out as soon as it is made."""
         torch = self._torch
         self.timings = {"t3": 0.0, "s3gen": 0.0}
-        out = []
-        with contextlib.redirect_stdout(sys.stderr):
-            for request in requests:
-                torch.manual_seed(request.chunk.seed)
-                with torch.inference_mode():
-                    t0 = time.perf_counter()
-                    tokens, generated = self.speech_tokens(request.chunk, request.voice.conditionals)
-                    t1 = time.perf_counter()
-                    audio = self.decode(tokens, request.voice.conditionals)
-                    t2 = time.perf_counter()
-                self.timings["t3"] += t1 - t0
-                self.timings["s3gen"] += t2 - t1
-                out.append(Synthesis(audio, generated))
-        return out
+        for i, request in enumerate(requests):
+            torch.manual_seed(request.chunk.seed)
+            with contextlib.redirect_stdout(sys.stderr), torch.inference_mode():
+                t0 = time.perf_counter()
+                tokens, generated = self.speech_tokens(request.chunk, request.voice.conditionals)
+                t1 = time.perf_counter()
+                audio = self.decode(tokens, request.voice.conditionals)
+                t2 = time.perf_counter()
+            self.timings["t3"] += t1 - t0
+            self.timings["s3gen"] += t2 - t1
+            yield i, Synthesis(audio, generated)
 
     def speech_tokens(self, chunk: Chunk, conds):
         """T3: text → (speech tokens for S3Gen, number generated without the stop token), within the budget.

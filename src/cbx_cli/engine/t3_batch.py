@@ -14,14 +14,19 @@ shapes a captured graph replays), the compaction rule a graph imposes, and, unle
 bfloat16 copy of the transformer. So the CPU runs and tests every GPU branch except `torch.cuda.graph`.
 
 Sampling is per row (`sampling.py`); each row stops at its stop token or its own budget `chunk.max_tokens`. The
-host looks at the "all stopped" flag only every `check_every` steps; finished rows then leave the batch
+host looks at the rows' "stopped" flags only at check points (every `check_every` steps, or sooner when a row
+reaches its budget). Continuous batching (`T3BatchDecoder.stream`): at a check point finished rows hand out their
+tokens and the next chunks take their places in the running batch, prefilled apart and written into the freed
+rows' cache just before the current slot; every row then writes the same slot at each step, and the windows slide
+back over slots no live row reads. With nothing left to start, finished rows leave the batch
 (`DecodeState.select`). torch and chatterbox are imported inside the methods.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
@@ -67,6 +72,16 @@ class KVCache:
         self.k = [t.index_select(0, rows) for t in self.k]
         self.v = [t.index_select(0, rows) for t in self.v]
 
+    def place(self, rows, other: KVCache, at: int, length: int) -> None:
+        """Write the first `length` slots of `other` (one row per entry of `rows`) into slots [at, at + length)."""
+        for mine, theirs in zip(self.k + self.v, other.k + other.v, strict=True):
+            mine[rows, :, at : at + length] = theirs[:, :, :length]
+
+    def slide(self, d: int) -> None:
+        """Every slot's contents d slots earlier, in place."""
+        for t in self.k + self.v:
+            t[:, :, :-d] = t[:, :, d:].clone()
+
     def grow(self, capacity):
         import torch
 
@@ -91,45 +106,71 @@ class CapturedStep:
 
 
 PER_CHUNK = {"rows": "chunk"}
-"""Field metadata: one entry per chunk still decoding."""
+"""Field metadata: one entry per chunk row of the batch."""
 PER_ROW = {"rows": "row"}
 """Field metadata: one entry per attention row (a cond and an uncond row per chunk)."""
+FREE = -1
+"""`DecodeState.index_host` of a row that holds no chunk (finished and handed out, not yet refilled)."""
 
 
 @dataclass
 class DecodeState:
-    """Everything one batched T3 decode carries from step to step."""
+    """Everything one batched T3 decode carries from step to step.
+
+    Every row writes the same cache slot `S` at a step; a row's prompt sits just before the slot of its first fed
+    token, so rows that joined at different times hold different slot windows (continuous batching). A row's
+    step is its own: how many tokens it has drawn.
+    """
 
     dev: Any
     dtype: Any
-    P: int
-    """Prompt length after left-padding; cache slot P + k - 1 holds the k-th sampled token."""
-    prompt: Any
-    """(2n, P, D) prompt embeddings, until the prefill has run."""
+    S: int
+    """The cache slot the next fed token goes to."""
     slots: Any
     codes: Any
     """`sampling.vocab_codes` for the speech vocabulary."""
-    out: Any
-    """(n, longest budget) sampled tokens, by original chunk index (rows leave; `active` maps them back)."""
     use_top_p: bool
-    cache: KVCache = field(metadata=PER_ROW)
-    key_valid: Any = field(metadata=PER_ROW)
+    max_capacity: int
+    """Cache slots any row can need: longest prompt + largest budget + one check interval."""
+    G: int = 0
+    """Steps taken: a row's step is G - its `base_host`."""
+    prompt: Any = None
+    """(2n, P, D) left-padded prompt embeddings of rows about to join, until their prefill has run."""
+    pad: Any = None
+    """(2n,) left padding of `prompt`'s rows."""
+    cache: KVCache = field(default=None, metadata=PER_ROW)
+    key_valid: Any = field(default=None, metadata=PER_ROW)
     """(2n, capacity) bool: which cache slots each row attends to."""
-    lengths: Any = field(metadata=PER_ROW)
-    pad: Any = field(metadata=PER_ROW)
-    cfg: Any = field(metadata=PER_CHUNK)
-    penalty: Any = field(metadata=PER_CHUNK)
-    temperature: Any = field(metadata=PER_CHUNK)
-    min_p: Any = field(metadata=PER_CHUNK)
-    one_minus_top_p: Any = field(metadata=PER_CHUNK)
-    budget: Any = field(metadata=PER_CHUNK)
-    budget_host: list[int] = field(metadata=PER_CHUNK)
-    keys: Any = field(metadata=PER_CHUNK)
-    seen: Any = field(metadata=PER_CHUNK)
-    done: Any = field(metadata=PER_CHUNK)
-    active: Any = field(metadata=PER_CHUNK)
-    """Original chunk index of each row still decoding."""
+    lengths: Any = field(default=None, metadata=PER_ROW)
+    """(2n,) prompt length of each row: its first fed token's RoPE position."""
+    cfg: Any = field(default=None, metadata=PER_CHUNK)
+    penalty: Any = field(default=None, metadata=PER_CHUNK)
+    temperature: Any = field(default=None, metadata=PER_CHUNK)
+    min_p: Any = field(default=None, metadata=PER_CHUNK)
+    one_minus_top_p: Any = field(default=None, metadata=PER_CHUNK)
+    budget: Any = field(default=None, metadata=PER_CHUNK)
+    keys: Any = field(default=None, metadata=PER_CHUNK)
+    seen: Any = field(default=None, metadata=PER_CHUNK)
+    done: Any = field(default=None, metadata=PER_CHUNK)
+    step: Any = field(default=None, metadata=PER_CHUNK)
+    """(n,) tokens drawn so far by each row; the next draw is that row's step-th token."""
+    out: Any = field(default=None, metadata=PER_CHUNK)
+    """(n, largest budget) tokens drawn by each row."""
+    last: Any = field(default=None, metadata=PER_CHUNK)
+    """(n,) each row's latest token: what the next step feeds."""
+    budget_host: list[int] = field(default_factory=list, metadata=PER_CHUNK)
+    index_host: list[int] = field(default_factory=list, metadata=PER_CHUNK)
+    """Which chunk each row holds (its index in the decode's input), or FREE."""
+    start_host: list[int] = field(default_factory=list, metadata=PER_CHUNK)
+    """First cache slot of each row's prompt."""
+    base_host: list[int] = field(default_factory=list, metadata=PER_CHUNK)
     graph: CapturedStep | None = None
+
+    def rows(self, chunk_rows):
+        """The attention rows (cond, uncond) of chunk rows (a long tensor)."""
+        import torch
+
+        return (2 * chunk_rows[:, None] + torch.arange(2, device=chunk_rows.device)[None]).flatten()
 
     def select(self, keep_host: list[int], keep, rows) -> None:
         """Keep only the chunks `keep` (and their attention `rows`): every per-chunk and per-row field follows."""
@@ -146,12 +187,55 @@ class DecodeState:
                 setattr(self, f.name, value.index_select(0, keep if kind == "chunk" else rows))
         self.graph = None
 
+    def place(self, at_host: list[int], new: DecodeState) -> None:
+        """Put the rows of `new` (prefilled, first token drawn) into the free rows `at_host`, in place (a captured
+        graph keeps reading the same tensors). Their prompts go into slots [S - P, S), P being `new`'s padded
+        prompt length."""
+        import torch
+
+        at = torch.tensor(at_host, dtype=torch.long, device=self.dev)
+        rows = self.rows(at)
+        P, S = new.S, self.S
+        for f in fields(self):
+            kind = f.metadata.get("rows")
+            value, incoming = getattr(self, f.name), getattr(new, f.name)
+            if kind is None:
+                continue
+            if isinstance(value, KVCache):
+                value.place(rows, incoming, S - P, P)
+            elif f.name == "key_valid":
+                value[rows] = False
+                value[rows, S - P : S] = incoming[:, :P]
+            elif isinstance(value, list):
+                for j, i in enumerate(at_host):
+                    value[i] = incoming[j]
+            else:
+                value[at if kind == "chunk" else rows] = incoming
+        for j, i in enumerate(at_host):
+            self.start_host[i] = S - P + new.start_host[j]
+            self.base_host[i] = self.G - new.G + new.base_host[j]
+
+    def slide(self, d: int) -> None:
+        """Move every row's cache window d slots earlier, in place (slots before d hold nothing a live row reads)."""
+        self.cache.slide(d)
+        kv = self.key_valid
+        kv[:, :-d] = kv[:, d:].clone()
+        kv[:, -d:] = False
+        self.start_host = [s - d for s in self.start_host]
+        self.S -= d
+
 
 class T3BatchDecoder:
-    """Speech tokens for many chunks per forward pass, from a loaded chatterbox T3 and its text tokenizer."""
+    """Speech tokens for many chunks per forward pass, from a loaded chatterbox T3 and its text tokenizer.
+
+    `stream` is continuous batching: up to `rows` chunks decode at once, and at each check point the rows that
+    have finished hand their tokens out and the next chunks take their places in the running batch (prefilled on
+    their own, then written into the freed rows' cache), so a long chunk never holds back a whole batch. `decode`
+    is one batch of all its chunks.
+    """
 
     check_every = 16
-    """Steps between looks at the "all rows stopped" flag (each look is a host sync on a GPU)."""
+    """Most steps between looks at the rows' "stopped" flags (each look is a host sync on a GPU)."""
 
     def __init__(self, t3, tokenizer, gpu_shaped: bool = False):
         self.t3 = t3
@@ -176,51 +260,54 @@ class T3BatchDecoder:
             self.bf16 = None
 
     def decode(self, chunks: Sequence[Chunk], conds: Sequence) -> list:
-        """Speech tokens per chunk, as stock `T3.inference` returns them (stop token included if drawn).
+        """Speech tokens per chunk, as stock `T3.inference` returns them (stop token included if drawn), all the
+        chunks in one batch. conds: each chunk's T3Cond (its voice, with the chunk's exaggeration)."""
+        out: list = [None] * len(chunks)
+        for i, tokens in self.stream(chunks, conds, len(chunks)):
+            out[i] = tokens
+        return out
+
+    def stream(self, chunks: Sequence[Chunk], conds: Sequence, rows: int) -> Iterator[tuple[int, Any]]:
+        """(index, speech tokens) per chunk as its row finishes, up to `rows` chunks decoding at once, in the
+        order given; a finished row's place goes to the next chunk at the next check point.
 
         Mirrors `T3.inference`'s generation loop (chatterbox-tts 0.1.7) for many rows at once: the logits pipeline
         and the draw per row (`sampling.py`), each row stopping at its stop token or its budget
-        (`chunk.max_tokens`). conds: each chunk's T3Cond (its voice, with the chunk's exaggeration).
+        (`chunk.max_tokens`).
         """
         import torch
 
-        stop = self.t3.hp.stop_speech_token
+        if not chunks:
+            return
         with torch.inference_mode():
-            st = self._start(chunks, conds)
-            logits = self._prefill(st)
-            n_steps = max(st.budget_host)
-            k = 0
-            while True:
-                probs = process_logits(
-                    logits, st.seen, st.cfg, st.penalty, st.temperature, st.min_p, st.one_minus_top_p, st.use_top_p
-                )
-                tok = race(probs, step_uniforms(st.keys, k, probs.shape[-1], st.codes))
-                st.out[st.active, k] = tok
-                st.seen.scatter_(1, tok[:, None], True)
-                st.done |= (tok == stop) | (k + 1 >= st.budget)
-                k += 1
-                if k >= n_steps:
-                    break
-                if k % self.check_every == 0:
-                    done = st.done.cpu()
-                    if bool(done.all()):
-                        break
-                    if bool(done.any()):
-                        keep = self._compact(st, (~done).nonzero().flatten())
-                        if keep is not None:
-                            tok = tok.index_select(0, keep)
-                            n_steps = max(st.budget_host)
-                    self._ensure_capacity(st, k, n_steps)
-                logits = self._step(st, tok, k)
-            out = st.out[:, :k].cpu()
-        results = []
-        for i, chunk in enumerate(chunks):
-            row = out[i, : chunk.max_tokens]
-            stops = (row == stop).nonzero()
-            if stops.numel():
-                row = row[: int(stops[0, 0]) + 1]
-            results.append(row.clone())
-        return results
+            lengths = [self.prompt_length(c, cond) for c, cond in zip(chunks, conds, strict=True)]
+            rest = [max(lengths[i:], default=0) for i in range(len(chunks) + 1)]  # longest prompt still to come
+            B = max(c.max_tokens for c in chunks)
+            st = self._empty(min(rows, len(chunks)), B, rest[0], rest[0] + B + self.check_every,
+                             any(c.params.top_p < 1.0 for c in chunks))
+            queue = deque(range(len(chunks)))
+            self._reshape(st, queue, chunks, conds, rest)
+        while True:
+            with torch.inference_mode():
+                for _ in range(self._steps_to_check(st)):
+                    self._sample(st, self._step(st))
+                finished = self._finished(st)
+            yield from finished  # before the next chunks start: a failure there keeps these
+            with torch.inference_mode():
+                more = self._reshape(st, queue, chunks, conds, rest)
+            if not more:
+                return
+
+    def prompt_length(self, chunk: Chunk, t3_cond) -> int:
+        """The length of `prompt(chunk, t3_cond)`, from the text's token count and the conditioning's length."""
+        from chatterbox.tts import punc_norm
+
+        key = (id(t3_cond.speaker_emb), id(t3_cond.cond_prompt_speech_tokens))
+        memo = self.__dict__.setdefault("_cond_lengths", {})
+        if key not in memo:
+            memo[key] = int(self.t3.prepare_conditioning(t3_cond).shape[1])
+        text = self.tokenizer.text_to_tokens(punc_norm(chunk.spoken))
+        return memo[key] + int(text.shape[-1]) + 4  # start/stop text tokens, start speech token, BOS
 
     def prompt(self, chunk: Chunk, t3_cond):
         """One chunk's cond/uncond prompt rows (2, L, D), as stock `T3.inference` builds them before decoding.
@@ -246,17 +333,17 @@ class T3BatchDecoder:
         bos_embed = t3.speech_emb(bos) + t3.speech_pos_emb.get_fixed_embedding(0)
         return torch.cat([embeds, torch.cat([bos_embed, bos_embed])], dim=1)
 
-    def _start(self, chunks: Sequence[Chunk], conds: Sequence) -> DecodeState:
-        """Every chunk's prompt, left-padded into one batch, and the decode state around it."""
+    def _start(self, chunks: Sequence[Chunk], conds: Sequence, indices: Sequence[int], B: int) -> DecodeState:
+        """Chunks about to join: their prompts left-padded into one batch, with a cache just for their prefill."""
         import torch
 
         t3 = self.t3
         dev = t3.device
         prompts = [self.prompt(c, cond) for c, cond in zip(chunks, conds, strict=True)]
-        n = len(chunks)
+        m = len(chunks)
         lengths_host = [e.shape[1] for e in prompts for _ in range(2)]
         P = max(lengths_host)
-        x = torch.zeros(2 * n, P, prompts[0].shape[-1], dtype=prompts[0].dtype, device=dev)
+        x = torch.zeros(2 * m, P, prompts[0].shape[-1], dtype=prompts[0].dtype, device=dev)
         for i, e in enumerate(prompts):
             x[2 * i : 2 * i + 2, P - e.shape[1] :] = e
         lengths = torch.tensor(lengths_host, dtype=torch.long, device=dev)  # (R,)
@@ -268,25 +355,50 @@ class T3BatchDecoder:
         ps = [c.params for c in chunks]
         budget_host = [c.max_tokens for c in chunks]
         V = t3.speech_head.out_features
-        seen = torch.zeros(n, V, dtype=torch.bool, device=dev)
+        seen = torch.zeros(m, V, dtype=torch.bool, device=dev)
         seen[:, t3.hp.start_speech_token] = True
-        full = P + max(budget_host)
-        cap = full if self.gpu_shaped else min(full, P + 2 * self.check_every)
         dtype = torch.bfloat16 if self.bf16 is not None else torch.float32
-        slots = torch.arange(full, device=dev)
-        key_valid = torch.zeros(2 * n, cap, dtype=torch.bool, device=dev)
-        key_valid[:, :P] = slots[None, :P] >= pad[:, None]
+        slots = torch.arange(P, device=dev)
+        key_valid = slots[None, :] >= pad[:, None]
         return DecodeState(
-            dev=dev, dtype=dtype, P=P, prompt=x, slots=slots, codes=vocab_codes(V, dev),
-            out=torch.full((n, max(budget_host)), t3.hp.stop_speech_token, dtype=torch.long, device=dev),
-            use_top_p=any(p.top_p < 1.0 for p in ps), cache=self._cache(2 * n, cap, dtype, dev),
-            key_valid=key_valid, lengths=lengths, pad=pad,
+            dev=dev, dtype=dtype, S=P, slots=slots, codes=vocab_codes(V, dev),
+            use_top_p=any(p.top_p < 1.0 for p in ps), max_capacity=P, prompt=x, pad=pad,
+            cache=self._cache(2 * m, P, dtype, dev), key_valid=key_valid, lengths=lengths,
             cfg=col([p.cfg_weight for p in ps]), penalty=col([float(p.repetition_penalty) for p in ps]),
             temperature=col([p.temperature for p in ps]), min_p=col([p.min_p for p in ps]),
             one_minus_top_p=col([1 - p.top_p for p in ps]),
-            budget=torch.tensor(budget_host, dtype=torch.long, device=dev), budget_host=budget_host,
+            budget=torch.tensor(budget_host, dtype=torch.long, device=dev),
             keys=torch.tensor([seed_key(c.seed) for c in chunks], dtype=torch.int64, device=dev), seen=seen,
-            done=torch.zeros(n, dtype=torch.bool, device=dev), active=torch.arange(n, device=dev),
+            done=torch.zeros(m, dtype=torch.bool, device=dev), step=torch.zeros(m, dtype=torch.long, device=dev),
+            out=torch.full((m, B), t3.hp.stop_speech_token, dtype=torch.long, device=dev),
+            last=torch.zeros(m, dtype=torch.long, device=dev), budget_host=budget_host, index_host=list(indices),
+            start_host=[P - e.shape[1] for e in prompts], base_host=[0] * m,
+        )
+
+    def _empty(self, n: int, B: int, S: int, max_capacity: int, use_top_p: bool) -> DecodeState:
+        """A batch of n free rows whose next token goes to slot S; B: the largest budget of any chunk."""
+        import torch
+
+        t3 = self.t3
+        dev = t3.device
+        V = t3.speech_head.out_features
+        cap = max_capacity if self.gpu_shaped else min(max_capacity, S + 2 * self.check_every)
+        dtype = torch.bfloat16 if self.bf16 is not None else torch.float32
+
+        def col(value):
+            return torch.full((n, 1), value, dtype=torch.float32, device=dev)
+
+        def zeros(*shape, dtype=torch.long):
+            return torch.zeros(shape, dtype=dtype, device=dev)
+
+        return DecodeState(
+            dev=dev, dtype=dtype, S=S, slots=torch.arange(max_capacity, device=dev), codes=vocab_codes(V, dev),
+            use_top_p=use_top_p, max_capacity=max_capacity, cache=self._cache(2 * n, cap, dtype, dev),
+            key_valid=zeros(2 * n, cap, dtype=torch.bool), lengths=zeros(2 * n), cfg=col(0.0), penalty=col(1.0),
+            temperature=col(1.0), min_p=col(0.0), one_minus_top_p=col(0.0), budget=zeros(n), keys=zeros(n),
+            seen=zeros(n, V, dtype=torch.bool), done=torch.ones(n, dtype=torch.bool, device=dev), step=zeros(n),
+            out=torch.full((n, B), t3.hp.stop_speech_token, dtype=torch.long, device=dev), last=zeros(n),
+            budget_host=[0] * n, index_host=[FREE] * n, start_host=[S] * n, base_host=[0] * n,
         )
 
     def _cache(self, rows: int, capacity: int, dtype, dev) -> KVCache:
@@ -324,7 +436,7 @@ class T3BatchDecoder:
         """`T3.inference`'s initial forward pass over the prompts (chatterbox-tts 0.1.7), padding masked out."""
         import torch
 
-        P = st.P
+        P = st.S
         pos = (torch.arange(P, device=st.dev)[None, :] - st.pad[:, None]).clamp(min=0)
         causal = torch.ones(P, P, dtype=torch.bool, device=st.dev).tril()
         mask = causal[None] & st.key_valid[:, None, :P]
@@ -334,18 +446,38 @@ class T3BatchDecoder:
         st.prompt = None
         return logits
 
-    def _step(self, st: DecodeState, tok, k: int):
-        """Feed the k-th sampled token of every active row (learned position k, RoPE position length + k - 1).
+    def _sample(self, st: DecodeState, logits) -> None:
+        """Each row's next token from its logits: recorded (unless the row is done), and fed at the next step."""
+        import torch
+
+        stop = self.t3.hp.stop_speech_token
+        probs = process_logits(
+            logits, st.seen, st.cfg, st.penalty, st.temperature, st.min_p, st.one_minus_top_p, st.use_top_p
+        )
+        tok = race(probs, step_uniforms(st.keys, st.step, probs.shape[-1], st.codes))
+        col = st.step.clamp(max=st.out.shape[1] - 1)[:, None]
+        st.out.scatter_(1, col, torch.where(st.done[:, None], st.out.gather(1, col), tok[:, None]))
+        st.seen.scatter_(1, tok[:, None], True)
+        st.done |= (tok == stop) | (st.step + 1 >= st.budget)
+        st.step += 1
+        st.last = tok
+        st.G += 1
+
+    def _step(self, st: DecodeState):
+        """Feed every row's latest token into slot S (learned position: the row's step; RoPE position: its prompt
+        length + step - 1); the logits of the next draw.
 
         Mirrors the step of `T3.inference` (chatterbox-tts 0.1.7): `speech_emb` plus the fixed position embedding,
         duplicated for the CFG pair, through the transformer with the cache.
         """
         t3 = self.t3
-        emb = t3.speech_emb(tok)[:, None] + t3.speech_pos_emb.emb.weight[k]
+        table = t3.speech_pos_emb.emb.weight
+        emb = t3.speech_emb(st.last)[:, None] + table[st.step.clamp(max=table.shape[0] - 1)][:, None]
         emb = emb.repeat_interleave(2, dim=0)
-        slot = st.P + k - 1
+        slot = st.S
+        st.S += 1
         st.key_valid[:, slot] = True
-        pos = (st.lengths + (k - 1))[:, None]
+        pos = (st.lengths + (st.step - 1).repeat_interleave(2))[:, None]
         if st.dev.type == "cuda" and self.use_cuda_graphs and not self.graph_failed:
             logits = self._graph_step(st, emb, pos, slot)
             if logits is not None:
@@ -396,34 +528,82 @@ class T3BatchDecoder:
             out = self._forward(st, emb_s, pos_s, slot_s, mask)
         return CapturedStep(graph, emb_s, pos_s, slot_s, mask, out)
 
-    def _compact(self, st: DecodeState, keep):
-        """Drop finished rows (keep: indices into the current active rows, on the host); the kept indices or None."""
+    def _steps_to_check(self, st: DecodeState) -> int:
+        """Steps until the next check point: `check_every`, or fewer when a row reaches its budget sooner."""
+        left = [b - (st.G - base) for b, base, i in zip(st.budget_host, st.base_host, st.index_host, strict=True)
+                if i != FREE]
+        left = [n for n in left if n > 0]
+        return min([self.check_every, *left]) if left else 0
+
+    def _finished(self, st: DecodeState) -> list:
+        """(chunk index, tokens) of every row that has stopped; their rows become free."""
+        stop = self.t3.hp.stop_speech_token
+        done = st.done.cpu().tolist()
+        rows = [r for r, i in enumerate(st.index_host) if i != FREE and done[r]]
+        if not rows:
+            return []
+        out = st.out[rows].cpu()
+        results = []
+        for j, r in enumerate(rows):
+            row = out[j, : min(st.G - st.base_host[r], st.budget_host[r])]
+            stops = (row == stop).nonzero()
+            if stops.numel():
+                row = row[: int(stops[0, 0]) + 1]
+            results.append((st.index_host[r], row.clone()))
+            st.index_host[r] = FREE
+        return results
+
+    def _reshape(self, st: DecodeState, queue: deque, chunks, conds, rest: list[int]) -> bool:
+        """At a check point: free rows take the next chunks, or (none left) leave the batch; the cache makes room
+        for the next steps. False when nothing is left to decode."""
         import torch
 
-        if self._holds_graph() and 2 * len(keep) > len(st.budget_host):
-            return None  # a smaller batch would need a new graph: wait until half the rows are done
-        keep_host = keep.tolist()
-        keep = keep.to(st.dev)
-        rows = (2 * keep[:, None] + torch.arange(2, device=st.dev)[None]).flatten()
-        st.select(keep_host, keep, rows)
-        return keep
+        free = [r for r, i in enumerate(st.index_host) if i == FREE]
+        if queue and free:
+            joining = [queue.popleft() for _ in range(min(len(free), len(queue)))]
+            self._admit(st, free[: len(joining)], joining, chunks, conds)
+            free = free[len(joining) :]
+        held = [r for r, i in enumerate(st.index_host) if i != FREE]
+        if not held:
+            return False
+        if free and not (self._holds_graph() and 2 * len(held) > len(st.index_host)):
+            # a captured graph fixes the batch size: the GPU shape waits until half the rows are free
+            keep = torch.tensor(held, device=st.dev)
+            st.select(held, keep, st.rows(keep))
+        self._make_room(st, rest[len(chunks) - len(queue)])
+        return True
+
+    def _admit(self, st: DecodeState, at: list[int], joining: list[int], chunks, conds) -> None:
+        """Prefill the joining chunks together, draw their first tokens, and put them in rows `at`."""
+        new = self._start([chunks[i] for i in joining], [conds[i] for i in joining], joining, st.out.shape[1])
+        if new.S > st.S:
+            raise RuntimeError(f"a prompt of {new.S} tokens does not fit before cache slot {st.S}")
+        self._sample(new, self._prefill(new))
+        st.place(at, new)
+
+    def _make_room(self, st: DecodeState, coming: int) -> None:
+        """Room in the cache for the steps to the next check point: the rows' windows slid back over slots no
+        live row reads (keeping room for prompts of `coming` tokens before slot S), and on the CPU the cache
+        grown (by doubling) when that is not enough; on CUDA it is allocated in full."""
+        import torch
+
+        n = self._steps_to_check(st)
+        low = min(s for s, i in zip(st.start_host, st.index_host, strict=True) if i != FREE)
+        d = min(low, st.S - coming)
+        if d > 0 and (st.S + n > st.cache.capacity or (not self._holds_graph() and 2 * d >= st.S)):
+            st.slide(d)
+        if st.S + n <= st.cache.capacity:
+            return
+        cap = min(st.max_capacity, max(st.S + n, 2 * st.cache.capacity))
+        if st.S + n > cap:
+            raise RuntimeError(f"T3 cache window overflow at slot {st.S}")
+        st.cache.grow(cap)
+        st.key_valid = torch.nn.functional.pad(st.key_valid, (0, cap - st.key_valid.shape[1]), value=False)
+        st.graph = None
 
     def _holds_graph(self) -> bool:
         """Whether decode steps run at the fixed shapes of a CUDA graph (captured on CUDA, eager elsewhere)."""
         return self.gpu_shaped and self.use_cuda_graphs and not self.graph_failed
-
-    def _ensure_capacity(self, st: DecodeState, k: int, n_steps: int) -> None:
-        """Room in the cache for the next `check_every` steps (CPU: grow by doubling; CUDA: allocated in full)."""
-        import torch
-
-        need = min(st.P + n_steps, st.P + k + self.check_every)
-        if need <= st.cache.capacity:
-            return
-        cap = min(st.P + n_steps, max(need, 2 * st.cache.capacity))
-        st.cache.grow(cap)
-        extra = cap - st.key_valid.shape[1]
-        st.key_valid = torch.nn.functional.pad(st.key_valid, (0, extra), value=False)
-        st.graph = None
 
 
 class TurboBatchDecoder:
@@ -456,6 +636,13 @@ class TurboBatchDecoder:
         start = t3.hp.start_speech_token * torch.ones_like(ids[:, :1])
         embeds, _ = t3.prepare_input_embeds(t3_cond=t3_cond, text_tokens=ids, speech_tokens=start, cfg_weight=0.0)
         return embeds[0]
+
+    def stream(self, chunks: Sequence[Chunk], conds: Sequence, rows: int) -> Iterator[tuple[int, Any]]:
+        """(index, speech tokens) per chunk, `rows` chunks per batch, each batch decoded to its end."""
+        for first in range(0, len(chunks), rows):
+            part = slice(first, first + rows)
+            for k, tokens in enumerate(self.decode(chunks[part], conds[part])):
+                yield first + k, tokens
 
     def decode(self, chunks: Sequence[Chunk], conds: Sequence) -> list:
         """Speech tokens per chunk, as stock `T3.inference_turbo` returns them (stop token dropped)."""

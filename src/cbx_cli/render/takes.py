@@ -120,9 +120,13 @@ def _from_cache(
 def _synthesized(
     batch: Sequence[TakeRequest], engine: Engine, identity: str, cache: TakeCache | None
 ) -> Iterator[Take]:
-    """The engine's takes for `batch`, each stored in the cache as soon as the batch is done, one by one."""
+    """The engine's takes for `batch`, each stored in the cache as soon as it is made (an engine that streams hands
+    each take out when it is ready; another, when the whole batch is done)."""
     sr = engine.sample_rate
-    for request, made in zip(batch, engine.synthesize(batch), strict=True):
+    stream = getattr(engine, "stream", None)
+    made_takes = stream(batch) if stream is not None else enumerate(engine.synthesize(batch))
+    for i, made in made_takes:
+        request = batch[i]
         chunk = request.chunk
         key = take_key(identity, request.voice.id, chunk)
         if cache:
@@ -152,15 +156,17 @@ class RenderRun:
 
 
 def _takes(pending: Sequence[TakeRequest], run: RenderRun) -> list[Take]:
-    """Every pending request's take, from the cache or the engine in batches, judged by the guards and (when
-    verifying) by what it says."""
+    """Every pending request's take, from the cache or the engine, judged by the guards and (when verifying) by
+    what it says. An engine that streams gets every miss at once and schedules them itself (continuous batching);
+    another gets them `batch_size` at a time."""
     identity, sr = run.engine.identity(), run.engine.sample_rate
     ready, misses = _from_cache(pending, identity, sr, run.cache, run.stats)
-    for i in range(0, len(misses), max(1, run.batch_size)):
-        for take in _synthesized(misses[i : i + run.batch_size], run.engine, identity, run.cache):
+    step = len(misses) if hasattr(run.engine, "stream") else max(1, run.batch_size)
+    for i in range(0, len(misses), max(1, step)):
+        for take in _synthesized(misses[i : i + step], run.engine, identity, run.cache):
             ready.append(take)
             run.stats.rendered += 1
-        run.report(ready)
+            run.report(ready)
     order = {(r.chunk.index, r.chunk.seed): i for i, r in enumerate(pending)}
     ready.sort(key=lambda t: order[t.chunk.index, t.chunk.seed])  # attempt order, cached or not
     for take in ready:
