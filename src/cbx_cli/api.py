@@ -292,14 +292,15 @@ class Narrator:
         cache = TakeCache(self.cache_dir) if self.cache_dir is not None else None
         stats = stats if stats is not None else RenderStats()
         verifier = self.verifier(job) if job.verify.enabled else None
-        groups: dict[tuple[str, str | None], list[Chunk]] = {}
+        groups: dict[str, list[Chunk]] = {}
         for chunk in job.chunks:
-            groups.setdefault((chunk.model, chunk.voice), []).append(chunk)
+            groups.setdefault(chunk.model, []).append(chunk)
         rendered: list[Take] = []
-        for (model, voice), group in groups.items():
+        for model, group in groups.items():  # every voice and chapter of a model in one render: one scheduler
             engine = self.engine(model)
-            conditioning = engine.voice(job.voices[voice] if voice is not None else job.voices[None])
-            requests = [TakeRequest(chunk, conditioning) for chunk in group]
+            conditioning = {voice: engine.voice(job.voices[voice] if voice is not None else job.voices[None])
+                            for voice in dict.fromkeys(chunk.voice for chunk in group)}
+            requests = [TakeRequest(chunk, conditioning[chunk.voice]) for chunk in group]
             progress = _offset(on_progress, rendered, len(job.chunks)) if on_progress else None
             rendered += render(requests, engine, self.batch_size, progress, cache, job.options.retries, stats,
                                verifier, job.verify.candidates)
@@ -345,7 +346,7 @@ def library_engine(spec: EngineSpec) -> Engine:
 
 
 def _offset(on_progress: ProgressFn, before: list[Take], total: int) -> ProgressFn:
-    """Progress of one voice/model group, reported as progress of the whole run."""
+    """Progress of one model's chunks, reported as progress of the whole run."""
     done_before, seconds_before = len(before), sum(t.seconds for t in before)
 
     def report(p: Progress) -> None:
