@@ -609,16 +609,15 @@ def test_interrupt_keeps_finished_takes(original_ckpt, tmp_path, monkeypatch):
     from cbx_cli.engine.batched import BatchedEngine
     from cbx_cli.render.cache import TakeCache
 
-    real = BatchedEngine.synthesize
-    calls = []
+    real = BatchedEngine.stream
 
-    def interrupted(self, requests):
-        calls.append(len(requests))
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return real(self, requests)
+    def interrupted(self, requests):  # Ctrl-C while the second take is being made
+        for n, made in enumerate(real(self, requests)):
+            yield made
+            if n == 0:
+                raise KeyboardInterrupt
 
-    monkeypatch.setattr(BatchedEngine, "synthesize", interrupted)
+    monkeypatch.setattr(BatchedEngine, "stream", interrupted)
     out, cache = tmp_path / "out.wav", tmp_path / "cache"
     args = ["say", "One.\n\nTwo.\n\nThree.", "-o", str(out), "--model-dir", str(original_ckpt), "--device", "cpu",
             "--max-tokens", "8", "--retries", "0", "--quiet", "--batch-size", "1", "--cache-dir", str(cache)]
