@@ -166,3 +166,21 @@ def test_engine_streams_takes_of_every_voice_as_they_are_ready(engine, voice_wav
         alone = engine.synthesize([batch[i]])[0]
         assert take.tokens == chunks[i].max_tokens
         assert np.array_equal(take.audio, alone.audio), i
+
+
+def test_each_voice_conditioning_is_prefilled_once(engine, voice_wav):
+    """The conditioning part of every prompt (speaker, speech prompt, emotion) is the same for all chunks of one
+    voice and exaggeration: its keys and values are computed once and shared, and only each chunk's text is
+    prefilled. Two voices and a second exaggeration: three computations for seven chunks."""
+    from cbx_cli.config.params import SynthesisParams
+    from cbx_cli.engine.base import TakeRequest, VoicePrompt
+
+    builtin, other = engine.voice(None), engine.voice(VoicePrompt(voice_wav))
+    livelier = SynthesisParams(exaggeration=0.9)
+    chunks = [chunk(i, TEXTS[i % len(TEXTS)], 3, livelier if i == 6 else SynthesisDefault) for i in range(7)]
+    batch = [TakeRequest(c, other if i % 2 else builtin) for i, c in enumerate(chunks)]
+    engine.t3.__dict__.pop("_prefixes", None)
+    conds = engine._conds(batch, list(range(7)))
+    tokens = dict(engine.t3.stream(chunks, conds, 3))
+    assert len(engine.t3._prefixes) == 3
+    assert tokens[1].tolist() == engine.speech_tokens([batch[1]])[0].tolist()

@@ -2,11 +2,13 @@
 
 Every chunk contributes a cond/uncond row pair built by chatterbox's own `T3.prepare_input_embeds` (so the uncond
 row's zeroed text embedding and the learned position embeddings are stock's), followed by stock's extra BOS
-embedding. Prompts of different lengths are left-padded; an attention mask hides the padding and explicit RoPE
-`position_ids` give each row the positions it has in stock's unbatched run. The decode loop calls the Llama decoder
-layers directly with a preallocated KV cache (`KVCache`: fixed buffers written with `index_copy_`; on the CPU it
-grows by doubling, and only ever at a check point; on CUDA it is allocated at full size once, so the decode step
-can be captured in a CUDA graph). HF's DynamicCache is not used.
+embedding. A prompt starts with its voice's conditioning (speaker, speech prompt, emotion), the same in both rows
+and in every chunk of that voice and exaggeration: its keys and values are computed once (`prefix`) and copied in,
+and only the rest of each prompt is prefilled. Prompts of different lengths are left-padded; an attention mask
+hides the padding and explicit RoPE `position_ids` give each row the positions it has in stock's unbatched run.
+The decode loop calls the Llama decoder layers directly with a preallocated KV cache (`KVCache`: fixed buffers
+written with `index_copy_`; on the CPU it grows by doubling, and only ever at a check point; on CUDA it is
+allocated at full size once, so the decode step can be captured in a CUDA graph). HF's DynamicCache is not used.
 
 GPU-shaped decoding (`gpu_shaped`: always on CUDA, on any device with the `gpu` device profile) is everything the
 GPU runs but the graph itself: the full-capacity cache, a decode step over that whole capacity under a mask (the
@@ -110,6 +112,8 @@ PER_CHUNK = {"rows": "chunk"}
 PER_ROW = {"rows": "row"}
 """Field metadata: one entry per attention row (a cond and an uncond row per chunk)."""
 FREE = -1
+PREFIXES_KEPT = 8
+"""Voice conditionings (voice and exaggeration) whose keys and values `T3BatchDecoder.prefix` keeps."""
 """`DecodeState.index_host` of a row that holds no chunk (finished and handed out, not yet refilled)."""
 
 
@@ -135,9 +139,8 @@ class DecodeState:
     G: int = 0
     """Steps taken: a row's step is G - its `base_host`."""
     prompt: Any = None
-    """(2n, P, D) left-padded prompt embeddings of rows about to join, until their prefill has run."""
-    pad: Any = None
-    """(2n,) left padding of `prompt`'s rows."""
+    """(2n, Ls, D) embeddings of the prompts of rows about to join, past their conditioning, left-padded; until
+    their prefill has run (`T3BatchDecoder._start`)."""
     cache: KVCache = field(default=None, metadata=PER_ROW)
     key_valid: Any = field(default=None, metadata=PER_ROW)
     """(2n, capacity) bool: which cache slots each row attends to."""
@@ -280,8 +283,10 @@ class T3BatchDecoder:
         if not chunks:
             return
         with torch.inference_mode():
-            lengths = [self.prompt_length(c, cond) for c, cond in zip(chunks, conds, strict=True)]
-            rest = [max(lengths[i:], default=0) for i in range(len(chunks) + 1)]  # longest prompt still to come
+            parts = [self.prompt_parts(c, cond) for c, cond in zip(chunks, conds, strict=True)]
+            # the most slots a group of chunks still to come can need for its prompts (`_start`'s layout)
+            rest = [max((p[0] for p in parts[i:]), default=0) + max((p[1] for p in parts[i:]), default=0)
+                    for i in range(len(chunks) + 1)]
             B = max(c.max_tokens for c in chunks)
             st = self._empty(min(rows, len(chunks)), B, rest[0], rest[0] + B + self.check_every,
                              any(c.params.top_p < 1.0 for c in chunks))
@@ -298,8 +303,9 @@ class T3BatchDecoder:
             if not more:
                 return
 
-    def prompt_length(self, chunk: Chunk, t3_cond) -> int:
-        """The length of `prompt(chunk, t3_cond)`, from the text's token count and the conditioning's length."""
+    def prompt_parts(self, chunk: Chunk, t3_cond) -> tuple[int, int]:
+        """The lengths of `prompt(chunk, t3_cond)`'s two parts: the voice's conditioning, then the rest (the text
+        and its start/stop tokens, the start speech token, BOS)."""
         from chatterbox.tts import punc_norm
 
         key = (id(t3_cond.speaker_emb), id(t3_cond.cond_prompt_speech_tokens))
@@ -307,7 +313,34 @@ class T3BatchDecoder:
         if key not in memo:
             memo[key] = int(self.t3.prepare_conditioning(t3_cond).shape[1])
         text = self.tokenizer.text_to_tokens(punc_norm(chunk.spoken))
-        return memo[key] + int(text.shape[-1]) + 4  # start/stop text tokens, start speech token, BOS
+        return memo[key], int(text.shape[-1]) + 4
+
+    def prefix(self, t3_cond, dtype):
+        """The keys and values of a voice's conditioning (its speaker, speech prompt and emotion embeddings): one
+        (1, heads, C, head_dim) pair per layer, computed once per conditioning and dtype and shared by every row
+        that starts with it (both rows of a CFG pair: only the text is zeroed in the uncond row).
+
+        Computed alone, so a chunk's prompt keys never depend on the chunks it is prefilled with.
+        """
+        import hashlib
+        from types import SimpleNamespace
+
+        import torch
+
+        emb = self.t3.prepare_conditioning(t3_cond)  # (1, C, D): the first C columns of `prompt`'s rows
+        key = (hashlib.blake2b(emb.float().cpu().numpy().tobytes(), digest_size=16).digest(), dtype)
+        memo = self.__dict__.setdefault("_prefixes", {})
+        if key not in memo:
+            C, dev = emb.shape[1], emb.device
+            cache = self._cache(1, C, dtype, dev)
+            cache.length = C
+            causal = torch.ones(C, C, dtype=torch.bool, device=dev).tril()[None, None]
+            slots = torch.arange(C, device=dev)
+            self._forward(SimpleNamespace(dtype=dtype, cache=cache), emb, slots[None], slots, causal)
+            if len(memo) >= PREFIXES_KEPT:
+                memo.pop(next(iter(memo)))
+            memo[key] = (cache.k, cache.v)
+        return memo[key]
 
     def prompt(self, chunk: Chunk, t3_cond):
         """One chunk's cond/uncond prompt rows (2, L, D), as stock `T3.inference` builds them before decoding.
@@ -334,20 +367,32 @@ class T3BatchDecoder:
         return torch.cat([embeds, torch.cat([bos_embed, bos_embed])], dim=1)
 
     def _start(self, chunks: Sequence[Chunk], conds: Sequence, indices: Sequence[int], B: int) -> DecodeState:
-        """Chunks about to join: their prompts left-padded into one batch, with a cache just for their prefill."""
+        """Chunks about to join, with a cache just for their prefill, laid out as [conditioning | pad | rest]: each
+        voice's conditioning keys (`prefix`, computed once) end at slot Cmax, the rest of each prompt (left-padded,
+        to be prefilled) ends at slot P. Positions are explicit, so the gap between the two changes nothing."""
         import torch
 
         t3 = self.t3
         dev = t3.device
+        dtype = torch.bfloat16 if self.bf16 is not None else torch.float32
         prompts = [self.prompt(c, cond) for c, cond in zip(chunks, conds, strict=True)]
+        prefixes = [self.prefix(cond, dtype) for cond in conds]
         m = len(chunks)
-        lengths_host = [e.shape[1] for e in prompts for _ in range(2)]
-        P = max(lengths_host)
-        x = torch.zeros(2 * m, P, prompts[0].shape[-1], dtype=prompts[0].dtype, device=dev)
-        for i, e in enumerate(prompts):
-            x[2 * i : 2 * i + 2, P - e.shape[1] :] = e
-        lengths = torch.tensor(lengths_host, dtype=torch.long, device=dev)  # (R,)
-        pad = P - lengths
+        cond_lens = [k[0].shape[2] for k, _ in prefixes]
+        rest_lens = [e.shape[1] - c for e, c in zip(prompts, cond_lens, strict=True)]
+        Cm, Ls = max(cond_lens), max(rest_lens)
+        P = Cm + Ls
+        x = torch.zeros(2 * m, Ls, prompts[0].shape[-1], dtype=prompts[0].dtype, device=dev)
+        cache = self._cache(2 * m, P, dtype, dev)
+        key_valid = torch.zeros(2 * m, P, dtype=torch.bool, device=dev)
+        for j, (e, (pk, pv), C, n) in enumerate(zip(prompts, prefixes, cond_lens, rest_lens, strict=True)):
+            pair = slice(2 * j, 2 * j + 2)
+            x[pair, Ls - n :] = e[:, C:]
+            for mine, theirs in zip(cache.k + cache.v, pk + pv, strict=True):
+                mine[pair, :, Cm - C : Cm] = theirs
+            key_valid[pair, Cm - C : Cm] = True
+            key_valid[pair, P - n :] = True
+        lengths = torch.tensor([e.shape[1] for e in prompts for _ in range(2)], dtype=torch.long, device=dev)
 
         def col(values):
             return torch.tensor(values, dtype=torch.float32, device=dev)[:, None]
@@ -357,22 +402,18 @@ class T3BatchDecoder:
         V = t3.speech_head.out_features
         seen = torch.zeros(m, V, dtype=torch.bool, device=dev)
         seen[:, t3.hp.start_speech_token] = True
-        dtype = torch.bfloat16 if self.bf16 is not None else torch.float32
-        slots = torch.arange(P, device=dev)
-        key_valid = slots[None, :] >= pad[:, None]
         return DecodeState(
-            dev=dev, dtype=dtype, S=P, slots=slots, codes=vocab_codes(V, dev),
-            use_top_p=any(p.top_p < 1.0 for p in ps), max_capacity=P, prompt=x, pad=pad,
-            cache=self._cache(2 * m, P, dtype, dev), key_valid=key_valid, lengths=lengths,
-            cfg=col([p.cfg_weight for p in ps]), penalty=col([float(p.repetition_penalty) for p in ps]),
-            temperature=col([p.temperature for p in ps]), min_p=col([p.min_p for p in ps]),
-            one_minus_top_p=col([1 - p.top_p for p in ps]),
+            dev=dev, dtype=dtype, S=P, slots=torch.arange(P, device=dev), codes=vocab_codes(V, dev),
+            use_top_p=any(p.top_p < 1.0 for p in ps), max_capacity=P, prompt=x, cache=cache, key_valid=key_valid,
+            lengths=lengths, cfg=col([p.cfg_weight for p in ps]),
+            penalty=col([float(p.repetition_penalty) for p in ps]), temperature=col([p.temperature for p in ps]),
+            min_p=col([p.min_p for p in ps]), one_minus_top_p=col([1 - p.top_p for p in ps]),
             budget=torch.tensor(budget_host, dtype=torch.long, device=dev),
             keys=torch.tensor([seed_key(c.seed) for c in chunks], dtype=torch.int64, device=dev), seen=seen,
             done=torch.zeros(m, dtype=torch.bool, device=dev), step=torch.zeros(m, dtype=torch.long, device=dev),
             out=torch.full((m, B), t3.hp.stop_speech_token, dtype=torch.long, device=dev),
             last=torch.zeros(m, dtype=torch.long, device=dev), budget_host=budget_host, index_host=list(indices),
-            start_host=[P - e.shape[1] for e in prompts], base_host=[0] * m,
+            start_host=[Cm - C for C in cond_lens], base_host=[0] * m,
         )
 
     def _empty(self, n: int, B: int, S: int, max_capacity: int, use_top_p: bool) -> DecodeState:
@@ -433,16 +474,18 @@ class T3BatchDecoder:
         return t3.speech_head(h.to(t3.speech_head.weight.dtype))[:, -1, :].float()
 
     def _prefill(self, st: DecodeState):
-        """`T3.inference`'s initial forward pass over the prompts (chatterbox-tts 0.1.7), padding masked out."""
+        """`T3.inference`'s initial forward pass (chatterbox-tts 0.1.7) over the rest of each prompt (`_start`),
+        attending to its conditioning's keys; padding masked out. The logits of each row's BOS position."""
         import torch
 
-        P = st.S
-        pos = (torch.arange(P, device=st.dev)[None, :] - st.pad[:, None]).clamp(min=0)
-        causal = torch.ones(P, P, dtype=torch.bool, device=st.dev).tril()
-        mask = causal[None] & st.key_valid[:, None, :P]
-        mask = mask | torch.eye(P, dtype=torch.bool, device=st.dev)[None]  # padded queries see themselves: no NaN
+        P, Ls = st.S, st.prompt.shape[1]
+        cols = torch.arange(Ls, device=st.dev)
+        pos = (st.lengths[:, None] - Ls + cols[None]).clamp(min=0)  # the last column is position length - 1
+        query_slots = P - Ls + cols
+        mask = st.key_valid[:, None, :] & (st.slots[None, None, :] <= query_slots[None, :, None])
+        mask = mask | (st.slots[None, None, :] == query_slots[None, :, None])  # padded queries see themselves
         st.cache.length = P
-        logits = self._forward(st, st.prompt, pos, st.slots[:P], mask[:, None])
+        logits = self._forward(st, st.prompt, pos, query_slots, mask[:, None])
         st.prompt = None
         return logits
 
