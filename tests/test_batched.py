@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 
 from cbx_cli.config.params import SynthesisParams
-from cbx_cli.engine.base import Synthesis
 from cbx_cli.plan.chunks import Chunk
 
 TEXTS = (
@@ -258,7 +257,7 @@ def test_out_of_memory_halves_the_batch(engine, monkeypatch, kind):
     clean = engine.synthesize(requests(engine, chunks))
     real, rows_tried = engine.t3.stream, []
 
-    def flaky(chunks, conds, rows):  # runs out after the first finished row while more than 2 rows decode
+    def flaky(chunks, conds, rows):  # runs out after the first check point while more than 2 rows decode
         rows_tried.append(rows)
         for n, item in enumerate(real(chunks, conds, rows)):
             if rows > 2 and n == 1:

@@ -44,9 +44,10 @@ def stream(engine, chunks, rows: int):
     """(finish order, tokens by chunk index) of `T3BatchDecoder.stream`."""
     conds = engine._conds(requests(engine, chunks), list(range(len(chunks))))
     order, tokens = [], {}
-    for i, t in engine.t3.stream(chunks, conds, rows):
-        order.append(i)
-        tokens[i] = t
+    for finished in engine.t3.stream(chunks, conds, rows):
+        for i, t in finished:
+            order.append(i)
+            tokens[i] = t
     return order, tokens
 
 
@@ -161,7 +162,9 @@ def test_engine_streams_takes_of_every_voice_as_they_are_ready(engine, voice_wav
     batch = [TakeRequest(c, v) for c, v in zip(chunks, voices, strict=True)]
     monkeypatch.setattr(engine, "max_batch", 2)
     got = list(engine.stream(batch))
-    assert [i for i, _ in got] == [2, 0, 3, 1]  # rows: 0 (6 steps) then 1; 2 (4 steps) then 3
+    # rows: 0 (6 steps) then 1, 2 (4 steps) then 3; 0 and 3 end at the same check point and go through S3Gen
+    # together, the shorter first
+    assert [i for i, _ in got] == [2, 3, 0, 1]
     for i, take in got:
         alone = engine.synthesize([batch[i]])[0]
         assert take.tokens == chunks[i].max_tokens
@@ -181,6 +184,6 @@ def test_each_voice_conditioning_is_prefilled_once(engine, voice_wav):
     batch = [TakeRequest(c, other if i % 2 else builtin) for i, c in enumerate(chunks)]
     engine.t3.__dict__.pop("_prefixes", None)
     conds = engine._conds(batch, list(range(7)))
-    tokens = dict(engine.t3.stream(chunks, conds, 3))
+    tokens = {i: t for finished in engine.t3.stream(chunks, conds, 3) for i, t in finished}
     assert len(engine.t3._prefixes) == 3
     assert tokens[1].tolist() == engine.speech_tokens([batch[1]])[0].tolist()

@@ -164,9 +164,9 @@ class BatchedEngine:
             take = self.stock.synthesize([requests[i]])[0]
             for stage, seconds in self.stock.timings.items():
                 self.timings[stage] = self.timings.get(stage, 0.0) + seconds
-            # Token counts of this path have never reached the guards for turbo and multilingual; counting them
-            # now would turn on the budget check (and its retries) for their runs, and change their takes.
-            yield i, take if self.batchable() or self.stock.spec.model == "original" else Synthesis(take.audio, None)
+            # Multilingual's token counts have never reached the guards: counting them now would turn on the budget
+            # check (and its retries) for its runs, and change their takes.
+            yield i, take if self.stock.spec.model != "multilingual" else Synthesis(take.audio, None)
 
     def _fall_back(self, exc: Exception) -> None:
         """From now on, synthesize through the stock engine; say so once."""
@@ -183,12 +183,11 @@ class BatchedEngine:
         tokens = self._quietly(self.t3.stream([requests[i].chunk for i in order], self._conds(requests, order),
                                               self.max_batch), "t3")
         waiting: dict[str, list[tuple[int, object]]] = {}
-        for j, generated in tokens:
-            i = order[j]
-            group = waiting.setdefault(requests[i].voice.id, [])
-            group.append((i, generated))
-            if len(group) >= self.s3gen_flush():
-                yield from self._decoded(requests, waiting.pop(requests[i].voice.id))
+        for finished in tokens:  # the rows that finished at one check point
+            for j, generated in finished:
+                waiting.setdefault(requests[order[j]].voice.id, []).append((order[j], generated))
+            for voice in [v for v, group in waiting.items() if len(group) >= self.s3gen_flush()]:
+                yield from self._decoded(requests, waiting.pop(voice))
         for group in waiting.values():
             yield from self._decoded(requests, group)
 
@@ -233,9 +232,7 @@ class BatchedEngine:
         self.timings["s3gen"] += time.perf_counter() - t0
         stop = self.stock.model.t3.hp.stop_speech_token
         for (i, generated), wave in zip(group, waves, strict=True):
-            # turbo as the stock turbo path: no counts, so no budget guard (see `stream`)
-            count = None if self.stock.spec.model == "turbo" else tokens_generated(generated, stop)
-            yield i, Synthesis(wave, count)
+            yield i, Synthesis(wave, tokens_generated(generated, stop))  # turbo's have no stop token: all count
 
     def speech_tokens(self, requests: Sequence[TakeRequest]) -> list:
         """T3 for a batch: each request's speech tokens as stock `T3.inference` returns them (stop token kept)."""

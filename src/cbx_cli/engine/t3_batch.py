@@ -266,13 +266,14 @@ class T3BatchDecoder:
         """Speech tokens per chunk, as stock `T3.inference` returns them (stop token included if drawn), all the
         chunks in one batch. conds: each chunk's T3Cond (its voice, with the chunk's exaggeration)."""
         out: list = [None] * len(chunks)
-        for i, tokens in self.stream(chunks, conds, len(chunks)):
-            out[i] = tokens
+        for finished in self.stream(chunks, conds, len(chunks)):
+            for i, tokens in finished:
+                out[i] = tokens
         return out
 
-    def stream(self, chunks: Sequence[Chunk], conds: Sequence, rows: int) -> Iterator[tuple[int, Any]]:
-        """(index, speech tokens) per chunk as its row finishes, up to `rows` chunks decoding at once, in the
-        order given; a finished row's place goes to the next chunk at the next check point.
+    def stream(self, chunks: Sequence[Chunk], conds: Sequence, rows: int) -> Iterator[list[tuple[int, Any]]]:
+        """(index, speech tokens) of the chunks whose rows finished, at each check point; up to `rows` chunks decode
+        at once, in the order given, and a finished row's place goes to the next chunk.
 
         Mirrors `T3.inference`'s generation loop (chatterbox-tts 0.1.7) for many rows at once: the logits pipeline
         and the draw per row (`sampling.py`), each row stopping at its stop token or its budget
@@ -297,7 +298,8 @@ class T3BatchDecoder:
                 for _ in range(self._steps_to_check(st)):
                     self._sample(st, self._step(st))
                 finished = self._finished(st)
-            yield from finished  # before the next chunks start: a failure there keeps these
+            if finished:
+                yield finished  # before the next chunks start: a failure there keeps these
             with torch.inference_mode():
                 more = self._reshape(st, queue, chunks, conds, rest)
             if not more:
@@ -680,12 +682,11 @@ class TurboBatchDecoder:
         embeds, _ = t3.prepare_input_embeds(t3_cond=t3_cond, text_tokens=ids, speech_tokens=start, cfg_weight=0.0)
         return embeds[0]
 
-    def stream(self, chunks: Sequence[Chunk], conds: Sequence, rows: int) -> Iterator[tuple[int, Any]]:
-        """(index, speech tokens) per chunk, `rows` chunks per batch, each batch decoded to its end."""
+    def stream(self, chunks: Sequence[Chunk], conds: Sequence, rows: int) -> Iterator[list[tuple[int, Any]]]:
+        """(index, speech tokens) of each batch's chunks, `rows` chunks per batch, each decoded to its end."""
         for first in range(0, len(chunks), rows):
             part = slice(first, first + rows)
-            for k, tokens in enumerate(self.decode(chunks[part], conds[part])):
-                yield first + k, tokens
+            yield [(first + k, tokens) for k, tokens in enumerate(self.decode(chunks[part], conds[part]))]
 
     def decode(self, chunks: Sequence[Chunk], conds: Sequence) -> list:
         """Speech tokens per chunk, as stock `T3.inference_turbo` returns them (stop token dropped)."""
