@@ -67,3 +67,24 @@ def test_sampled_take_does_not_depend_on_its_batch(turbo):
     one = turbo.synthesize(requests(turbo, [target]))[0]
     two = turbo.synthesize(requests(turbo, [chunk(1, TEXTS[3], 5), target]))[1]
     assert one.audio.size > 0 and np.array_equal(one.audio, two.audio)
+
+
+def test_voice_conditioning_is_prefilled_once_per_voice(turbo, tmp_path):
+    """A turbo prompt is mostly its voice's conditioning (speaker and speech prompt): its keys and values are
+    computed once per voice and shared; voices with conditionings of different lengths share a batch. Each
+    chunk's tokens are those it gets alone."""
+    from cbx_cli.engine.base import TakeRequest, VoicePrompt
+    from cbx_cli.engine.checkpoints import write_voice_wav
+
+    builtin = turbo.voice(None)
+    other = turbo.voice(VoicePrompt(write_voice_wav(tmp_path / "long.wav", seconds=10.0, sr=24000)))
+    lengths = {turbo.t3.t3.prepare_conditioning(v.conditionals.t3).shape[1] for v in (builtin, other)}
+    assert len(lengths) == 2  # a 10 s recording gives a longer speech prompt than the built-in voice's
+    chunks = [chunk(i, TEXTS[i % len(TEXTS)], 4 + i, GREEDY_ODD if i % 2 else GREEDY) for i in range(5)]
+    batch = [TakeRequest(c, other if i in (1, 2) else builtin) for i, c in enumerate(chunks)]
+    turbo.t3.__dict__.pop("_prefixes", None)
+    together = [t.tolist() for t in turbo.speech_tokens(batch)]
+    assert len(turbo.t3._prefixes) == 2
+    for request, tokens in zip(batch, together, strict=True):
+        assert [t.tolist() for t in turbo.speech_tokens([request])] == [tokens]
+        assert len(tokens) == request.chunk.max_tokens

@@ -697,14 +697,27 @@ class TurboBatchDecoder:
         dev = t3.device
         with torch.inference_mode():
             prompts = [self.prompt(c, cond) for c, cond in zip(chunks, conds, strict=True)]
-            n, P = len(chunks), max(e.shape[0] for e in prompts)
+            # Layout per row: [pad | conditioning (its keys and values, computed once per voice) | pad | text]
+            prefixes = [self.prefix(cond) for cond in conds]
+            n = len(chunks)
+            cond = torch.tensor([p[0][0].shape[2] for p in prefixes], device=dev)
             lengths = torch.tensor([e.shape[0] for e in prompts], device=dev)
-            x = torch.zeros(n, P, prompts[0].shape[-1], dtype=prompts[0].dtype, device=dev)
-            for i, e in enumerate(prompts):
-                x[i, P - e.shape[0] :] = e
-            mask = (torch.arange(P, device=dev)[None] >= (P - lengths)[:, None]).long()
-            pos = (torch.arange(P, device=dev)[None] - (P - lengths)[:, None]).clamp(min=0)
+            rest = lengths - cond
+            Cm, Ls = int(cond.max()), int(rest.max())
+            x = torch.zeros(n, Ls, prompts[0].shape[-1], dtype=prompts[0].dtype, device=dev)
+            for i, (e, c) in enumerate(zip(prompts, cond.tolist(), strict=True)):
+                x[i, Ls - e.shape[0] + c :] = e[c:]
+            cols, ccols = torch.arange(Ls, device=dev)[None], torch.arange(Cm, device=dev)[None]
+            mask = torch.cat([(ccols >= Cm - cond[:, None]).long(), (cols >= Ls - rest[:, None]).long()], 1)
+            pos = cond[:, None] + (cols - (Ls - rest)[:, None]).clamp(min=0)
             cache = DynamicCache()
+            for layer, pairs in enumerate(zip(*prefixes, strict=True)):
+                k0, v0 = pairs[0]
+                keys = k0.new_zeros(n, k0.shape[1], Cm, k0.shape[3])
+                values = v0.new_zeros(n, v0.shape[1], Cm, v0.shape[3])
+                for i, (k, v) in enumerate(pairs):
+                    keys[i, :, Cm - k.shape[2] :], values[i, :, Cm - v.shape[2] :] = k[0], v[0]
+                cache.update(keys, values, layer)
             logits = self._forward(x, mask, pos, cache)
             settings = self._settings(chunks, dev)
             V = logits.shape[-1]
@@ -736,6 +749,28 @@ class TurboBatchDecoder:
             results.append(row[: int(stops[0, 0])].clone() if stops.numel() else row.clone())
         return results
 
+    def prefix(self, t3_cond) -> list:
+        """The keys and values of a voice's conditioning (speaker and speech prompt: nearly all of a turbo prompt),
+        one (1, heads, C, head_dim) pair per layer, computed once (alone) per conditioning and shared by every
+        chunk of that voice; only the text is prefilled per chunk."""
+        import hashlib
+
+        import torch
+        from transformers import DynamicCache
+
+        emb = self.t3.prepare_conditioning(t3_cond)  # (1, C, D): the first C positions of `prompt`
+        key = hashlib.blake2b(emb.float().cpu().numpy().tobytes(), digest_size=16).digest()
+        memo = self.__dict__.setdefault("_prefixes", {})
+        if key not in memo:
+            C, dev = emb.shape[1], emb.device
+            cache = DynamicCache()
+            self._forward(emb, torch.ones(1, C, dtype=torch.long, device=dev), torch.arange(C, device=dev)[None],
+                          cache)
+            if len(memo) >= PREFIXES_KEPT:
+                memo.pop(next(iter(memo)))
+            memo[key] = [_layer_kv(cache, i) for i in range(len(self.t3.tfmr.h))]
+        return memo[key]
+
     def _forward(self, x, mask, pos, cache):
         """GPT-2 over x (n, S, D) at positions `pos`; the speech logits of the last position."""
         hidden = self.t3.tfmr(inputs_embeds=x, attention_mask=mask, position_ids=pos, past_key_values=cache,
@@ -760,6 +795,13 @@ class TurboBatchDecoder:
             use_top_p=any(p.top_p < 1.0 for p in ps),
             keys=torch.tensor([seed_key(c.seed) for c in chunks], dtype=torch.int64, device=dev),
         )
+
+
+def _layer_kv(cache, layer: int):
+    """(keys, values) of one layer of a transformers DynamicCache (its 5.x layout, or 4.x's)."""
+    if hasattr(cache, "layers"):
+        return cache.layers[layer].keys, cache.layers[layer].values
+    return cache.key_cache[layer], cache.value_cache[layer]
 
 
 def is_oom(exc: BaseException) -> bool:
