@@ -658,8 +658,9 @@ class TurboBatchDecoder:
     drawn from the prompt's last position, then one token per step; turbo's processors per row
     (`sampling.process_turbo_logits`: its top_k included) and each row's own random stream; each row stops at its
     stop token (dropped, as stock drops it) or its budget (`chunk.max_tokens` tokens in all, stock's
-    `max_gen_len + 1`). Prompts are left-padded: a 2D attention mask hides the padding and explicit `position_ids`
-    give each row stock's learned positions, through transformers' own `GPT2Model.forward` and its DynamicCache.
+    `max_gen_len + 1`). GPT-2's own blocks run over a preallocated `KVCache`: each voice's conditioning keys and
+    values are computed once (`prefix`), only the text is prefilled, padding is masked out, and explicit positions
+    give each row stock's learned positions.
     Rows that have finished ride along until the batch ends (their draws are discarded); the host looks at the
     "all stopped" flag every `check_every` steps.
     """
@@ -691,41 +692,20 @@ class TurboBatchDecoder:
     def decode(self, chunks: Sequence[Chunk], conds: Sequence) -> list:
         """Speech tokens per chunk, as stock `T3.inference_turbo` returns them (stop token dropped)."""
         import torch
-        from transformers import DynamicCache
 
         t3, hp = self.t3, self.t3.hp
         dev = t3.device
         with torch.inference_mode():
-            prompts = [self.prompt(c, cond) for c, cond in zip(chunks, conds, strict=True)]
-            # Layout per row: [pad | conditioning (its keys and values, computed once per voice) | pad | text]
-            prefixes = [self.prefix(cond) for cond in conds]
-            n = len(chunks)
-            cond = torch.tensor([p[0][0].shape[2] for p in prefixes], device=dev)
-            lengths = torch.tensor([e.shape[0] for e in prompts], device=dev)
-            rest = lengths - cond
-            Cm, Ls = int(cond.max()), int(rest.max())
-            x = torch.zeros(n, Ls, prompts[0].shape[-1], dtype=prompts[0].dtype, device=dev)
-            for i, (e, c) in enumerate(zip(prompts, cond.tolist(), strict=True)):
-                x[i, Ls - e.shape[0] + c :] = e[c:]
-            cols, ccols = torch.arange(Ls, device=dev)[None], torch.arange(Cm, device=dev)[None]
-            mask = torch.cat([(ccols >= Cm - cond[:, None]).long(), (cols >= Ls - rest[:, None]).long()], 1)
-            pos = cond[:, None] + (cols - (Ls - rest)[:, None]).clamp(min=0)
-            cache = DynamicCache()
-            for layer, pairs in enumerate(zip(*prefixes, strict=True)):
-                k0, v0 = pairs[0]
-                keys = k0.new_zeros(n, k0.shape[1], Cm, k0.shape[3])
-                values = v0.new_zeros(n, v0.shape[1], Cm, v0.shape[3])
-                for i, (k, v) in enumerate(pairs):
-                    keys[i, :, Cm - k.shape[2] :], values[i, :, Cm - v.shape[2] :] = k[0], v[0]
-                cache.update(keys, values, layer)
-            logits = self._forward(x, mask, pos, cache)
+            cache, key_valid, lengths, logits = self._prefill(chunks, conds)
+            S = key_valid.shape[1] - max(1, max(c.max_tokens for c in chunks))  # the slot of the first fed token
             settings = self._settings(chunks, dev)
             V = logits.shape[-1]
-            seen = torch.zeros(n, V, dtype=torch.bool, device=dev)
+            seen = torch.zeros(len(chunks), V, dtype=torch.bool, device=dev)
             seen[:, hp.start_speech_token] = True
             budget = torch.tensor([c.max_tokens for c in chunks], device=dev)
             done = budget <= 0
-            out = torch.full((n, max(1, int(budget.max()))), hp.stop_speech_token, dtype=torch.long, device=dev)
+            out = torch.full((len(chunks), max(1, int(budget.max()))), hp.stop_speech_token, dtype=torch.long,
+                             device=dev)
             codes, keys = vocab_codes(V, dev), settings.pop("keys")
             k = 0
             while True:
@@ -739,8 +719,11 @@ class TurboBatchDecoder:
                 k += 1
                 if k >= out.shape[1] or (k % self.check_every == 0 and bool(done.all())):
                     break
-                mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)
-                logits = self._forward(t3.speech_emb(tok)[:, None], mask, (lengths + k - 1)[:, None], cache)
+                slot = S + k - 1
+                key_valid[:, slot] = True
+                cache.length = slot + 1
+                logits = self._forward(t3.speech_emb(tok)[:, None], (lengths + k - 1)[:, None], cache,
+                                       torch.arange(slot, slot + 1, device=dev), key_valid[:, None, None, : slot + 1])
             out = out.cpu()
         results = []
         for i, chunk in enumerate(chunks):
@@ -749,6 +732,42 @@ class TurboBatchDecoder:
             results.append(row[: int(stops[0, 0])].clone() if stops.numel() else row.clone())
         return results
 
+    def _prefill(self, chunks: Sequence[Chunk], conds: Sequence):
+        """The prompts through GPT-2: (cache, key_valid, prompt lengths, logits of each prompt's last position).
+
+        Layout per row: [pad | conditioning | pad | text], the conditioning's keys and values copied in (`prefix`),
+        then room for every token of the largest budget.
+        """
+        import torch
+
+        dev = self.t3.device
+        prompts = [self.prompt(c, cond) for c, cond in zip(chunks, conds, strict=True)]
+        prefixes = [self.prefix(cond) for cond in conds]
+        n = len(chunks)
+        cond_lens = [p[0][0].shape[2] for p in prefixes]
+        rest_lens = [e.shape[0] - c for e, c in zip(prompts, cond_lens, strict=True)]
+        Cm, Ls = max(cond_lens), max(rest_lens)
+        P = Cm + Ls
+        cache = self._cache(n, P + max(1, max(c.max_tokens for c in chunks)))
+        key_valid = torch.zeros(n, cache.capacity, dtype=torch.bool, device=dev)
+        x = torch.zeros(n, Ls, prompts[0].shape[-1], dtype=prompts[0].dtype, device=dev)
+        for i, (e, pkv, C, m) in enumerate(zip(prompts, prefixes, cond_lens, rest_lens, strict=True)):
+            x[i, Ls - m :] = e[C:]
+            for layer, (pk, pv) in enumerate(pkv):
+                cache.k[layer][i, :, Cm - C : Cm] = pk[0]
+                cache.v[layer][i, :, Cm - C : Cm] = pv[0]
+            key_valid[i, Cm - C : Cm] = True
+            key_valid[i, P - m : P] = True
+        lengths = torch.tensor([e.shape[0] for e in prompts], device=dev)
+        cols = torch.arange(Ls, device=dev)
+        pos = (lengths[:, None] - Ls + cols[None]).clamp(min=0)  # the last column is position length - 1
+        slots = torch.arange(P, device=dev)
+        query = Cm + cols
+        mask = key_valid[:, None, :P] & (slots[None, None, :] <= query[None, :, None])
+        mask = mask | (slots[None, None, :] == query[None, :, None])  # padded queries see themselves
+        cache.length = P
+        return cache, key_valid, lengths, self._forward(x, pos, cache, query, mask[:, None])
+
     def prefix(self, t3_cond) -> list:
         """The keys and values of a voice's conditioning (speaker and speech prompt: nearly all of a turbo prompt),
         one (1, heads, C, head_dim) pair per layer, computed once (alone) per conditioning and shared by every
@@ -756,26 +775,41 @@ class TurboBatchDecoder:
         import hashlib
 
         import torch
-        from transformers import DynamicCache
 
         emb = self.t3.prepare_conditioning(t3_cond)  # (1, C, D): the first C positions of `prompt`
         key = hashlib.blake2b(emb.float().cpu().numpy().tobytes(), digest_size=16).digest()
         memo = self.__dict__.setdefault("_prefixes", {})
         if key not in memo:
             C, dev = emb.shape[1], emb.device
-            cache = DynamicCache()
-            self._forward(emb, torch.ones(1, C, dtype=torch.long, device=dev), torch.arange(C, device=dev)[None],
-                          cache)
+            cache = self._cache(1, C)
+            cache.length = C
+            slots = torch.arange(C, device=dev)
+            causal = torch.ones(C, C, dtype=torch.bool, device=dev).tril()[None, None]
+            self._forward(emb, slots[None], cache, slots, causal)
             if len(memo) >= PREFIXES_KEPT:
                 memo.pop(next(iter(memo)))
-            memo[key] = [_layer_kv(cache, i) for i in range(len(self.t3.tfmr.h))]
+            memo[key] = list(zip(cache.k, cache.v, strict=True))
         return memo[key]
 
-    def _forward(self, x, mask, pos, cache):
-        """GPT-2 over x (n, S, D) at positions `pos`; the speech logits of the last position."""
-        hidden = self.t3.tfmr(inputs_embeds=x, attention_mask=mask, position_ids=pos, past_key_values=cache,
-                              use_cache=True)[0]
-        return self.t3.speech_head(hidden[:, -1:])[:, -1, :].float()
+    def _cache(self, rows: int, capacity: int) -> KVCache:
+        cfg = self.t3.tfmr.config
+        return KVCache(len(self.t3.tfmr.h), rows, cfg.n_head, cfg.n_embd // cfg.n_head, capacity,
+                       self.t3.speech_emb.weight.dtype, self.t3.device)
+
+    def _forward(self, x, pos, cache: KVCache, slots, mask):
+        """GPT-2's blocks over x (n, S, D) at positions `pos`, keys and values into `cache` at `slots`, attention
+        under the boolean `mask` (n, 1, S, slots read); the speech logits of the last position.
+
+        What `GPT2Model.forward` does (transformers 5.x) with a 4D mask and a cache given: position embeddings,
+        the blocks, the final layer norm.
+        """
+        tfmr = self.t3.tfmr
+        h = tfmr.drop(x + tfmr.wpe(pos))
+        for block in tfmr.h:
+            h = block(h, past_key_values=cache, cache_position=slots, attention_mask=mask, use_cache=True,
+                      position_ids=pos)[0]
+        h = tfmr.ln_f(h)
+        return self.t3.speech_head(h[:, -1:])[:, -1, :].float()
 
     @staticmethod
     def _settings(chunks: Sequence[Chunk], dev) -> dict:
@@ -795,13 +829,6 @@ class TurboBatchDecoder:
             use_top_p=any(p.top_p < 1.0 for p in ps),
             keys=torch.tensor([seed_key(c.seed) for c in chunks], dtype=torch.int64, device=dev),
         )
-
-
-def _layer_kv(cache, layer: int):
-    """(keys, values) of one layer of a transformers DynamicCache (its 5.x layout, or 4.x's)."""
-    if hasattr(cache, "layers"):
-        return cache.layers[layer].keys, cache.layers[layer].values
-    return cache.key_cache[layer], cache.value_cache[layer]
 
 
 def is_oom(exc: BaseException) -> bool:
