@@ -310,12 +310,16 @@ class T3BatchDecoder:
         and its start/stop tokens, the start speech token, BOS)."""
         from chatterbox.tts import punc_norm
 
+        # Keyed by the voice's tensors, which the entry holds (so their ids stay theirs while it is kept).
         key = (id(t3_cond.speaker_emb), id(t3_cond.cond_prompt_speech_tokens))
         memo = self.__dict__.setdefault("_cond_lengths", {})
         if key not in memo:
-            memo[key] = int(self.t3.prepare_conditioning(t3_cond).shape[1])
+            if len(memo) >= 64:
+                memo.pop(next(iter(memo)))
+            length = int(self.t3.prepare_conditioning(t3_cond).shape[1])
+            memo[key] = (length, t3_cond.speaker_emb, t3_cond.cond_prompt_speech_tokens)
         text = self.tokenizer.text_to_tokens(punc_norm(chunk.spoken))
-        return memo[key], int(text.shape[-1]) + 4
+        return memo[key][0], int(text.shape[-1]) + 4
 
     def prefix(self, t3_cond, dtype):
         """The keys and values of a voice's conditioning (its speaker, speech prompt and emotion embeddings): one
