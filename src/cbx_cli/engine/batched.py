@@ -1,10 +1,11 @@
 """The batched engine: many chunks through T3 and S3Gen at once, each take independent of its neighbours.
 
 `BatchedEngine` wraps a loaded stock `ChatterboxEngine` (its model, voices and loader) and adds batching around
-it: takes grouped by voice, sorted by length, cut into batches (halved when memory runs out), each batch through
-`t3_batch.T3BatchDecoder` and `s3gen_batch.watermarked_takes`. Turbo's T3 is batched too
-(`t3_batch.TurboBatchDecoder`), its S3Gen (meanflow, two steps) runs per take as stock's, seeded with the chunk's
-seed; multilingual goes through the wrapped engine one chunk at a time.
+it (`stream`): every request of a call, of any voice, goes into one T3 scheduler, longest first
+(`t3_batch.T3BatchDecoder.stream`: continuous batching, rows halved when memory runs out); rows that finish wait
+per voice and go through `s3gen_batch.watermarked_takes` together, by length. Turbo's T3 is batched too
+(`t3_batch.TurboBatchDecoder`, its batches run to their end) and its mean-flow S3Gen goes the same way;
+multilingual goes through the wrapped engine one chunk at a time.
 
 Batch invariance: the same chunk gives the same tokens alone or in any batch, and the same audio up to float
 rounding (~1e-6 relative): with batched S3Gen on CUDA, padded lengths change matrix shapes and so the order of
