@@ -1,6 +1,6 @@
 """Shared fixtures: isolated user folders for every test, and tiny random Chatterbox checkpoints.
 
-The checkpoints (see cbx_cli/engine/checkpoints.py) are built once per session, on first use; tests that need
+The checkpoints (see cbx_cli/tools/checkpoints.py) are built once per session, on first use; tests that need
 them are slow, so mark them `@pytest.mark.engine`.
 """
 
@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import pytest
 from hypothesis import settings
 
-from cbx_cli.engine.checkpoints import build_multilingual, build_original, build_turbo, write_voice_wav
+from cbx_cli.tools.checkpoints import build_multilingual, build_original, build_turbo, write_voice_wav
 
 # Property tests draw the same examples on every run (CI stays reproducible); HYPOTHESIS_EXPLORE=1 draws new ones.
 # No per-example deadline: a busy machine is slow, not wrong.
@@ -28,7 +28,7 @@ def isolated_env(tmp_path, monkeypatch):
     """Point config/cache/data folders and the Hugging Face home under tmp_path, offline.
 
     platformdirs honours XDG_CONFIG_HOME / XDG_CACHE_HOME / XDG_DATA_HOME on Linux. The hub cache
-    is `hf_hub_cache` (HF_HOME/hub); fill it with `cbx_cli.engine.checkpoints.fill_hf_cache`.
+    is `hf_hub_cache` (HF_HOME/hub); fill it with `cbx_cli.tools.checkpoints.fill_hf_cache`.
     """
     env = SimpleNamespace(
         config=tmp_path / "xdg-config",
@@ -114,7 +114,7 @@ def scripted_asr(monkeypatch):
 
 @pytest.fixture(scope="session")
 def whisper_dir(tmp_path_factory) -> Path:
-    """A tiny random-weight Whisper in faster-whisper's folder layout (cbx_cli/verify/checkpoints.py)."""
-    from cbx_cli.verify.checkpoints import build_whisper
+    """A tiny random-weight Whisper in faster-whisper's folder layout (cbx_cli/tools/whisper_checkpoints.py)."""
+    from cbx_cli.tools.whisper_checkpoints import build_whisper
 
     return build_whisper(tmp_path_factory.mktemp("whisper-tiny"))

@@ -87,7 +87,7 @@ def stock_tokens(engine, c: Chunk):
 
 
 def test_import_does_not_load_torch():
-    code = "import sys, cbx_cli.engine.batched, cbx_cli.engine.bench; print('torch' in sys.modules)"
+    code = "import sys, cbx_cli.engine.batched, cbx_cli.tools.bench; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -284,7 +284,7 @@ def test_out_of_memory_halves_the_batch(engine, monkeypatch, kind):
 
 @pytest.mark.engine
 def test_bench_runs_on_tiny_checkpoint(original_ckpt):
-    from cbx_cli.engine.bench import format_report, run_bench
+    from cbx_cli.tools.bench import format_report, run_bench
 
     result = run_bench(original_ckpt, chunks=2, tokens=8)
     for side in ("stock", "batched"):

@@ -12,7 +12,7 @@ import pytest
 def test_bench_reports_stages_for_turbo(turbo_ckpt):
     """Turbo (through the engines' turbo path): each side's S3Gen is split into flow steps, vocoder and
     watermark, the watermark's cost per second of audio is given, and the timed methods are the model's again."""
-    from cbx_cli.engine.bench import format_report, run_bench
+    from cbx_cli.tools.bench import format_report, run_bench
 
     result = run_bench(turbo_ckpt, model="turbo", chunks=1, tokens=4, threads=1)
     assert result["model"] == "turbo" and result["chunks"] == 1
@@ -30,8 +30,8 @@ def test_bench_reports_stages_for_turbo(turbo_ckpt):
 def test_stage_clock_puts_methods_back(original_ckpt):
     from cbx_cli.engine import make_engine
     from cbx_cli.engine.base import EngineSpec
-    from cbx_cli.engine.bench import _stage_clock
     from cbx_cli.engine.s3gen_batch import StageClock
+    from cbx_cli.tools.bench import _stage_clock
 
     eng = make_engine(EngineSpec(model="original", model_dir=original_ckpt, device="cpu"))
     eng.load()

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from cbx_cli.deliver.check import Requirement, acx_check, format_requirements, measure, noise_floor_db
 from cbx_cli.errors import InputError
+from cbx_cli.tools.check import Requirement, acx_check, format_requirements, measure, noise_floor_db
 
 SR = 24000
 needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed")

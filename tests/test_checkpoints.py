@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cbx_cli.engine.checkpoints import fill_hf_cache, synthetic_voice
 from cbx_cli.engine.layers import count_t3_layers, t3_sized_to
+from cbx_cli.tools.checkpoints import fill_hf_cache, synthetic_voice
 
 SR = 24000
 SAMPLES_PER_TOKEN = 960  # S3Gen: 2 mel frames per speech token, 480 samples per frame (40 ms at 24 kHz)

@@ -84,7 +84,7 @@ def test_voice_file_and_resampling(original_ckpt, voice_wav, tmp_path, monkeypat
 
 
 def test_from_pretrained_offline_cache(original_ckpt, tmp_path, monkeypatch):
-    from cbx_cli.engine.checkpoints import fill_hf_cache
+    from cbx_cli.tools.checkpoints import fill_hf_cache
 
     hub = tmp_path / "hub"
     fill_hf_cache(hub, "ResembleAI/chatterbox", original_ckpt)

@@ -79,7 +79,7 @@ def test_cached_weights_load_when_the_hub_is_unreachable(original_ckpt, isolated
 
     from cbx_cli.engine import make_engine
     from cbx_cli.engine.base import EngineSpec
-    from cbx_cli.engine.checkpoints import fill_hf_cache
+    from cbx_cli.tools.checkpoints import fill_hf_cache
 
     snapshot = fill_hf_cache(isolated_env.hf_hub_cache, "ResembleAI/chatterbox", original_ckpt)
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)

@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from cbx_cli.engine.checkpoints import write_voice_wav
+from cbx_cli.tools.checkpoints import write_voice_wav
 from servers import OTHER_KEY, client, running
 
 
@@ -234,7 +234,7 @@ def test_job_that_fails_reports_failed_and_its_message(fake_engine, tmp_path):
 
 
 def test_serve_bench_reports_each_client_count(fake_engine, tmp_path):
-    from cbx_cli.serve.bench import format_report, run_serve_bench
+    from cbx_cli.tools.bench_serve import format_report, run_serve_bench
 
     result = run_serve_bench(tmp_path, "original", "cpu", requests=4, tokens=10, clients=(1, 4))
     assert set(result["clients"]) == {"1", "4"}

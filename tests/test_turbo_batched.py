@@ -74,7 +74,7 @@ def test_voice_conditioning_is_prefilled_once_per_voice(turbo, tmp_path):
     computed once per voice and shared; voices with conditionings of different lengths share a batch. Each
     chunk's tokens are those it gets alone."""
     from cbx_cli.engine.base import TakeRequest, VoicePrompt
-    from cbx_cli.engine.checkpoints import write_voice_wav
+    from cbx_cli.tools.checkpoints import write_voice_wav
 
     builtin = turbo.voice(None)
     other = turbo.voice(VoicePrompt(write_voice_wav(tmp_path / "long.wav", seconds=10.0, sr=24000)))

@@ -1,7 +1,7 @@
-"""The real speech recognition path: faster-whisper loading a tiny random-weight Whisper (cbx_cli/verify/checkpoints.py)
-from a folder and from the Hugging Face cache, transcribing takes into timed words. Random weights hear noise as
-any text at all, so these tests judge the path (it loads, hears every take, times every word inside its take),
-never the words."""
+"""The real speech recognition path: faster-whisper loading a tiny random-weight Whisper
+(cbx_cli/tools/whisper_checkpoints.py) from a folder and from the Hugging Face cache, transcribing takes into timed
+words. Random weights hear noise as any text at all, so these tests judge the path (it loads, hears every take, times
+every word inside its take), never the words."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import json
 import numpy as np
 import pytest
 
-from cbx_cli.engine.checkpoints import fill_hf_cache, synthetic_voice
 from cbx_cli.errors import ModelError
+from cbx_cli.tools.checkpoints import fill_hf_cache, synthetic_voice
 from cbx_cli.verify.asr import WhisperTranscriber, make_transcriber
 from clirun import run
 

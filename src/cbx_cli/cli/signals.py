@@ -5,7 +5,7 @@ temporary files are removed and the one-line message is printed. Worker threads 
 torch's pools) may still be busy then: a second KeyboardInterrupt raised while the interpreter waits for them at
 exit, or tears them down, ends in a traceback or in C++'s "terminate called without an active exception"
 (SIGABRT, exit 134). So once a signal has been handled, nothing is torn down: a later signal, and the exit after
-the first, leave through ``os._exit`` after removing partial files (`cbx_cli.partials`). The take cache stays
+the first, leave through ``os._exit`` after removing partial files (`cbx_cli.files`). The take cache stays
 consistent: an entry appears by an atomic rename, and one being written defers the signal until it is in place.
 """
 
@@ -46,7 +46,7 @@ def _handler(signum: int, frame) -> None:
 
 def exit_now(code: int, message: str = "") -> None:
     """Leave without tearing anything down: partial files removed, standard streams flushed, ``os._exit``."""
-    from cbx_cli.partials import remove_all
+    from cbx_cli.files import remove_all
 
     remove_all()
     for stream in (sys.stdout, sys.stderr):

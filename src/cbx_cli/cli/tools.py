@@ -18,7 +18,7 @@ def check(
     acx: Annotated[bool, typer.Option("--acx", help="Check against ACX audiobook requirements.")] = False,
 ) -> None:
     """Measure RMS loudness, peak and noise floor; with --acx, exit 1 if any ACX requirement fails."""
-    from cbx_cli.deliver.check import acx_check, format_requirements
+    from cbx_cli.tools.check import acx_check, format_requirements
 
     requirements = acx_check(audio)
     for line in format_requirements(requirements):
@@ -44,15 +44,15 @@ def bench(
     speed. With --asr, the speech recognition that --verify adds instead."""
     from cbx_cli.cli.app import setup_logging
     from cbx_cli.config.params import BenchOptions, check_options
-    from cbx_cli.engine.bench import format_report, run_bench, write_json
     from cbx_cli.engine.stock import resolve_device
     from cbx_cli.errors import ParamError
+    from cbx_cli.tools.bench import format_report, run_bench, write_json
 
     setup_logging(opts.debug)
     work = check_options(BenchOptions, chunks=chunks, tokens=tokens, repeats=repeats)
     where, _ = resolve_device(opts.device.value)
     if opts.asr:
-        from cbx_cli.verify.bench import format_asr_report, run_asr_bench
+        from cbx_cli.tools.bench_asr import format_asr_report, run_asr_bench
 
         typer.echo(format_asr_report(result := run_asr_bench(opts.verify_model, where, work.chunks, work.repeats)))
         if json_path is not None:
@@ -61,7 +61,7 @@ def bench(
     if opts.model.value == "multilingual":
         raise ParamError("cbx bench measures --model original or turbo.")
     if serve:
-        from cbx_cli.serve import bench as serve_bench
+        from cbx_cli.tools import bench_serve as serve_bench
 
         result = serve_bench.run_serve_bench(opts.model_dir, opts.model.value, where, work.chunks, work.tokens)
         typer.echo(serve_bench.format_report(result))
@@ -82,8 +82,8 @@ def doctor(
     """Check the set-up: torch and GPUs, ffmpeg, Chatterbox weights in the cache and their revisions."""
     from cbx_cli.cli.app import setup_logging
     from cbx_cli.engine.base import EngineSpec
-    from cbx_cli.engine.doctor import diagnose
-    from cbx_cli.engine.doctor import self_test as run_self_test
+    from cbx_cli.tools.doctor import diagnose
+    from cbx_cli.tools.doctor import self_test as run_self_test
 
     setup_logging(opts.debug)
     findings = diagnose()

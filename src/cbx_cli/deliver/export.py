@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from cbx_cli.errors import OutputError, StreamClosed, cut
-from cbx_cli.partials import tracked
+from cbx_cli.files import tracked
 
 FORMATS = {
     "wav": ("WAV", "PCM_16"),

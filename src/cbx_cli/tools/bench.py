@@ -90,7 +90,7 @@ def build_random_weights(folder: Path, model: str = "original") -> Path:
 
 def _voice(engine, builtin: bool, seconds: float, folder: Path):
     """The checkpoint's built-in voice when asked for and present; else a synthetic recording's conditioning."""
-    from cbx_cli.engine.checkpoints import write_voice_wav
+    from cbx_cli.tools.checkpoints import write_voice_wav
 
     if builtin:
         with contextlib.suppress(VoiceError):

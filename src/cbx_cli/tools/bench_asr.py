@@ -20,10 +20,10 @@ BASE_SHAPE = {"d_model": 512, "layers": 6, "heads": 8}
 
 def run_asr_bench(model: str | None, device: str, takes: int, repeats: int = 1) -> dict:
     """Transcribe ``takes`` takes ``repeats`` times on ``device``; the fastest repeat's timings."""
-    from cbx_cli.engine.bench import SAMPLE_RATE, bench_chunks
-    from cbx_cli.engine.checkpoints import synthetic_voice
+    from cbx_cli.tools.bench import SAMPLE_RATE, bench_chunks
+    from cbx_cli.tools.checkpoints import synthetic_voice
+    from cbx_cli.tools.whisper_checkpoints import build_whisper
     from cbx_cli.verify.asr import WhisperTranscriber
-    from cbx_cli.verify.checkpoints import build_whisper
 
     with tempfile.TemporaryDirectory(prefix="cbx-bench-asr-") as tmp:
         folder = model or str(build_whisper(Path(tmp) / "whisper-base-shape", **BASE_SHAPE))

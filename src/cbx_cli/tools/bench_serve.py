@@ -17,9 +17,9 @@ from pathlib import Path
 def run_serve_bench(model_dir: Path | None, model: str, device: str, requests: int, tokens: int,
                     clients: tuple[int, ...] = (1, 10), batch_size: int = 8) -> dict:
     """Each ``clients`` count sends the same ``requests`` requests; returns the figures per count."""
-    from cbx_cli.engine.bench import SENTENCES, build_random_weights
     from cbx_cli.serve import build_app, serving
     from cbx_cli.serve.service import Limits, ServeConfig
+    from cbx_cli.tools.bench import SENTENCES, build_random_weights
 
     texts = [f"{SENTENCES[i % len(SENTENCES)]} ({i})" for i in range(requests)]
     with tempfile.TemporaryDirectory(prefix="cbx-bench-serve-") as tmp:

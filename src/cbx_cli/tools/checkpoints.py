@@ -351,7 +351,7 @@ def manifest(dir: Path) -> dict[str, int]:
     return {p.name: p.stat().st_size for p in sorted(Path(dir).iterdir()) if p.is_file()}
 
 
-if __name__ == "__main__":  # python -m cbx_cli.engine.checkpoints OUT_DIR [LAYERS|full]: build both, print timings
+if __name__ == "__main__":  # python -m cbx_cli.tools.checkpoints OUT_DIR [LAYERS|full]: build both, print timings
     import sys
     import time
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from cbx_cli.config import paths
 from cbx_cli.errors import VoiceError
-from cbx_cli.partials import tracked
+from cbx_cli.files import tracked
 from cbx_cli.voices.audio import _check_audio, _NotAudio
 
 log = logging.getLogger(__name__)
