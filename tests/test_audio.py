@@ -6,9 +6,11 @@ import pytest
 import soundfile as sf
 
 from cbx_cli.assemble.assemble import assemble, trim_silence
+from cbx_cli.assemble.effects import resample
 from cbx_cli.assemble.loudness import integrated_loudness, limit_peaks, normalize, peak_dbfs
-from cbx_cli.deliver.export import encode, export, format_for, resample, write_atomic
+from cbx_cli.deliver.export import encode, export, format_for
 from cbx_cli.errors import OutputError
+from cbx_cli.files import write_atomic
 
 SR = 24000
 

@@ -10,9 +10,9 @@ import pytest
 import soundfile as sf
 
 from cbx_cli.assemble.assemble import assemble
+from cbx_cli.assemble.program import chapters_from_spans
 from cbx_cli.deliver.ffmpeg import (
     MISSING_FFMPEG,
-    chapters_from_spans,
     check_bitrate,
     check_cover,
     export_ffmpeg,

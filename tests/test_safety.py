@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from cbx_cli.deliver.export import write_bytes_atomic, write_stream
+from cbx_cli.deliver.export import write_stream
 from cbx_cli.deliver.output import Delivery
 from cbx_cli.deliver.safety import Named, check_clashes, same_file, stream_alias
 from cbx_cli.errors import OutputError, StreamClosed
+from cbx_cli.files import write_bytes_atomic
 from cbx_cli.parse.markdown import parse_markdown
 
 

@@ -418,8 +418,8 @@ class Narration:
 
     def write_subtitles(self, path: Path, kind: str = "srt") -> None:
         """Sentence-level subtitles (``kind`` srt or vtt) timed from the takes' real positions."""
-        from cbx_cli.deliver.output import write_text
         from cbx_cli.deliver.subtitles import cues_from_manifest, to_srt, to_vtt
+        from cbx_cli.files import write_text
 
         cues = cues_from_manifest(self.manifest["chunks"])
         write_text(path, to_srt(cues) if kind == "srt" else to_vtt(cues))
@@ -433,7 +433,7 @@ def assemble(job: Job, takes: list[Take], engine: Engine, stats: RenderStats | N
         [t.audio for t in takes], [t.chunk.pause_after for t in takes], engine.sample_rate, job.assembly,
         speed=job.options.speed, volume=job.options.volume, sample_rate=job.options.sample_rate,
     )
-    from cbx_cli.deliver.ffmpeg import chapters_from_spans
+    from cbx_cli.assemble.program import chapters_from_spans
 
     duration = len(program) / (job.options.sample_rate or engine.sample_rate)
     chapters = chapters_from_spans(spans, [t.chunk.chapter for t in takes], job.plan.chapter_titles, duration)

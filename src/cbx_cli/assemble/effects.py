@@ -1,4 +1,5 @@
-"""Post-assembly effects: speaking rate (pitch kept), a plain gain, and chunk spans kept true after a speed change.
+"""Post-assembly effects: speaking rate (pitch kept), a plain gain, chunk spans kept true after a speed change, and
+the output's sample rate.
 
 Time-stretching uses ``audiotsm``'s WSOLA (waveform-similarity overlap-add): each output frame is the input frame,
 shifted by up to half a frame, that best continues the waveform already written. It keeps pitch and formants, has no
@@ -67,3 +68,12 @@ def scale_spans(spans: list[tuple[float, float]], factor: float) -> list[tuple[f
     if factor == 1.0:
         return list(spans)
     return [(start / factor, end / factor) for start, end in spans]
+
+
+def resample(audio: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
+    """``audio`` at ``sr_out`` (soxr, high quality); unchanged when the rates are equal."""
+    if sr_in == sr_out:
+        return audio
+    import soxr
+
+    return soxr.resample(audio.astype(np.float32), sr_in, sr_out, quality="HQ").astype(np.float32)

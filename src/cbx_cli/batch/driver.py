@@ -17,9 +17,10 @@ from cbx_cli.api import Job, Narrator, load_script, prepare
 from cbx_cli.batch.pools import Event, LocalPool, RayPool
 from cbx_cli.batch.worker import ModelFacts, Piece
 from cbx_cli.config.params import NarrationOptions
-from cbx_cli.deliver.output import Delivery, write_text
+from cbx_cli.deliver.output import Delivery
 from cbx_cli.engine.base import EngineSpec, Synthesis, TakeRequest, Voice, VoicePrompt
 from cbx_cli.errors import OutputError, ParamError
+from cbx_cli.files import write_text
 from cbx_cli.render.cache import TakeCache, take_key
 
 SUMMARY = "summary.json"

@@ -19,8 +19,8 @@ def review(
 ) -> None:
     """Write a page to listen to every chunk of a render, flagged chunks first, with its text, seed, warnings,
     transcript and score; filter by chapter or flag. It opens from the file, no server."""
-    from cbx_cli.deliver.export import check_output_path, write_bytes_atomic
     from cbx_cli.deliver.safety import Named, check_clashes
+    from cbx_cli.files import check_output_path, write_bytes_atomic
     from cbx_cli.tools.review import build_review
 
     check_output_path(str(opts.page), "-o")

@@ -1,4 +1,5 @@
-"""Program → bytes on disk or stdout. The only stage that touches the output path; writes are atomic."""
+"""Program → bytes on disk or stdout: formats, encoding, the stream to stdout. Files are written atomically
+(`cbx_cli.files`)."""
 
 from __future__ import annotations
 
@@ -6,14 +7,12 @@ import errno
 import io
 import os
 import stat
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from cbx_cli.errors import OutputError, StreamClosed, cut
-from cbx_cli.files import tracked
+from cbx_cli.errors import OutputError, StreamClosed
+from cbx_cli.files import write_bytes_atomic
 
 FORMATS = {
     "wav": ("WAV", "PCM_16"),
@@ -55,98 +54,6 @@ def format_for(path: str, override: str | None) -> str:
     return ext
 
 
-def check_output_path(path: str, flag: str = "-o") -> None:
-    """Fail before any synthesis if the output cannot be written there: a missing or read-only folder, a name too
-    long for the file system (or for the temporary name beside it), a folder or a non-regular file in its place."""
-    if path == "-":
-        return
-    try:
-        _check_output_path(Path(path), flag)
-    except OSError as exc:  # a path the system refuses outright (too long, a loop of links)
-        raise OutputError(f"{flag} '{cut(path, 120)}' cannot be used: {exc.strerror or exc}. Choose another path.") \
-            from None
-
-
-def _check_output_path(target: Path, flag: str) -> None:
-    path = str(target)
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.exists():
-        raise OutputError(f"Output folder '{folder}' does not exist. Create it first (mkdir -p {folder}).")
-    if not folder.is_dir():
-        raise OutputError(f"Output folder '{folder}' is not a folder.")
-    _check_name(folder, target.name, flag)
-    if target.is_dir():
-        raise OutputError(f"Output '{path}' is a folder. Give a file name such as {path.rstrip('/')}/out.wav.")
-    check_regular(target, flag)
-    if not os.access(folder, os.W_OK):
-        raise OutputError(f"Output folder '{folder}' is not writable. Choose another {flag} path.")
-    probe_folder(folder, target.name, flag)
-
-
-NOT_REGULAR = {stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device", stat.S_IFIFO: "a FIFO (named pipe)",
-               stat.S_IFSOCK: "a socket", stat.S_IFDIR: "a folder"}
-
-
-def check_regular(path: Path, flag: str = "-o") -> None:
-    """An output may be a regular file or not exist yet, never a device, FIFO, socket or folder: replacing one with a
-    file destroys it (as root, ``-o /dev/null``), and streaming goes through ``-o -``. Links are followed."""
-    try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        return
-    except OSError as exc:
-        raise OutputError(f"{flag} '{path}' cannot be used: {exc.strerror or exc}. Choose another path.") from None
-    kind = NOT_REGULAR.get(stat.S_IFMT(mode))
-    if kind is not None:
-        raise OutputError(
-            f"{flag} '{path}' is {kind}, not a regular file: cbx writes whole files and will not replace it. "
-            "Use -o - to stream the audio to stdout."
-        )
-
-
-def _temp_prefix(name: str) -> str:
-    """The start of an atomic write's temporary name: short enough that any name the file system takes still
-    leaves room for it."""
-    return f".{name[:40]}."
-
-
-def _check_name(folder: Path, name: str, flag: str) -> None:
-    limit = _name_max(folder)
-    size = len(os.fsencode(name))
-    if size > limit:
-        raise OutputError(
-            f"{flag} name '{cut(name, 48)}' is too long: {size} bytes, and this file system allows {limit}. "
-            "Choose a shorter name."
-        )
-
-
-def probe_folder(folder: Path, name: str, flag: str = "-o") -> None:
-    """Create and remove the temporary file an atomic write of ``folder/name`` starts with, so a read-only file
-    system or a name too long fails now, not after the render."""
-    _check_name(folder, name, flag)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(name), suffix=".part", dir=folder)
-    except OSError as exc:
-        raise OutputError(f"Cannot write in '{folder}': {exc.strerror or exc}. Choose another {flag} path.") from None
-    os.close(fd)
-    os.unlink(tmp)
-
-
-def _name_max(folder: Path) -> int:
-    try:
-        return os.pathconf(folder, "PC_NAME_MAX")
-    except (OSError, ValueError):
-        return 255
-
-
-def resample(audio: np.ndarray, sr_in: int, sr_out: int) -> np.ndarray:
-    if sr_in == sr_out:
-        return audio
-    import soxr
-
-    return soxr.resample(audio.astype(np.float32), sr_in, sr_out, quality="HQ").astype(np.float32)
-
-
 def encode(audio: np.ndarray, sr: int, fmt: str) -> bytes:
     """Encode float32 mono audio into the bytes of a file of format ``fmt``."""
     import soundfile as sf
@@ -156,42 +63,6 @@ def encode(audio: np.ndarray, sr: int, fmt: str) -> bytes:
     clipped = np.clip(np.asarray(audio, dtype=np.float32), -1.0, 1.0)
     sf.write(buf, clipped, sr, format=container, subtype=subtype)
     return buf.getvalue()
-
-
-def write_atomic(path: str | Path, write: Callable[[Path], None]) -> None:
-    """Call ``write(tmp)`` on a temporary file beside ``path`` and move it into place only when complete.
-
-    A link at ``path`` is written through (its target is replaced, as a shell's ``>`` would write it), and what is
-    there is checked again just before the move: a FIFO or device that appeared meanwhile is never replaced.
-    """
-    shown_path = path
-    path = Path(os.path.realpath(path))
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=_temp_prefix(path.name), suffix=".part", dir=path.parent)
-    except OSError as exc:
-        raise OutputError(f"Cannot write '{shown_path}': {exc.strerror or exc}. Choose another path.") from None
-    os.close(fd)
-    tmp = Path(tmp_name)
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        with tracked(tmp):
-            os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; outputs get the usual permissions
-            write(tmp)
-            with open(tmp, "rb+") as fh:
-                os.fsync(fh.fileno())
-            check_regular(path)
-            os.replace(tmp, path)
-    except BaseException as exc:
-        tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise OutputError(f"Cannot write '{shown_path}': {exc.strerror or exc}. Free space or choose another "
-                              "path.") from None
-        raise
-
-
-def write_bytes_atomic(path: str | Path, data: bytes) -> None:
-    write_atomic(path, lambda tmp: tmp.write_bytes(data))
 
 
 def write_stream(data: bytes, stream=None) -> None:

@@ -2,7 +2,7 @@
 
 The program goes to ffmpeg as 16-bit WAV on its stdin; chapters and tags go in an FFMETADATA1 file; the cover is a
 second input attached as cover art. ffmpeg always writes into a temporary file beside the target, which is moved into
-place only when complete (:func:`cbx_cli.audio.export.write_atomic`).
+place only when complete (`cbx_cli.files.write_atomic`).
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from cbx_cli.deliver.export import encode, write_atomic, write_stream
+from cbx_cli.deliver.export import encode, write_stream
 from cbx_cli.errors import OutputError, ParamError
+from cbx_cli.files import write_atomic
 
 FFMPEG_FORMATS = {"m4b", "m4a", "opus"}
 """Formats only ffmpeg writes."""
@@ -148,27 +149,6 @@ def ffmetadata(
         b = max(b, a + 1)
         lines += ["[CHAPTER]", "TIMEBASE=1/1000", f"START={a}", f"END={b}", f"title={_escape(name)}"]
     return "\n".join(lines) + "\n"
-
-
-def chapters_from_spans(
-    spans: list[tuple[float, float]],
-    chapter_of: list[int],
-    titles: list[str | None],
-    duration: float,
-) -> list[tuple[float, float, str]]:
-    """Chapter marks from chunk spans: chapter ``k`` runs from its first chunk's start (0 for the first chapter)
-    to the next chapter's start (the end of the program for the last). Untitled chapters are "Chapter N"."""
-    firsts: dict[int, float] = {}
-    for (start, _end), ch in zip(spans, chapter_of, strict=True):
-        firsts.setdefault(ch, start)
-    order = sorted(firsts, key=lambda ch: firsts[ch])
-    marks = []
-    for i, ch in enumerate(order):
-        start = 0.0 if i == 0 else firsts[ch]
-        end = firsts[order[i + 1]] if i + 1 < len(order) else duration
-        name = titles[ch] if ch < len(titles) and titles[ch] else f"Chapter {ch + 1}"
-        marks.append((start, end, name))
-    return marks
 
 
 _GENERIC_RE = re.compile(r"^(Error initializing output stream|Conversion failed)")

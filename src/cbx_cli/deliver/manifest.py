@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from cbx_cli.deliver.export import write_bytes_atomic
+from cbx_cli.files import write_bytes_atomic
 from cbx_cli.render.takes import Take
 
 

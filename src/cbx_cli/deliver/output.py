@@ -13,17 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cbx_cli.deliver.export import (
-    check_output_path,
-    check_regular,
-    export,
-    format_for,
-    probe_folder,
-    write_bytes_atomic,
-)
+from cbx_cli.deliver.export import export, format_for
 from cbx_cli.deliver.ffmpeg import check_options, export_ffmpeg, uses_ffmpeg
 from cbx_cli.deliver.safety import Named, check_clashes, run_reads, stream_alias
 from cbx_cli.errors import OutputError
+from cbx_cli.files import check_output_path, check_regular, probe_folder
 
 if TYPE_CHECKING:
     from cbx_cli.api import Narration
@@ -149,7 +143,3 @@ def slug(title: str) -> str:
     text = re.sub(r"[^\w\s-]", "", unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode())
     return re.sub(r"[\s_-]+", "-", text).strip("-").lower()[:60] or "chapter"
 
-
-def write_text(path: Path, text: str) -> None:
-    """A UTF-8 text output (manifest, subtitles), written atomically."""
-    write_bytes_atomic(path, text.encode("utf-8"))

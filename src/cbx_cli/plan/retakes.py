@@ -75,7 +75,7 @@ class Retakes:
         return self.apply(chunks)
 
     def save(self) -> None:
-        from cbx_cli.deliver.export import write_bytes_atomic
+        from cbx_cli.files import write_bytes_atomic
 
         if self.path is None:
             raise ValueError("these retakes belong to a script without a file; there is nowhere to keep them")

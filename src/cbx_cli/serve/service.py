@@ -148,7 +148,7 @@ class Service:
 
     def keep_reference(self, data: bytes) -> Path:
         """Check uploaded audio like a voice file, then keep it in the data folder under its digest."""
-        from cbx_cli.deliver.export import write_bytes_atomic
+        from cbx_cli.files import write_bytes_atomic
         from cbx_cli.voices.audio import _check_audio
 
         _check_audio(io.BytesIO(data), self.narrator.model, "reference_audio")
@@ -164,7 +164,7 @@ class Service:
 
     def run_queued(self, row, progress) -> Outcome:
         """Narrate a claimed /v2 job (its body as stored, its kept reference) into the data folder's outputs."""
-        from cbx_cli.deliver.export import write_bytes_atomic
+        from cbx_cli.files import write_bytes_atomic
 
         req = TTSRequest(**json.loads(row["request"]))
         prompt = VoicePrompt(self.refs / row["reference"]) if row["reference"] else None

@@ -124,7 +124,7 @@ def opus_data_uri(audio: np.ndarray, sample_rate: int) -> str:
 
     rate = next((r for r in OPUS_RATES if r >= sample_rate), OPUS_RATES[-1])
     if rate != sample_rate:
-        from cbx_cli.deliver.export import resample
+        from cbx_cli.assemble.effects import resample
 
         audio = resample(audio, sample_rate, rate)
     buffer = io.BytesIO()
