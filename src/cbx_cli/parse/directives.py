@@ -10,6 +10,7 @@ import re
 import shlex
 
 from cbx_cli.config.models import MODELS
+from cbx_cli.config.names import VOICE_NAME_RE, is_url
 from cbx_cli.errors import InputError
 from cbx_cli.parse.script import BlockOverrides, Script, where
 
@@ -94,15 +95,11 @@ def misplaced_directive(name: str | None, line: int) -> InputError:
 
 def is_voice_path(value: str) -> bool:
     """A directive's voice that names a file or URL rather than a library voice."""
-    from cbx_cli.voices.fetch import is_url
-
     return "/" in value or "\\" in value or is_url(value)
 
 
 def check_voices(script: Script, known: set[str], name: str | None) -> None:
     """Fail on the first directive whose voice is neither a path, a URL nor one of ``known`` library names."""
-    from cbx_cli.voices.audio import VOICE_NAME_RE
-
     for directive in script.directives:
         voice = directive.voice
         if voice is None or is_voice_path(voice) or voice in known:

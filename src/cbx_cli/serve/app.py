@@ -320,7 +320,7 @@ def _voices(app: FastAPI, server: Server) -> None:
 
     @app.delete("/v1/voices/{name}", status_code=204)
     async def remove(name: str, key_id: str = Depends(server.authorize)):
-        from cbx_cli.voices.audio import VOICE_NAME_RE
+        from cbx_cli.config.names import VOICE_NAME_RE
         from cbx_cli.voices.library import get_voice, remove_voice
 
         if not VOICE_NAME_RE.fullmatch(name) or get_voice(name) is None:

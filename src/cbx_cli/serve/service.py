@@ -133,7 +133,8 @@ class Service:
     def reference(self, value: str) -> VoicePrompt:
         """A reference recording from a URL (public hosts only, unless allowed) or base64, checked as a voice and
         kept in the data folder (so a queued job still has it after a restart)."""
-        from cbx_cli.voices.fetch import fetch_voice, is_url
+        from cbx_cli.config.names import is_url
+        from cbx_cli.voices.fetch import fetch_voice
 
         model = self.narrator.model
         if is_url(value):

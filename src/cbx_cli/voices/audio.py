@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import BinaryIO
 
@@ -14,9 +13,6 @@ MIN_SECONDS = {"original": 1.0, "multilingual": 1.0, "turbo": 5.0}
 SILENCE_DBFS = -60.0
 MAX_PEAK = 64.0
 """Float recordings may go a little past full scale; a peak 36 dB over it is a broken file, not a voice."""
-
-VOICE_NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,40}")
-"""What a voice library name may be: letters, digits, '-' and '_', 1 to 40 characters."""
 
 
 class _NotAudio(VoiceError):

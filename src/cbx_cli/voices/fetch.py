@@ -21,6 +21,7 @@ import urllib.request
 from pathlib import Path
 
 from cbx_cli.config import paths
+from cbx_cli.config.names import is_url
 from cbx_cli.errors import VoiceError
 from cbx_cli.files import tracked
 from cbx_cli.voices.audio import _check_audio, _NotAudio
@@ -36,10 +37,6 @@ CONTENT_TYPES = {
 DOWNLOAD_CHUNK = 64 * 1024
 DOWNLOAD_SECONDS = 60.0
 """The whole download, from connecting to the last byte, must end within this many seconds."""
-
-
-def is_url(value: str) -> bool:
-    return value.lower().startswith(("http://", "https://"))
 
 
 def voice_cache_dir() -> Path:

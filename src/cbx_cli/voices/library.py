@@ -17,10 +17,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from cbx_cli.config import paths
+from cbx_cli.config.names import VOICE_NAME_RE, is_url
 from cbx_cli.engine.base import Engine, VoicePrompt
 from cbx_cli.errors import VoiceError
-from cbx_cli.voices.audio import VOICE_NAME_RE, check_voice
-from cbx_cli.voices.fetch import fetch_voice, is_url
+from cbx_cli.voices.audio import check_voice
+from cbx_cli.voices.fetch import fetch_voice
 
 log = logging.getLogger(__name__)
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cbx_cli.config.names import VOICE_NAME_RE, is_url
 from cbx_cli.engine.base import VoicePrompt
 from cbx_cli.errors import VoiceError, cut
-from cbx_cli.voices.audio import VOICE_NAME_RE, check_voice
-from cbx_cli.voices.fetch import fetch_voice, is_url
+from cbx_cli.voices.audio import check_voice
+from cbx_cli.voices.fetch import fetch_voice
 from cbx_cli.voices.library import get_voice, list_voices
 
 
