@@ -90,14 +90,14 @@ def voice_wav(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def fake_engine(monkeypatch):
-    """Every engine the code under test makes is a `fakes.FakeEngine`: for tests about the CLI and the pipeline
-    around synthesis, not about the engine. The value (`fakes.FakeEngines`) lists the engines made and sets knobs."""
-    import cbx_cli.api  # noqa: F401 - imported unpatched first, so the patch below restores its real make_engine
+    """The fake engine's factory (`fakes.FakeEngines`: it lists the engines made and sets knobs), for tests about the
+    CLI and the pipeline around synthesis, not about the engine. The CLI's commands hand it to the library as their
+    narrators' `engine_factory`; a test of the library or the server passes it there itself."""
+    from cbx_cli.cli.app import State
     from fakes import FakeEngines
 
     engines = FakeEngines()
-    monkeypatch.setattr("cbx_cli.engine.make_engine", engines)
-    monkeypatch.setattr("cbx_cli.api.make_engine", engines)
+    monkeypatch.setattr(State, "engine_factory", engines)
     return engines
 
 

@@ -2,19 +2,20 @@
 
 It follows the engine protocol of `cbx_cli.engine.base` and makes speech-like audio (a tone with a syllable-rate
 envelope and a little noise) whose length follows the chunk's spoken text and whose content follows its seed, so
-reruns give the same bytes and a new seed gives new ones. Tests of the engine itself run the real chatterbox code on
-tiny checkpoints instead. Register it with the `fake_engine` fixture (tests/conftest.py).
+reruns give the same bytes and a new seed gives new ones. Like the real engines it streams: a call hands out each take
+as soon as it is made. Tests of the engine itself run the real chatterbox code on tiny checkpoints instead. The
+`fake_engine` fixture (tests/conftest.py) hands `FakeEngines` to the library as its engine factory.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from cbx_cli.engine.base import EngineInfo, EngineSpec, Synthesis, TakeRequest, Voice, VoicePrompt
+from cbx_cli.engine.base import Engine, EngineInfo, EngineSpec, Synthesis, TakeRequest, Voice, VoicePrompt
 from cbx_cli.errors import VoiceError
 
 SR = 24000
@@ -34,14 +35,14 @@ def _digest(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
-class FakeEngine:
+class FakeEngine(Engine):
     """A deterministic stand-in engine. Knobs, set before or between calls:
 
     - `silent_seeds`: chunks with these seeds come back silent (a take the guards reject);
     - `to_budget`: every take reports as many tokens as its budget allows (random weights do the same);
-    - `fail_after`: Ctrl-C (KeyboardInterrupt) on the call after this many `synthesize` calls;
+    - `fail_after`: Ctrl-C (KeyboardInterrupt) once this many takes have been handed out;
     - `refusal`: `voice()` refuses every recording with this message;
-    - `delay`: seconds every `synthesize` call takes (a busy engine, for tests of requests that overlap).
+    - `delay`: seconds every call takes before its first take (a busy engine, for tests of requests that overlap).
     """
 
     sample_rate = SR
@@ -53,7 +54,9 @@ class FakeEngine:
         self.timings: dict[str, float] = {"t3": 0.0, "s3gen": 0.0}
         self.loaded = False
         self.calls: list[list[int]] = []
-        """Chunk indices of every `synthesize` call, in order."""
+        """Chunk indices of every call (`stream` or `synthesize`), in order."""
+        self.made = 0
+        """Takes handed out so far."""
         self.voices: list[str] = []
         """Voice ids of every request synthesized, in order."""
         self.prompts: list[VoicePrompt | None] = []
@@ -83,14 +86,18 @@ class FakeEngine:
         return Voice(f"voice:{prompt.name}:{digest}" if prompt.name else f"file:{digest}", None)
 
     def synthesize(self, requests: Sequence[TakeRequest]) -> list[Synthesis]:
-        if self.fail_after is not None and len(self.calls) >= self.fail_after:
-            raise KeyboardInterrupt
-        chunks = [r.chunk for r in requests]
+        return [take for _, take in self.stream(requests)]
+
+    def stream(self, requests: Sequence[TakeRequest]) -> Iterator[tuple[int, Synthesis]]:
+        self.calls.append([r.chunk.index for r in requests])
+        self.voices += [r.voice.id for r in requests]
         if self.delay:
             time.sleep(self.delay)
-        self.calls.append([c.index for c in chunks])
-        self.voices += [r.voice.id for r in requests]
-        return [self._take(c) for c in chunks]
+        for i, request in enumerate(requests):
+            if self.fail_after is not None and self.made >= self.fail_after:
+                raise KeyboardInterrupt
+            self.made += 1
+            yield i, self._take(request.chunk)
 
     def _take(self, chunk) -> Synthesis:
         if chunk.seed in self.silent_seeds:
@@ -101,7 +108,8 @@ class FakeEngine:
 
 
 class FakeEngines:
-    """What `make_engine` becomes under the `fake_engine` fixture: makes FakeEngines and keeps them in `made`."""
+    """An engine factory (`cbx_cli.engine.base.EngineFactory`) that makes FakeEngines and keeps them in `made`: the
+    `fake_engine` fixture's value."""
 
     def __init__(self):
         self.made: list[FakeEngine] = []

@@ -12,9 +12,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import cbx_cli.api  # noqa: E402
-import cbx_cli.engine  # noqa: E402
 from cbx_cli.cli import main  # noqa: E402
+from cbx_cli.cli.app import State  # noqa: E402
 from fakes import FakeEngines  # noqa: E402
 
 if __name__ == "__main__":
@@ -22,7 +21,6 @@ if __name__ == "__main__":
     workers = sys.argv[5] if len(sys.argv) > 5 else "1"
     engines = FakeEngines()
     engines.knobs["delay"] = float(delay)
-    cbx_cli.engine.make_engine = engines
-    cbx_cli.api.make_engine = engines
+    State.engine_factory = engines
     main(["serve", "--port", port, "--data-dir", data_dir, "--cache-dir", cache_dir, "--device", "cpu",
           "--batch-size", "2", "--workers", workers])

@@ -1,5 +1,6 @@
-"""A real `cbx serve` app under uvicorn on a loopback port, in a thread of the test process (so the fake engine
-fixture applies), started and stopped by a context manager."""
+"""A real `cbx serve` app under uvicorn on a loopback port, in a thread of the test process, started and stopped by a
+context manager. Its engines come from the factory a test hands it (the `fake_engine` fixture's, or None for the real
+engine on a tiny checkpoint)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ OTHER_KEY = "test-key-2"
 
 
 @contextmanager
-def running(data_dir: Path, *, keys: tuple[str, ...] = (KEY, OTHER_KEY), limits: Limits | None = None,
+def running(data_dir: Path, engine_factory, *, keys: tuple[str, ...] = (KEY, OTHER_KEY), limits: Limits | None = None,
             model_dir: Path | None = None, allow_private: bool = True, workers: int = 2, batch_size: int = 8,
             cache_dir: Path | None = None, device: str = "cpu", preset: str | None = None):
     """Serve on 127.0.0.1 (a free port), yield its base URL; stop it (gracefully) on exit."""
@@ -25,7 +26,7 @@ def running(data_dir: Path, *, keys: tuple[str, ...] = (KEY, OTHER_KEY), limits:
                          preset=preset)
     narrator = dict(model="original", model_dir=model_dir, device=device, batch_size=batch_size,
                     cache_dir=cache_dir or data_dir.parent / "takes")
-    app = build_app(narrator, config, [digest(k) for k in keys], webhook_backoff=0.05)
+    app = build_app(narrator, config, [digest(k) for k in keys], webhook_backoff=0.05, engine_factory=engine_factory)
     with serving(app, start_seconds=120) as base:
         yield base
 

@@ -60,8 +60,8 @@ def test_cli_and_library_write_the_same_bytes(original_ckpt, tmp_path):
     parsed, name = cbx.load_script(str(script))
     narration = narrator.narrate(parsed, cbx.Options(preset="narration", max_tokens=8, retries=0))
     by_library = tmp_path / "library.flac"
-    narration.export(by_library)
-    narration.write_manifest(tmp_path / "library.json")
+    cbx.export(narration, by_library)
+    cbx.write_manifest(narration, tmp_path / "library.json")
 
     assert by_library.read_bytes() == by_cli.read_bytes()
     assert (tmp_path / "library.json").read_bytes() == (tmp_path / "cli.json").read_bytes()

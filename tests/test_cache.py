@@ -96,14 +96,14 @@ def test_resume_renders_only_missing_chunks(tmp_path):
     chunks = chunks_of()
     cache = TakeCache(tmp_path)
     with pytest.raises(RenderInterrupted) as exc:
-        render(requests_of(chunks), tone_engine(fail_after=2), batch_size=2, cache=cache)
-    assert exc.value.saved == 4
+        render(requests_of(chunks), tone_engine(fail_after=4), cache=cache)
+    assert exc.value.saved == 4  # each take was kept as the engine handed it out
     engine = tone_engine()
     stats = RenderStats()
-    resumed = render(requests_of(chunks), engine, batch_size=2, cache=cache, stats=stats)
+    resumed = render(requests_of(chunks), engine, cache=cache, stats=stats)
     assert stats.cached == 4 and stats.rendered == len(chunks) - 4
     assert engine.calls == [[4, 5]]
-    fresh = render(requests_of(chunks), tone_engine(), batch_size=3)
+    fresh = render(requests_of(chunks), tone_engine())
     assert all(np.array_equal(a.audio, b.audio) for a, b in zip(resumed, fresh, strict=True))
 
 

@@ -14,7 +14,7 @@ from servers import KEY, client, running
 
 @pytest.fixture
 def base(fake_engine, tmp_path):
-    with running(tmp_path / "serve") as url:
+    with running(tmp_path / "serve", fake_engine) as url:
         yield url
 
 

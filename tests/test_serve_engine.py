@@ -24,7 +24,7 @@ def test_real_engine_server_matches_cbx_say_and_streams(original_ckpt, tmp_path,
     presets.mkdir(parents=True)
     (presets / "tiny.yaml").write_text("description: test\nsynthesis:\n  max_tokens: 12\n")
     body = {"max_tokens": 12, "retries": 0, "seed": 5}
-    with running(tmp_path / "serve", model_dir=original_ckpt, preset="tiny", batch_size=4) as base:
+    with running(tmp_path / "serve", None, model_dir=original_ckpt, preset="tiny", batch_size=4) as base:
         with client(base, timeout=600) as http, ThreadPoolExecutor(2) as pool:
             answers = list(pool.map(lambda t: http.post("/v1/tts", json={"text": t, **body}), TEXTS))
         openai = pytest.importorskip("openai")

@@ -74,12 +74,10 @@ def served(tmp_path_factory):
 
     mp = pytest.MonkeyPatch()
     engines = FakeEngines()
-    mp.setattr("cbx_cli.engine.make_engine", engines)
-    mp.setattr("cbx_cli.api.make_engine", engines)
     folder = tmp_path_factory.mktemp("serve-errors")
     for var, sub in (("XDG_DATA_HOME", "data"), ("XDG_CACHE_HOME", "cache"), ("XDG_CONFIG_HOME", "config")):
         mp.setenv(var, str(folder / sub))
-    with running(folder / "serve", limits=Limits(max_text=300, max_script=100_000, max_body=1500)) as base:
+    with running(folder / "serve", engines, limits=Limits(max_text=300, max_script=100_000, max_body=1500)) as base:
         yield base
     mp.undo()
 
@@ -99,7 +97,7 @@ def test_bad_request_is_one_clear_json_line(served, caplog, method, path, body, 
 
 def test_per_key_queue_depth_is_429_with_retry_after(fake_engine, tmp_path):
     fake_engine.knobs["delay"] = 1.0
-    with running(tmp_path / "serve", limits=Limits(queued=2), workers=1) as base, client(base) as http:
+    with running(tmp_path / "serve", fake_engine, limits=Limits(queued=2), workers=1) as base, client(base) as http:
         answers = [http.post("/v2/tts", json={"text": f"Job {n}."}) for n in range(3)]
     assert [a.status_code for a in answers] == [202, 202, 429]
     assert answers[2].headers["retry-after"] == "5" and "at most 2" in answers[2].json()["detail"]

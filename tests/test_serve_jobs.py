@@ -19,7 +19,7 @@ from servers import OTHER_KEY, client, running
 
 @pytest.fixture
 def base(fake_engine, tmp_path):
-    with running(tmp_path / "serve") as url:
+    with running(tmp_path / "serve", fake_engine) as url:
         yield url
 
 
@@ -66,7 +66,7 @@ def test_v2_markdown_script_and_other_keys_jobs_are_hidden(base):
 
 def test_v2_audio_before_completion_is_409(fake_engine, tmp_path):
     fake_engine.knobs["delay"] = 0.5
-    with running(tmp_path / "serve") as base, client(base) as http:
+    with running(tmp_path / "serve", fake_engine) as base, client(base) as http:
         request_id = http.post("/v2/tts", json={"text": "Slow work."}).json()["request_id"]
         early = http.get(f"/v2/requests/{request_id}/audio")
         wait_for(http, request_id)
@@ -125,7 +125,7 @@ def test_webhook_signed_retried_and_bounded(base, tmp_path, failures, attempts, 
 
 
 def test_webhook_to_private_address_refused_unless_allowed(fake_engine, tmp_path):
-    with running(tmp_path / "serve", allow_private=False) as base, client(base) as http:
+    with running(tmp_path / "serve", fake_engine, allow_private=False) as base, client(base) as http:
         answer = http.post("/v2/tts", json={"text": "Hi.", "webhook": "http://127.0.0.1:9/hook"})
         reference = http.post("/v1/tts", json={"text": "Hi.", "reference_audio": "http://10.0.0.1/voice.wav"})
     assert answer.status_code == 422 and "private or local address" in answer.json()["detail"]
@@ -182,11 +182,11 @@ def test_concurrent_requests_share_batches_and_match_alone(fake_engine, tmp_path
     """Ten requests at once on a busy engine: fewer engine calls than requests, each answer as when alone."""
     fake_engine.knobs["delay"] = 0.3
     texts = [f"Request number {n} asks for its own sentence." for n in range(10)]
-    with running(tmp_path / "serve", cache_dir=tmp_path / "takes-a") as base, client(base) as http:
+    with running(tmp_path / "serve", fake_engine, cache_dir=tmp_path / "takes-a") as base, client(base) as http:
         with ThreadPoolExecutor(10) as pool:
             together = list(pool.map(lambda t: http.post("/v1/tts", json={"text": t}), texts))
         calls = list(fake_engine.last.calls)
-    with running(tmp_path / "serve2", cache_dir=tmp_path / "takes-b") as base, client(base) as http:
+    with running(tmp_path / "serve2", fake_engine, cache_dir=tmp_path / "takes-b") as base, client(base) as http:
         alone = [http.post("/v1/tts", json={"text": t}) for t in texts]
     assert all(a.status_code == 200 for a in together)
     assert [a.content for a in together] == [a.content for a in alone]
@@ -223,7 +223,7 @@ def test_api_key_file_and_env(tmp_path, monkeypatch):
 def test_job_that_fails_reports_failed_and_its_message(fake_engine, tmp_path):
     fake_engine.knobs["refusal"] = "This recording cannot be used."
     encoded = base64.b64encode(write_voice_wav(tmp_path / "v.wav", seconds=6.0, sr=24000).read_bytes()).decode()
-    with running(tmp_path / "serve") as base, client(base) as http:
+    with running(tmp_path / "serve", fake_engine) as base, client(base) as http:
         request_id = http.post("/v2/tts", json={"text": "Hi.", "reference_audio": encoded}).json()["request_id"]
         state = wait_for(http, request_id)
         audio = http.get(f"/v2/requests/{request_id}/audio")
@@ -236,7 +236,8 @@ def test_job_that_fails_reports_failed_and_its_message(fake_engine, tmp_path):
 def test_serve_bench_reports_each_client_count(fake_engine, tmp_path):
     from cbx_cli.tools.bench_serve import format_report, run_serve_bench
 
-    result = run_serve_bench(tmp_path, "original", "cpu", requests=4, tokens=10, clients=(1, 4))
+    result = run_serve_bench(tmp_path, "original", "cpu", requests=4, tokens=10, clients=(1, 4),
+                             engine_factory=fake_engine)
     assert set(result["clients"]) == {"1", "4"}
     for side in result["clients"].values():
         assert side["requests_per_min"] > 0 and side["audio_s"] > 0

@@ -72,7 +72,7 @@ def test_kill_9_mid_job_then_restart_completes_with_the_same_bytes(fake_engine, 
     assert state["status"] == "COMPLETED"
     assert state["metrics"]["chunks"] == 10 and state["metrics"]["cached_chunks"] >= 4
     assert state["metrics"]["rendered_chunks"] == 10 - state["metrics"]["cached_chunks"]
-    with running(tmp_path / "fresh", keys=(), cache_dir=tmp_path / "fresh-takes", batch_size=2) as base:
+    with running(tmp_path / "fresh", fake_engine, keys=(), cache_dir=tmp_path / "fresh-takes", batch_size=2) as base:
         with client(base, key=None) as http:
             uninterrupted = http.post("/v1/tts", json=body).content
     assert resumed == uninterrupted

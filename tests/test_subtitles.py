@@ -1,6 +1,12 @@
 import pytest
 
-from cbx_cli.deliver.subtitles import Cue, cues_from_manifest, to_srt, to_vtt, wrap
+from cbx_cli.deliver.subtitles import Cue, cues, to_srt, to_vtt, wrap
+from cbx_cli.plan.sentences import shown_sentences
+
+
+def cues_from_manifest(chunks: list[dict]) -> list[Cue]:
+    """The cues of manifest chunks, each take's sentences as a narration's captions give them."""
+    return cues((c["start"], c["end"], shown_sentences(c["text"])) for c in chunks)
 
 
 def test_chunk_time_is_shared_by_sentence_length():

@@ -6,7 +6,7 @@ The library in a few names (imported on first use, so `import cbx_cli` stays ins
 
     narrator = cbx.Narrator(model="original", device="auto")      # the model loads once, on first use
     narration = narrator.narrate("Your order has shipped.", cbx.Options(preset="agent"))
-    narration.export("notice.wav")                                # atomically; the format from the extension
+    cbx.export(narration, "notice.wav")                           # atomically; the format from the extension
 
     script, name = cbx.load_script("chapter.md")
     job = narrator.prepare(script, cbx.Options(preset="audiobook", voice="narrator.wav"), source_name=name)
@@ -25,15 +25,19 @@ _PUBLIC = {
     "Options": "cbx_cli.api",
     "prepare": "cbx_cli.api",
     "retake": "cbx_cli.api",
-    "Retakes": "cbx_cli.plan.retakes",
+    "Retakes": "cbx_cli.api",
     "plan_script": "cbx_cli.api",
     "assemble": "cbx_cli.api",
     "load_script": "cbx_cli.api",
     "script_from_text": "cbx_cli.api",
-    "Delivery": "cbx_cli.deliver.output",
-    "Take": "cbx_cli.render.takes",
-    "Progress": "cbx_cli.render.takes",
-    "RenderInterrupted": "cbx_cli.render.takes",
+    "export": "cbx_cli.api",
+    "manifest": "cbx_cli.api",
+    "write_manifest": "cbx_cli.api",
+    "write_subtitles": "cbx_cli.api",
+    "Delivery": "cbx_cli.api",
+    "Take": "cbx_cli.api",
+    "Progress": "cbx_cli.api",
+    "RenderInterrupted": "cbx_cli.api",
     "CbxError": "cbx_cli.errors",
 }
 

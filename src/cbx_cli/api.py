@@ -4,18 +4,20 @@
 
     narrator = cbx.Narrator(model="original", device="auto")          # loads on first use, once
     narration = narrator.narrate("Your order has shipped.", cbx.Options(preset="agent"))
-    narration.export("notice.wav")
+    cbx.export(narration, "notice.wav")
 
 The stages meet here and nowhere else: `prepare` (parse → validate → plan, no model), `Narrator.takes` (render:
-cache → engine → guards), `assemble` (takes → the finished program), `Narration.export` (deliver). The CLI, a
-server and a cluster driver are thin clients of these calls.
+cache → engine → guards), `assemble` (takes → the finished program, a plain-data `Narration`), `export`,
+`write_manifest`, `write_subtitles` and `Delivery` (deliver). The CLI, a server and a cluster driver are thin clients
+of these calls: they import this module (with `cbx_cli.config`, `cbx_cli.errors` and `cbx_cli.files`) and nothing
+below it, so the names they use of the stages and of the engine seam are given here too.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -33,20 +35,55 @@ from cbx_cli.config.params import (
     VerifySettings,
     check_options,
 )
-from cbx_cli.deliver.output import Delivery
+from cbx_cli.config.presets import Presets
+from cbx_cli.deliver.export import format_for
+from cbx_cli.deliver.ffmpeg import check_bitrate
+from cbx_cli.deliver.manifest import manifest, write_manifest
+from cbx_cli.deliver.output import Delivery, write_audio
+from cbx_cli.deliver.safety import Named, check_clashes
+from cbx_cli.deliver.subtitles import write_subtitles
 from cbx_cli.engine import make_engine
-from cbx_cli.engine.base import Engine, EngineSpec, TakeRequest, VoicePrompt
+from cbx_cli.engine.base import (
+    Engine,
+    EngineFactory,
+    EngineInfo,
+    EngineSpec,
+    Synthesis,
+    TakeRequest,
+    Voice,
+    VoicePrompt,
+)
+from cbx_cli.engine.weights import resolve_device
 from cbx_cli.errors import RenderError
+from cbx_cli.narration import Narration
 from cbx_cli.parse.script import Script
-from cbx_cli.plan.chunks import Chunk, Plan
-from cbx_cli.plan.retakes import Retakes
-from cbx_cli.render.takes import Progress, ProgressFn, RenderStats, Take
+from cbx_cli.parse.sources import MARKDOWN_SUFFIXES, TEXT_SUFFIXES
+from cbx_cli.plan.chunks import Chunk, Plan, estimate_seconds
+from cbx_cli.plan.retakes import Retakes, chunk_numbers
+from cbx_cli.render.cache import CachedTake, TakeCache
+from cbx_cli.render.takes import Progress, ProgressFn, RenderInterrupted, RenderStats, Take
+from cbx_cli.voices.audio import check_audio
+from cbx_cli.voices.fetch import fetch_voice
+from cbx_cli.voices.library import NO_VOICES, check_new, get_voice, list_voices, remove_voice
+
+__all__ = [
+    # the library
+    "DEFAULT_BATCH", "DEFAULT_CACHE", "Job", "Narration", "Narrator", "Options", "add_voice", "assemble", "export",
+    "finish_take", "load_say", "load_script", "manifest", "plan_script", "prepare", "retake", "run_inputs",
+    "script_from_text", "take_keys", "versions", "write_manifest", "write_subtitles",
+    # the stages' and the engine seam's names the clients use
+    "MARKDOWN_SUFFIXES", "NO_VOICES", "TEXT_SUFFIXES", "CachedTake", "Chunk", "Delivery", "Engine", "EngineFactory",
+    "EngineInfo", "EngineSpec", "Named", "Progress", "ProgressFn", "RenderInterrupted", "RenderStats", "Retakes",
+    "Synthesis", "Take", "TakeCache", "TakeRequest", "Voice", "VoicePrompt", "check_audio", "check_bitrate",
+    "check_clashes", "check_new", "chunk_numbers", "estimate_seconds", "fetch_voice", "format_for", "get_voice",
+    "list_voices", "make_engine", "remove_voice", "resolve_device",
+]
 
 DEFAULT_CACHE: Any = "default"
-DEFAULT_BATCH = 8
-"""Chunks per engine call for engines that do not stream, per streamed part (`iter_takes`), per speech-recognition
-batch, when `batch_size` is None (the batched engine then picks its own rows: 8 on a CPU, by memory on CUDA)."""
 """`Narrator(cache_dir=DEFAULT_CACHE)`: the user's cache folder (e.g. ~/.cache/cbx/takes)."""
+DEFAULT_BATCH = 8
+"""Chunks per streamed part (`iter_takes`, a server's shared engine) and per speech-recognition batch, when
+`batch_size` is None (the batched engine then picks its own rows: 8 on a CPU, by memory on CUDA)."""
 
 Options = NarrationOptions
 
@@ -68,10 +105,16 @@ class Job:
     """Whether and how takes are judged by what they say."""
     retakes: Retakes | None = None
     """The script's retake picks (`cbx retake`), applied to the plan's chunks."""
+    inputs: list[Named] = field(default_factory=list)
+    """Every file the run reads (`run_inputs`): no output may be one of them."""
 
     @property
     def chunks(self) -> list[Chunk]:
         return self.plan.chunks
+
+    def voice(self, name: str | None) -> VoicePrompt | None:
+        """The checked recording a chunk's voice names (None: the run's --voice); None for the built-in voice."""
+        return self.voices[name] if name is not None else self.voices[None]
 
 
 def retake(job: Job, numbers: Sequence[int], seed: int | None = None) -> Job:
@@ -82,6 +125,14 @@ kept in memory only); save them once the output is written."""
         Retakes.beside(job.script.path) if job.script.path is not None else Retakes(None)
     chunks = retakes.pick(job.chunks, numbers, seed)
     return replace(job, plan=replace(job.plan, chunks=chunks), retakes=retakes)
+
+
+def load_say(text: str, stdin=None) -> Script:
+    """`cbx say`'s text: the text itself, or ``-`` to read it from stdin (plain text; blank lines separate
+    paragraphs)."""
+    from cbx_cli.parse.sources import load_say as parse
+
+    return parse(text, stdin)
 
 
 def load_script(source: str, stdin=None) -> tuple[Script, str]:
@@ -112,34 +163,33 @@ def prepare(
     retakes: Retakes | None = None,
 ) -> Job:
     """Everything that can fail on bad input, checked before any model loads: settings, preset, lexicon, the
-    outputs (``delivery``: never onto an input, ``model_dir``'s files included), the take cache (``cache_dir``),
-    directive voices, voices (files, URLs, library names); then the plan, with ``retakes``' picked seeds.
-    ``source`` is a Script or plain text.
+    outputs (``delivery``: never onto one of the run's inputs, ``model_dir``'s files included), the take cache
+    (``cache_dir``), directive voices, voices (files, URLs, library names); then the plan, with ``retakes``' picked
+    seeds. ``source`` is a Script or plain text. The preset files are read once.
 
     ``voice``, an already checked recording, stands in for ``options.voice``. With ``library_only`` every voice
     named (``options.voice`` and the directives') must be a voice library name: no file is read and no URL fetched
     on a name's behalf (what a server allows its requests)."""
-    from cbx_cli.config.presets import resolve_verify
     from cbx_cli.voices.reference import library_voice, resolve_voice
 
     options = options or NarrationOptions()
     resolve = library_voice if library_only else resolve_voice
     script = script_from_text(source) if isinstance(source, str) else source
-    the_plan, synthesis, assembly = plan_script(script, options, model, source_name, delivery,
-                                                model_dir=model_dir, cache_dir=cache_dir)
+    presets = Presets()
+    the_plan, synthesis, assembly = plan_script(script, options, model, source_name, presets=presets)
+    inputs = run_inputs(script, options.voice, options.lexicon, delivery.cover if delivery else None, model_dir)
+    _check_run_files(delivery, inputs, the_plan, cache_dir)
     if retakes is not None:
         if delivery is not None and retakes.path is not None:
-            from cbx_cli.deliver.safety import Named, check_clashes
-
             check_clashes(delivery.outputs(), [Named("the retake file", retakes.path)])
         the_plan.chunks = retakes.apply(the_plan.chunks)
     voices: dict[str | None, Any] = {None: voice if voice is not None else resolve(options.voice, model)}
     for chunk in the_plan.chunks:
         if chunk.voice not in voices:
             voices[chunk.voice] = resolve(chunk.voice, chunk.model)
-    verify = resolve_verify(options.preset, options.verification())
+    verify = presets.verify(options.preset, options.verification())
     return Job(script, the_plan, options, synthesis, assembly, model, voices, source_name, verify=verify,
-               retakes=retakes)
+               retakes=retakes, inputs=inputs)
 
 
 def plan_script(
@@ -147,34 +197,33 @@ def plan_script(
     options: NarrationOptions,
     model: str = "original",
     source_name: str | None = None,
-    delivery: Delivery | None = None,
     hints: bool = False,
     *,
-    model_dir: Path | None = None,
-    cache_dir: Path | None = None,
+    presets: Presets | None = None,
 ) -> tuple[Plan, SynthesisParams, AssemblySettings]:
     """The script's chunks with their settings, seeds and budgets; reads preset and lexicon files, no audio.
-    With ``hints``, the plan's warnings also list words that may need a lexicon respelling. With ``delivery``, its
-    outputs are checked against every file the run reads; with ``cache_dir``, the take cache's folder (`prepare`)."""
-    from cbx_cli.config.presets import resolve
+    With ``hints``, the plan's warnings also list words that may need a lexicon respelling. Each preset is resolved
+    once, however many paragraphs name it (``presets``: the run's, when it reads them again later)."""
     from cbx_cli.parse.directives import check_voices
     from cbx_cli.plan.chunks import check_silence, plan
-    from cbx_cli.voices.library import list_voices
 
+    presets = presets or Presets()
     language = check_language(model, options.language)
     flags = options.synthesis()
-    synthesis, assembly = resolve(options.preset, flags)
+    synthesis, assembly = presets.resolve(options.preset, flags)
+    resolved: dict[str | None, SynthesisParams] = {options.preset: synthesis}
     lexicon = _lexicon(options.lexicon)
 
     def block_params(over) -> SynthesisParams:
-        values, _ = resolve(over.preset or options.preset, flags)
+        name = over.preset or options.preset
+        if name not in resolved:
+            resolved[name] = presets.resolve(name, flags)[0]
         picked = {k: getattr(over, k) for k in ("exaggeration", "seed") if getattr(over, k) is not None}
-        return values.model_copy(update=picked)
+        return resolved[name].model_copy(update=picked)
 
     check_voices(script, {v.name for v in list_voices()}, source_name)
     the_plan = plan(script, synthesis, assembly, model, language, lexicon, block_params, options.date_order)
     check_silence(the_plan)
-    _check_run_files(delivery, script, options, the_plan, model_dir, cache_dir)
     if hints:
         from cbx_cli.plan.hints import unknown_words
 
@@ -185,15 +234,35 @@ def plan_script(
     return the_plan, synthesis, assembly
 
 
-def _check_run_files(delivery: Delivery | None, script: Script, options: NarrationOptions, the_plan: Plan,
-                     model_dir: Path | None, cache_dir: Path | None) -> None:
+def run_inputs(script: Script, voice: str | None, lexicon: Path | None, cover: Path | None,
+               model_dir: Path | None) -> list[Named]:
+    """Every file a narration of ``script`` reads: the script, the voices (--voice and directives), the lexicon,
+    the cover, the user's presets and config, the checkpoint's files. Voices are found without downloading or
+    checking anything (a URL not yet downloaded reads nothing yet)."""
+    from cbx_cli.deliver.safety import model_dir_files, user_files
+    from cbx_cli.parse.script import where
+    from cbx_cli.voices.reference import voice_file
+
+    reads = [Named("the script", script.path)] if script.path is not None else []
+    name = script.path.name if script.path is not None else None
+    named = [("--voice", voice)] + [(f"the voice directive at {where(name, d.line).rstrip(': ')}", d.voice)
+                                    for d in script.directives if d.voice]
+    for label, value in named:
+        path = voice_file(value)
+        if path is not None:
+            reads.append(Named(label, path))
+    reads += [Named(flag, Path(p)) for flag, p in (("--lexicon", lexicon), ("--cover", cover)) if p is not None]
+    return [*reads, *user_files(), *model_dir_files(model_dir)]
+
+
+def _check_run_files(delivery: Delivery | None, inputs: list[Named], the_plan: Plan, cache_dir: Path | None) -> None:
     """The outputs against every input, and the take cache's folder: usable, and no output's place."""
     from cbx_cli.deliver.output import spoken_chapter_titles
     from cbx_cli.render.cache import check_cache
 
     if delivery is not None:
         titles = spoken_chapter_titles(the_plan.chunks, the_plan.chapter_titles)
-        delivery.check_run(script, options.voice, options.lexicon, titles, model_dir, cache_dir)
+        delivery.check_run(inputs, titles, cache_dir)
     if cache_dir is not None:
         check_cache(cache_dir)
 
@@ -212,7 +281,8 @@ class Narrator:
     ``model``, ``model_dir``, ``revision`` and ``device`` pick the weights (``model_dir`` None: the Hugging Face
     cache, or $CBX_MODEL_DIR); ``batched`` False synthesizes one chunk at a time exactly as stock Chatterbox does;
     ``batch_size`` sets how many chunks the batched engine decodes at once (None: its own choice);
-    ``cache_dir`` None renders everything afresh, without the take cache.
+    ``cache_dir`` None renders everything afresh, without the take cache; ``engine_factory`` makes each engine
+    (default `make_engine`; it is given the voice library as the place to keep voice conditioning).
     """
 
     def __init__(
@@ -225,14 +295,14 @@ class Narrator:
         batched: bool = True,
         batch_size: int | None = None,
         cache_dir: Path | None = DEFAULT_CACHE,
-        engine_factory: Callable[[EngineSpec], Engine] | None = None,
+        engine_factory: EngineFactory | None = None,
     ):
         check_options(RunOptions, batch_size=batch_size)
         self.spec = EngineSpec.from_options(model, model_dir, device, None, batched=batched, revision=revision,
                                             max_batch=batch_size)
         self.batch_size = batch_size or DEFAULT_BATCH
         self.cache_dir = paths.takes_dir() if cache_dir is DEFAULT_CACHE else cache_dir
-        self._factory = engine_factory or library_engine
+        self._factory = engine_factory or make_engine
         self._engines: dict[str, Engine] = {}
         self._transcribers: dict[str, Any] = {}
         self._loading = threading.Lock()  # a server's threads share one narrator: each model loads once
@@ -248,7 +318,9 @@ class Narrator:
         model = model or self.spec.model
         with self._loading:
             if model not in self._engines:
-                engine = self._factory(replace(self.spec, model=model))
+                from cbx_cli.voices.library import LibraryConditioning
+
+                engine = self._factory(replace(self.spec, model=model), LibraryConditioning())
                 engine.load()
                 self._engines[model] = engine
                 if self.on_loaded:
@@ -286,7 +358,6 @@ class Narrator:
 
     def takes(self, job: Job, on_progress: ProgressFn | None = None, stats: RenderStats | None = None) -> list[Take]:
         """Every chunk's take, in chunk order: from the cache, or rendered (with guards and seeded retries)."""
-        from cbx_cli.render.cache import TakeCache
         from cbx_cli.render.takes import render
 
         cache = TakeCache(self.cache_dir) if self.cache_dir is not None else None
@@ -298,11 +369,10 @@ class Narrator:
         rendered: list[Take] = []
         for model, group in groups.items():  # every voice and chapter of a model in one render: one scheduler
             engine = self.engine(model)
-            conditioning = {voice: engine.voice(job.voices[voice] if voice is not None else job.voices[None])
-                            for voice in dict.fromkeys(chunk.voice for chunk in group)}
+            conditioning = {voice: engine.voice(job.voice(voice)) for voice in dict.fromkeys(c.voice for c in group)}
             requests = [TakeRequest(chunk, conditioning[chunk.voice]) for chunk in group]
             progress = _offset(on_progress, rendered, len(job.chunks)) if on_progress else None
-            rendered += render(requests, engine, self.batch_size, progress, cache, job.options.retries, stats,
+            rendered += render(requests, engine, progress, cache, job.options.retries, stats,
                                verifier, job.verify.candidates)
         takes = sorted(rendered, key=lambda t: t.chunk.index)
         flagged = [t for t in takes if t.warnings]
@@ -313,10 +383,20 @@ class Narrator:
             )
         return takes
 
+    def render(self, chunks: Sequence[Chunk], prompt: VoicePrompt | None, model: str | None = None, retries: int = 0,
+               cache=None) -> list[Take]:
+        """``chunks``, in one voice (``prompt``) and one model, rendered with guards and ``retries`` seeded retries,
+        each take kept in ``cache`` (anything with the take cache's ``get`` and ``put``) as it is made; no
+        verification. What a `cbx batch` worker does with a batch."""
+        from cbx_cli.render.takes import render
+
+        engine = self.engine(model)
+        voice = engine.voice(prompt)
+        return render([TakeRequest(chunk, voice) for chunk in chunks], engine, None, cache, retries)
+
     def verifier(self, job: Job):
         """The job's `Verifier`: its speech models found now (before any Chatterbox model loads, so a missing one
         fails at once), on the device synthesis runs on, loaded on first use and kept for later jobs."""
-        from cbx_cli.engine.weights import resolve_device
         from cbx_cli.verify import asr
         from cbx_cli.verify.judge import Verifier
 
@@ -337,14 +417,6 @@ class Narrator:
             yield from self.takes(part, on_progress)
 
 
-def library_engine(spec: EngineSpec) -> Engine:
-    """The engine for `spec`, keeping library voices' conditioning in the voice library (`Narrator`'s default
-    factory; a server wraps what it returns)."""
-    from cbx_cli.voices.library import LibraryConditioning
-
-    return make_engine(spec, LibraryConditioning())
-
-
 def _offset(on_progress: ProgressFn, before: list[Take], total: int) -> ProgressFn:
     """Progress of one model's chunks, reported as progress of the whole run."""
     done_before, seconds_before = len(before), sum(t.seconds for t in before)
@@ -363,78 +435,16 @@ def _excerpt(text: str, width: int = 40) -> str:
     return f'"{text}"' if len(text) <= width else f'"{text[: width - 1]}…"'
 
 
-@dataclass
-class Narration:
-    """A finished program: float32 mono audio, where each chunk and chapter sits in it, and what made it."""
-
-    audio: np.ndarray
-    sample_rate: int
-    spans: list[tuple[float, float]]
-    """(start, end) in seconds of each take in the output, in chunk order."""
-    chapters: list[tuple[float, float, str]]
-    """(start, end, title) of each chapter."""
-    takes: list[Take]
-    plan: Plan
-    info: dict[str, Any]
-    """Model, checkpoint, revision, engine and versions: the manifest's header."""
-    stats: RenderStats = field(default_factory=RenderStats)
-    warnings: list[str] = field(default_factory=list)
-    wall: float = 0.0
-    """Seconds the narration took, model loading included."""
-
-    @property
-    def duration(self) -> float:
-        return len(self.audio) / self.sample_rate
-
-    @property
-    def manifest(self) -> dict[str, Any]:
-        """Each chunk's text as written, its seed, its span and warnings; chapters, model and versions."""
-        from cbx_cli.deliver.manifest import build_manifest
-
-        info = {**self.info, "sample_rate": self.sample_rate, "duration": round(self.duration, 3),
-                "chapters": [{"title": t, "start": round(a, 3), "end": round(b, 3)} for a, b, t in self.chapters]}
-        return build_manifest(self.takes, self.spans, info)
-
-    def export(self, path: str | Path, fmt: str | None = None, *, bitrate: str | None = None,
-               title: str | None = None, author: str | None = None, cover: Path | None = None, stdout=None) -> None:
-        """Write the audio to ``path`` atomically (``-``: to ``stdout``, WAV unless ``fmt`` says otherwise).
-        The format follows the extension unless ``fmt`` is given; .m4b/.m4a get a chapter mark per chapter."""
-        from cbx_cli.deliver.export import export, format_for
-        from cbx_cli.deliver.ffmpeg import export_ffmpeg, uses_ffmpeg
-
-        path = str(path)
-        fmt = format_for(path, fmt)
-        if uses_ffmpeg(fmt, bitrate):
-            chapters = self.chapters if len(self.chapters) > 1 else None
-            export_ffmpeg(self.audio, self.sample_rate, path, fmt, chapters, title, author, cover, bitrate,
-                          stdout=stdout)
-        else:
-            export(self.audio, self.sample_rate, path, fmt, stdout=stdout)
-
-    def write_manifest(self, path: Path) -> None:
-        from cbx_cli.deliver.manifest import write_manifest
-
-        write_manifest(path, self.manifest)
-
-    def write_subtitles(self, path: Path, kind: str = "srt") -> None:
-        """Sentence-level subtitles (``kind`` srt or vtt) timed from the takes' real positions."""
-        from cbx_cli.deliver.subtitles import cues_from_manifest, to_srt, to_vtt
-        from cbx_cli.files import write_text
-
-        cues = cues_from_manifest(self.manifest["chunks"])
-        write_text(path, to_srt(cues) if kind == "srt" else to_vtt(cues))
-
-
 def assemble(job: Job, takes: list[Take], engine: Engine, stats: RenderStats | None = None) -> Narration:
-    """Takes → the finished program: trims, pauses and crossfades, speed, loudness, volume, output rate."""
-    from cbx_cli.assemble.program import finish
+    """Takes → the finished program: trims, pauses and crossfades, speed, loudness, volume, output rate; where each
+    take and chapter sits in it, and each take's sentences as subtitles show them."""
+    from cbx_cli.assemble.program import chapters_from_spans, finish
+    from cbx_cli.plan.sentences import shown_sentences
 
     program, spans = finish(
         [t.audio for t in takes], [t.chunk.pause_after for t in takes], engine.sample_rate, job.assembly,
         speed=job.options.speed, volume=job.options.volume, sample_rate=job.options.sample_rate,
     )
-    from cbx_cli.assemble.program import chapters_from_spans
-
     duration = len(program) / (job.options.sample_rate or engine.sample_rate)
     chapters = chapters_from_spans(spans, [t.chunk.chapter for t in takes], job.plan.chapter_titles, duration)
     info = {
@@ -448,7 +458,45 @@ def assemble(job: Job, takes: list[Take], engine: Engine, stats: RenderStats | N
         info["verify"] = {"tolerance": job.verify.tolerance, "candidates": job.verify.candidates}
     warnings = list(job.plan.warnings) + _take_warnings(takes)
     return Narration(program, job.options.sample_rate or engine.sample_rate, spans, chapters, takes, job.plan, info,
-                     stats or RenderStats(), warnings)
+                     stats or RenderStats(), warnings, captions=[shown_sentences(t.chunk.text) for t in takes])
+
+
+def finish_take(job: Job, take: Take, sample_rate: int) -> np.ndarray:
+    """One take finished on its own, as a stream hands it out: trimmed, at the job's speed, loudness-normalized over
+    the take alone, its volume, at the job's output rate (``sample_rate``: the engine's)."""
+    from cbx_cli.assemble.program import finish
+
+    audio, _ = finish([take.audio], [0.0], sample_rate, job.assembly, speed=job.options.speed,
+                      volume=job.options.volume, sample_rate=job.options.sample_rate)
+    return audio
+
+
+def export(narration: Narration, path: str | Path, fmt: str | None = None, *, bitrate: str | None = None,
+           title: str | None = None, author: str | None = None, cover: Path | None = None, stdout=None) -> None:
+    """Write the narration's audio to ``path`` atomically (``-``: to ``stdout``, WAV unless ``fmt`` says otherwise).
+    The format follows the extension unless ``fmt`` is given; .m4b/.m4a get a chapter mark per chapter."""
+    write_audio(narration, path, format_for(str(path), fmt), bitrate=bitrate, title=title, author=author,
+                cover=cover, stdout=stdout)
+
+
+def take_keys(job: Job, identities: Mapping[str, str],
+              voice_ids: Mapping[str, Mapping[VoicePrompt | None, str]]) -> list[str]:
+    """Each chunk's take-cache key, the key `Narrator.takes` looks its take up by, from each model's engine
+    identity and the id its engine gives each voice (both by model name)."""
+    from cbx_cli.render.cache import take_key
+
+    return [take_key(identities[c.model], voice_ids[c.model][job.voice(c.voice)], c) for c in job.chunks]
+
+
+def add_voice(name: str, source: str, narrator: Narrator, replace: bool = False):
+    """Store ``source`` (a recording or its URL) in the voice library as ``name``, with its conditioning for the
+    narrator's model. The name and the recording are checked before the model loads."""
+    from cbx_cli.voices.library import add_voice as store
+    from cbx_cli.voices.library import source_audio
+
+    check_new(name, replace)
+    source_audio(source, narrator.model)
+    return store(name, source, narrator.model, replace=replace, engine=narrator.engine())
 
 
 def versions() -> dict[str, str | None]:

@@ -13,15 +13,27 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from cbx_cli.api import Job, Narrator, load_script, prepare
+from cbx_cli.api import (
+    Delivery,
+    Engine,
+    EngineFactory,
+    EngineSpec,
+    Job,
+    Narrator,
+    Synthesis,
+    TakeCache,
+    TakeRequest,
+    Voice,
+    VoicePrompt,
+    load_script,
+    prepare,
+    take_keys,
+)
 from cbx_cli.batch.pools import Event, LocalPool, RayPool
 from cbx_cli.batch.worker import ModelFacts, Piece
 from cbx_cli.config.params import NarrationOptions
-from cbx_cli.deliver.output import Delivery
-from cbx_cli.engine.base import EngineSpec, Synthesis, TakeRequest, Voice, VoicePrompt
 from cbx_cli.errors import OutputError, ParamError
 from cbx_cli.files import write_text
-from cbx_cli.render.cache import TakeCache, take_key
 
 SUMMARY = "summary.json"
 
@@ -119,11 +131,12 @@ class BatchSummary:
 
 
 def make_pool(spec: EngineSpec, batch_size: int | None, cluster: str | None, worker_cpus: int = 1,
-              max_workers: int | None = None) -> Callable[[], LocalPool | RayPool]:
-    """The workers a run uses: this process without ``cluster``, else Ray actors (``local``, ``auto`` or
-    ``ray://HOST:PORT``)."""
+              max_workers: int | None = None,
+              engine_factory: EngineFactory | None = None) -> Callable[[], LocalPool | RayPool]:
+    """The workers a run uses: this process without ``cluster`` (its engine made by ``engine_factory``, default the
+    library's), else Ray actors (``local``, ``auto`` or ``ray://HOST:PORT``) with the library's engines."""
     if cluster is None:
-        return lambda: LocalPool(spec, batch_size)
+        return lambda: LocalPool(spec, batch_size, engine_factory)
     return lambda: RayPool(spec, batch_size, cluster, worker_cpus, max_workers)
 
 
@@ -197,28 +210,20 @@ def _cache_folder(cache_dir: Path | None) -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _prompt(job: Job, voice: str | None) -> VoicePrompt | None:
-    return job.voices[voice] if voice is not None else job.voices[None]
-
-
 def _describe(jobs: list[Job], pool) -> dict[str, ModelFacts]:
     """Each model the scripts use, described by a worker, with the id of every voice it speaks in."""
     prompts: dict[str, set] = {}
     for job in jobs:
-        prompts.setdefault(job.model, set()).add(_prompt(job, None))
+        prompts.setdefault(job.model, set()).add(job.voice(None))
         for chunk in job.chunks:
-            prompts.setdefault(chunk.model, set()).add(_prompt(job, chunk.voice))
+            prompts.setdefault(chunk.model, set()).add(job.voice(chunk.voice))
     return {model: pool.describe(model, list(wanted)) for model, wanted in prompts.items()}
 
 
 def _keyed(job: Job, facts: dict[str, ModelFacts]) -> list[tuple[str, Piece]]:
     """Each chunk of the job with its take cache key, the key `cbx book` looks it up by."""
-    pieces = []
-    for chunk in job.chunks:
-        prompt = _prompt(job, chunk.voice)
-        model = facts[chunk.model]
-        pieces.append((take_key(model.identity, model.voice_ids[prompt], chunk), Piece(chunk, prompt)))
-    return pieces
+    keys = take_keys(job, {m: f.identity for m, f in facts.items()}, {m: f.voice_ids for m, f in facts.items()})
+    return [(key, Piece(chunk, job.voice(chunk.voice))) for key, chunk in zip(keys, job.chunks, strict=True)]
 
 
 def _cached(cache: TakeCache, key: str, facts: dict[str, ModelFacts]) -> bool:
@@ -264,7 +269,7 @@ def _storing(cache: TakeCache, state: RunState, on_progress) -> Callable[[Event]
     return on_event
 
 
-class DriverEngine:
+class DriverEngine(Engine):
     """The engine as the driver's `Narrator` sees it: a worker's facts give the take cache's keys and the manifest's
     header; a take the cache lacks (it could not store one) is synthesized by a worker. Its `Voice` carries the
     prompt where a loaded engine keeps conditioning: the worker computes that."""
@@ -293,7 +298,7 @@ def _narrate(job: Job, out: Delivery, facts: dict[str, ModelFacts], pool, spec: 
     """One script narrated from the take cache, as `cbx book` narrates it, and written."""
     narrator = Narrator(spec.model, model_dir=spec.model_dir, revision=spec.revision, device=spec.device,
                         batched=spec.batched, cache_dir=cache_root,
-                        engine_factory=lambda s: DriverEngine(s.model, facts[s.model], pool))
+                        engine_factory=lambda s, _store: DriverEngine(s.model, facts[s.model], pool))
     narration = narrator.narrate(job)
     out.write(narration)
     st = narration.stats

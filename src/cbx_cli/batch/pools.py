@@ -16,8 +16,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from cbx_cli.api import EngineFactory, EngineSpec, Synthesis, VoicePrompt
 from cbx_cli.batch.worker import BatchResult, ModelFacts, Piece, Worker
-from cbx_cli.engine.base import EngineSpec, Synthesis, VoicePrompt
 from cbx_cli.errors import ModelError, RenderError
 
 log = logging.getLogger(__name__)
@@ -42,8 +42,8 @@ class LocalPool:
 
     description = "this process"
 
-    def __init__(self, spec: EngineSpec, batch_size: int | None):
-        self.worker = Worker(spec, batch_size)
+    def __init__(self, spec: EngineSpec, batch_size: int | None, engine_factory: EngineFactory | None = None):
+        self.worker = Worker(spec, batch_size, engine_factory=engine_factory)
         self.workers = {"local": os.getpid()}
 
     def describe(self, model: str, prompts: list[VoicePrompt | None]) -> ModelFacts:

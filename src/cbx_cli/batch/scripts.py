@@ -5,8 +5,8 @@ from __future__ import annotations
 import glob
 from pathlib import Path
 
+from cbx_cli.api import MARKDOWN_SUFFIXES, TEXT_SUFFIXES
 from cbx_cli.errors import InputError, OutputError
-from cbx_cli.parse.sources import MARKDOWN_SUFFIXES, TEXT_SUFFIXES
 
 SCRIPT_SUFFIXES = (MARKDOWN_SUFFIXES | TEXT_SUFFIXES) - {""}
 

@@ -1,7 +1,7 @@
 """A worker: loads the model once, says what the driver needs to look takes up, and renders batches of takes.
 
 The same class runs in the driver's process (`LocalPool`) and as a Ray actor (`RayPool`). A batch is rendered by
-`cbx_cli.render.takes.render`, the function `cbx book` uses, guards and seeded retries included, into a take cache
+the library's `Narrator.render`, the path `cbx book` takes, guards and seeded retries included, into a take cache
 held in memory; every entry it stored (retries too) goes back to the driver, which keeps them in its take cache.
 """
 
@@ -13,9 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cbx_cli.engine.base import EngineInfo, EngineSpec, Synthesis, TakeRequest, VoicePrompt
-from cbx_cli.plan.chunks import Chunk
-from cbx_cli.render.cache import CachedTake
+from cbx_cli.api import CachedTake, Chunk, EngineFactory, EngineInfo, EngineSpec, Synthesis, TakeRequest, VoicePrompt
 
 
 @dataclass(frozen=True)
@@ -74,9 +72,11 @@ class MemoryCache:
 
 class Worker:
     """One model per worker, loaded when the worker starts. ``threads``: torch's CPU threads (the cores the worker
-    was given), so workers sharing a machine do not fight over its cores."""
+    was given), so workers sharing a machine do not fight over its cores; ``engine_factory``: what makes its engine
+    (default: the library's)."""
 
-    def __init__(self, spec: EngineSpec, batch_size: int | None, threads: int | None = None):
+    def __init__(self, spec: EngineSpec, batch_size: int | None, threads: int | None = None,
+                 engine_factory: EngineFactory | None = None):
         from cbx_cli.api import Narrator
 
         if threads:
@@ -84,7 +84,8 @@ class Worker:
 
             torch.set_num_threads(threads)
         self.narrator = Narrator(spec.model, model_dir=spec.model_dir, revision=spec.revision, device=spec.device,
-                                 batched=spec.batched, batch_size=batch_size, cache_dir=None)
+                                 batched=spec.batched, batch_size=batch_size, cache_dir=None,
+                                 engine_factory=engine_factory)
         self.narrator.load()
 
     def pid(self) -> int:
@@ -98,16 +99,11 @@ class Worker:
 
     def render(self, pieces: list[Piece], retries: int) -> BatchResult:
         """The batch's takes, guards and ``retries`` seeded retries included, as cache entries."""
-        from cbx_cli.render.takes import render
-
         started = time.monotonic()
         cache = MemoryCache()
         seconds = 0.0
         for (model, prompt), group in _groups(pieces).items():
-            engine = self.narrator.engine(model)
-            voice = engine.voice(prompt)
-            requests = [TakeRequest(piece.chunk, voice) for piece in group]
-            takes = render(requests, engine, self.narrator.batch_size, None, cache, retries)  # type: ignore[arg-type]
+            takes = self.narrator.render([piece.chunk for piece in group], prompt, model, retries, cache)
             seconds += sum(take.seconds for take in takes)
         return BatchResult(list(cache.entries.values()), seconds, time.monotonic() - started)
 

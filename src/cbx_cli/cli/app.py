@@ -34,6 +34,9 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 class State:
     debug = False
+    engine_factory = None
+    """What the commands' narrators make engines with (`Narrator(engine_factory=...)`); None: the library's own
+    `make_engine`. Tests hand the library their fake engine here."""
 
 
 class CbxGroup(typer.core.TyperGroup):

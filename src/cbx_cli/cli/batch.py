@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from cbx_cli.cli.app import EXIT_INTERRUPTED, app, err, fail, setup_logging, warn
+from cbx_cli.cli.app import EXIT_INTERRUPTED, State, app, err, fail, setup_logging, warn
 from cbx_cli.cli.narrate import narration_options
 from cbx_cli.cli.options import with_options
 from cbx_cli.cli.signals import stopped_by
@@ -22,15 +22,12 @@ def batch(
     scripts: Annotated[list[str], typer.Argument(help="Scripts (.md, .txt), folders of them, or globs.")], opts
 ) -> None:
     """Narrate many scripts, one output per script (ch01.md → FOLDER/ch01.wav), plus FOLDER/summary.json."""
-    from cbx_cli.api import DEFAULT_BATCH
+    from cbx_cli.api import DEFAULT_BATCH, EngineSpec, RenderInterrupted, format_for
     from cbx_cli.batch.driver import BatchOutputs, check_batchable, make_pool, narrate_batch
     from cbx_cli.batch.scripts import expand_scripts
     from cbx_cli.config.params import ClusterOptions, RunOptions, check_options
     from cbx_cli.config.paths import takes_dir
-    from cbx_cli.deliver.export import format_for
-    from cbx_cli.engine.base import EngineSpec
     from cbx_cli.errors import OutputError
-    from cbx_cli.render.takes import RenderInterrupted
 
     setup_logging(opts.debug)
     options = narration_options(opts)
@@ -49,7 +46,7 @@ def batch(
     spec = EngineSpec.from_options(opts.model.value, opts.model_dir, opts.device.value, None, not opts.no_batch,
                                    opts.revision)
     cache_dir = None if opts.no_cache else takes_dir(opts.cache_dir)
-    pool = make_pool(spec, opts.batch_size, where.cluster, where.worker_cpus, where.max_workers)
+    pool = make_pool(spec, opts.batch_size, where.cluster, where.worker_cpus, where.max_workers, State.engine_factory)
     try:
         with BatchProgress(err, enabled=not opts.quiet and err.is_terminal) as progress:
             summary = narrate_batch(found, outputs, options, spec, pool, cache_dir, opts.batch_size or DEFAULT_BATCH,

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from cbx_cli.cli.app import EXIT_INTERRUPTED, app, err, fail, setup_logging, warn
+from cbx_cli.cli.app import EXIT_INTERRUPTED, State, app, err, fail, setup_logging, warn
 from cbx_cli.cli.options import SAMPLING, with_options
 from cbx_cli.cli.signals import stopped_by
 
@@ -22,7 +22,7 @@ def say(
     text: Annotated[str, typer.Argument(help="The text to speak, or - to read it from stdin.")], opts
 ) -> None:
     """Speak a line of text (or stdin) into one audio file."""
-    from cbx_cli.parse.sources import load_say
+    from cbx_cli.api import load_say
 
     narrate(opts, lambda: (load_say(text), None))
 
@@ -34,9 +34,9 @@ def book(
     opts,
 ) -> None:
     """Narrate a whole script: chapters from headings, paragraphs with pauses, one finished file."""
-    from cbx_cli.parse.sources import load_book
+    from cbx_cli.api import load_script
 
-    narrate(opts, lambda: load_book(script))
+    narrate(opts, lambda: load_script(script))
 
 
 def narration_options(opts: SimpleNamespace):
@@ -60,12 +60,13 @@ def make_narrator(opts: SimpleNamespace):
     return Narrator(
         opts.model.value, model_dir=opts.model_dir, revision=opts.revision, device=opts.device.value,
         batched=not opts.no_batch, batch_size=opts.batch_size,
-        cache_dir=None if opts.no_cache else takes_dir(opts.cache_dir),
+        cache_dir=None if opts.no_cache else takes_dir(opts.cache_dir), engine_factory=State.engine_factory,
     )
 
 
 def delivery(opts: SimpleNamespace):
-    from cbx_cli.deliver.output import Delivery
+    """Where the run's outputs go; an unknown format fails here, before the script is read."""
+    from cbx_cli.api import Delivery
 
     return Delivery(opts.output, opts.fmt, opts.manifest, opts.srt, opts.vtt, opts.split_chapters, opts.bitrate,
                     opts.title, opts.author, opts.cover)
@@ -76,15 +77,13 @@ def narrate(opts: SimpleNamespace, load_script: Callable, pick: Callable | None 
 
     A script read from a file is narrated with the retake picks kept beside it; ``pick`` (`cbx retake`) changes
     the prepared job's picks, which are saved once the outputs are written. Returns the job narrated."""
+    from cbx_cli.api import RenderInterrupted, Retakes
     from cbx_cli.cli.progress import RunProgress
-    from cbx_cli.plan.retakes import Retakes
-    from cbx_cli.render.takes import RenderInterrupted
 
     setup_logging(opts.debug)
     started = time.monotonic()
     options = narration_options(opts)
     out = delivery(opts)
-    out.format  # noqa: B018 - an unknown format fails before the script is read
     script, source_name = load_script()
     tags = script.metadata  # front matter: the output's title and author unless the flags give them
     out = replace(out, title=out.title or tags.get("title"), author=out.author or tags.get("author"))

@@ -22,10 +22,9 @@ def plan_cmd(
 ) -> None:
     """Show chapters and chunks with estimated durations and warnings, without loading a model. --language alone
     plans for the multilingual model."""
-    from cbx_cli.api import load_script, plan_script
+    from cbx_cli.api import estimate_seconds, load_script, plan_script
     from cbx_cli.config.models import Model
     from cbx_cli.config.params import NarrationOptions, check_options
-    from cbx_cli.plan.chunks import estimate_seconds
 
     options = check_options(NarrationOptions, preset=opts.preset, language=opts.language,
                             max_tokens=opts.max_tokens, lexicon=opts.lexicon, date_order=opts.date_order)
@@ -43,7 +42,7 @@ def plan_cmd(
 
 def plan_json(the_plan, total: float, spoken: bool = False) -> dict:
     """The plan as `cbx plan --json` prints it; with ``spoken``, each chunk's "spoken" text too."""
-    from cbx_cli.plan.chunks import estimate_seconds
+    from cbx_cli.api import estimate_seconds
 
     def chunk_json(c) -> dict:
         entry = {"index": c.index, "text": c.text, "seed": c.seed, "max_tokens": c.max_tokens,
@@ -70,7 +69,7 @@ def _print_table(the_plan, total: float, spoken: bool = False) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from cbx_cli.plan.chunks import estimate_seconds
+    from cbx_cli.api import estimate_seconds
 
     out = Console(highlight=False)
     table = Table(show_lines=spoken)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from cbx_cli.render.takes import Progress as RenderProgress
+from cbx_cli.api import Progress as RenderProgress
 
 
 class RunProgress:

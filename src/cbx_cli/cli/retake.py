@@ -22,11 +22,10 @@ def retake(
 ) -> None:
     """Render chunks again with their next derived seed (or --seed), keep the pick beside the script so later runs
     use it, and rebuild the output from the take cache. Give the options the output was made with."""
+    from cbx_cli.api import chunk_numbers, load_script
     from cbx_cli.api import retake as pick
     from cbx_cli.config.params import NarrationOptions, check_options
     from cbx_cli.errors import InputError
-    from cbx_cli.parse.sources import load_book
-    from cbx_cli.plan.retakes import chunk_numbers
 
     if script == "-":
         raise InputError("cbx retake needs a script file, not stdin: its picks are kept beside the script.")
@@ -39,7 +38,7 @@ def retake(
         chosen.extend(chunk_numbers(opts.chunk, opts.chunks, len(job.chunks)))
         return pick(job, chosen, opts.take_seed)
 
-    job = narrate(opts, lambda: load_book(script), choose)
+    job = narrate(opts, lambda: load_script(script), choose)
     if not opts.quiet:
         seeds = ", ".join(f"{n} (seed {job.chunks[n - 1].seed})" for n in chosen)
         err.print(f"Retook chunk(s) {seeds}; the pick is kept in {job.retakes.path}.", markup=False)

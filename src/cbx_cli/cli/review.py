@@ -19,13 +19,8 @@ def review(
 ) -> None:
     """Write a page to listen to every chunk of a render, flagged chunks first, with its text, seed, warnings,
     transcript and score; filter by chapter or flag. It opens from the file, no server."""
-    from cbx_cli.deliver.safety import Named, check_clashes
-    from cbx_cli.files import check_output_path, write_bytes_atomic
-    from cbx_cli.tools.review import build_review
+    from cbx_cli.tools.review import write_review
 
-    check_output_path(str(opts.page), "-o")
-    check_clashes([Named("-o", opts.page)], [Named("the manifest", manifest)])
-    page = build_review(manifest, opts.cache_dir)
-    write_bytes_atomic(opts.page, page.encode("utf-8"))
+    page = write_review(manifest, opts.page, opts.cache_dir)
     if not opts.quiet:
         err.print(f"Wrote {opts.page} ({len(page) / 1e6:.1f} MB).", markup=False)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cbx_cli.cli.app import app, err, setup_logging
+from cbx_cli.cli.app import State, app, err, setup_logging
 from cbx_cli.cli.options import with_options
 
 
@@ -33,7 +33,7 @@ def serve(opts) -> None:
     narrator_options = dict(model=opts.model.value, model_dir=opts.model_dir, revision=opts.revision,
                             device=opts.device.value, batched=not opts.no_batch, batch_size=opts.batch_size,
                             cache_dir=None if opts.no_cache else takes_dir(opts.cache_dir))
-    app_ = server.build_app(narrator_options, config, keys)
+    app_ = server.build_app(narrator_options, config, keys, engine_factory=State.engine_factory)
     auth = f"{len(keys)} API key(s)" if keys else "no API key (loopback only)"
     err.print(f"cbx serve: {opts.model.value} on http://{opts.host}:{opts.port} ({auth}); data in {config.data_dir}",
               markup=False)

@@ -53,8 +53,8 @@ def presets_show(name: Annotated[str, typer.Argument(help="Preset name.")]) -> N
 @with_options("cache_dir")
 def cache_info(opts) -> None:
     """Entries, size and location of the take cache."""
+    from cbx_cli.api import TakeCache
     from cbx_cli.config.paths import takes_dir
-    from cbx_cli.render.cache import TakeCache
 
     info = TakeCache(takes_dir(opts.cache_dir)).info()
     typer.echo(f"location: {info.root}")
@@ -71,9 +71,9 @@ def cache_clear(
     ] = None,
 ) -> None:
     """Remove cached takes (all of them, or those unused for more than --older-than DAYS)."""
+    from cbx_cli.api import TakeCache
     from cbx_cli.config.paths import takes_dir
     from cbx_cli.errors import ParamError
-    from cbx_cli.render.cache import TakeCache
 
     if older_than is not None and older_than < 0:
         raise ParamError(f"--older-than {older_than} is out of range; use a number of days, 0 or more.")

@@ -42,9 +42,9 @@ def bench(
 
     Without --model-dir, full-size random weights are built in memory: the architecture, not the weights, sets the
     speed. With --asr, the speech recognition that --verify adds instead."""
-    from cbx_cli.cli.app import setup_logging
+    from cbx_cli.api import resolve_device
+    from cbx_cli.cli.app import State, setup_logging
     from cbx_cli.config.params import BenchOptions, check_options
-    from cbx_cli.engine.stock import resolve_device
     from cbx_cli.errors import ParamError
     from cbx_cli.tools.bench import format_report, run_bench, write_json
 
@@ -63,7 +63,8 @@ def bench(
     if serve:
         from cbx_cli.tools import bench_serve as serve_bench
 
-        result = serve_bench.run_serve_bench(opts.model_dir, opts.model.value, where, work.chunks, work.tokens)
+        result = serve_bench.run_serve_bench(opts.model_dir, opts.model.value, where, work.chunks, work.tokens,
+                                             engine_factory=State.engine_factory)
         typer.echo(serve_bench.format_report(result))
     else:
         result = run_bench(opts.model_dir, opts.model.value, where, work.chunks, work.tokens, repeats=work.repeats)
@@ -80,8 +81,8 @@ def doctor(
                                             "engine and stock on the device, and say whether they match.")] = False,
 ) -> None:
     """Check the set-up: torch and GPUs, ffmpeg, Chatterbox weights in the cache and their revisions."""
+    from cbx_cli.api import EngineSpec
     from cbx_cli.cli.app import setup_logging
-    from cbx_cli.engine.base import EngineSpec
     from cbx_cli.tools.doctor import diagnose
     from cbx_cli.tools.doctor import self_test as run_self_test
 

@@ -20,29 +20,28 @@ def voices_add(
     replace: Annotated[bool, typer.Option("--replace", help="Overwrite a voice of the same name.")] = False,
 ) -> None:
     """Check a recording, store it under NAME, and store its conditioning for --model."""
-    from cbx_cli.engine import make_engine
-    from cbx_cli.engine.base import EngineSpec
-    from cbx_cli.voices.library import LibraryConditioning, add_voice, check_new, get_voice, source_audio
+    from cbx_cli.api import Narrator, add_voice, get_voice
+    from cbx_cli.cli.app import State
 
-    check_new(name, replace)
     model = opts.model
-    source_audio(source, model.value)  # a bad recording fails before the model loads
     existed = get_voice(name) is not None
-    spec = EngineSpec.from_options(model.value, opts.model_dir, opts.device.value, None, batched=False,
-                                   revision=opts.revision)
-    engine = make_engine(spec, LibraryConditioning())
-    engine.load()
-    if engine.info.device_warning:
-        typer.echo(f"warning: {engine.info.device_warning}", err=True)
-    voice = add_voice(name, source, model.value, replace=replace, engine=engine)
+    narrator = Narrator(model.value, model_dir=opts.model_dir, revision=opts.revision, device=opts.device.value,
+                        batched=False, cache_dir=None, engine_factory=State.engine_factory)
+    narrator.on_loaded = _warn_device
+    voice = add_voice(name, source, narrator, replace=replace)  # a bad name or recording fails before the model loads
     verb = "Replaced" if existed else "Added"
     typer.echo(f"{verb} voice '{voice.name}' ({voice.seconds:.1f} s); conditioning stored for {model.value}.")
+
+
+def _warn_device(engine) -> None:
+    if engine.info.device_warning:
+        typer.echo(f"warning: {engine.info.device_warning}", err=True)
 
 
 @voices_app.command("list")
 def voices_list() -> None:
     """Every voice: name, length, and the models it has stored conditioning for."""
-    from cbx_cli.voices.library import NO_VOICES, list_voices
+    from cbx_cli.api import NO_VOICES, list_voices
 
     voices = list_voices()
     if not voices:
@@ -57,7 +56,7 @@ def voices_list() -> None:
 @voices_app.command("remove")
 def voices_remove(name: str = typer.Argument(..., help="The voice to delete.")) -> None:
     """Delete a voice and its stored conditioning."""
-    from cbx_cli.voices.library import remove_voice
+    from cbx_cli.api import remove_voice
 
     remove_voice(name)
     typer.echo(f"Removed voice '{name}'.")

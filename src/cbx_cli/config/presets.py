@@ -122,14 +122,7 @@ def broken_presets() -> dict[str, PresetError]:
 
 
 def get_preset(name: str) -> Preset:
-    user, broken = _user()
-    if name in broken:
-        raise broken[name]
-    presets = dict(sorted({**_builtin(), **user}.items()))
-    if name not in presets:
-        known = ", ".join(presets)
-        raise PresetError(f"Unknown preset '{cut(name, 60)}'. Known: {known}.")
-    return presets[name]
+    return Presets().get(name)
 
 
 def user_config() -> UserConfig:
@@ -145,18 +138,58 @@ def resolve(
     assembly_flags: AssemblyOverrides | None = None,
 ) -> tuple[SynthesisParams, AssemblySettings]:
     """Defaults < preset < user config < command-line flags."""
-    preset = get_preset(preset_name) if preset_name else None
-    config = user_config()
-    synthesis = merge(
-        SynthesisParams(), preset.synthesis if preset else None, config.synthesis, synthesis_flags
-    )
-    assembly = merge(
-        AssemblySettings(), preset.assembly if preset else None, config.assembly, assembly_flags
-    )
-    return synthesis, assembly
+    return Presets().resolve(preset_name, synthesis_flags, assembly_flags)
 
 
 def resolve_verify(preset_name: str | None, flags: VerifyOverrides | None = None) -> VerifySettings:
     """Defaults < preset < command-line flags, for verification."""
-    preset = get_preset(preset_name) if preset_name else None
-    return merge(VerifySettings(), preset.verify if preset else None, flags)
+    return Presets().verify(preset_name, flags)
+
+
+class Presets:
+    """The presets and the user's config as one run sees them: every file read once, on first need, however many
+    paragraphs name a preset."""
+
+    def __init__(self) -> None:
+        self._known: dict[str, Preset] | None = None
+        self._broken: dict[str, PresetError] = {}
+        self._config: UserConfig | None = None
+
+    def get(self, name: str) -> Preset:
+        """The preset called ``name`` (a user's file of that name in place of the built-in one)."""
+        if self._known is None:
+            user, self._broken = _user()
+            self._known = dict(sorted({**_builtin(), **user}.items()))
+        if name in self._broken:
+            raise self._broken[name]
+        if name not in self._known:
+            known = ", ".join(self._known)
+            raise PresetError(f"Unknown preset '{cut(name, 60)}'. Known: {known}.")
+        return self._known[name]
+
+    def config(self) -> UserConfig:
+        if self._config is None:
+            self._config = user_config()
+        return self._config
+
+    def resolve(
+        self,
+        preset_name: str | None,
+        synthesis_flags: SynthesisOverrides | None = None,
+        assembly_flags: AssemblyOverrides | None = None,
+    ) -> tuple[SynthesisParams, AssemblySettings]:
+        """Defaults < preset < user config < command-line flags."""
+        preset = self.get(preset_name) if preset_name else None
+        config = self.config()
+        synthesis = merge(
+            SynthesisParams(), preset.synthesis if preset else None, config.synthesis, synthesis_flags
+        )
+        assembly = merge(
+            AssemblySettings(), preset.assembly if preset else None, config.assembly, assembly_flags
+        )
+        return synthesis, assembly
+
+    def verify(self, preset_name: str | None, flags: VerifyOverrides | None = None) -> VerifySettings:
+        """Defaults < preset < command-line flags, for verification."""
+        preset = self.get(preset_name) if preset_name else None
+        return merge(VerifySettings(), preset.verify if preset else None, flags)

@@ -6,15 +6,18 @@ import json
 from pathlib import Path
 from typing import Any
 
-from cbx_cli.files import write_bytes_atomic
-from cbx_cli.render.takes import Take
+from cbx_cli.files import write_text
+from cbx_cli.narration import Narration
 
 
-def build_manifest(takes: list[Take], spans: list[tuple[float, float]], info: dict[str, Any] | None = None) -> dict:
-    """Each take's text as written, the seed that made it, and its span in the output (seconds); its take-cache key
-    (``take``, where `cbx review` finds its audio) and, for a chunk picked by `cbx retake`, its retake number."""
+def manifest(narration: Narration) -> dict[str, Any]:
+    """The header (model, checkpoint, versions, rate, duration, chapters), then each take's text as written, the seed
+    that made it and its span in the output (seconds); its take-cache key (``take``, where `cbx review` finds its
+    audio) and, for a chunk picked by `cbx retake`, its retake number."""
+    info = {**narration.info, "sample_rate": narration.sample_rate, "duration": round(narration.duration, 3),
+            "chapters": [{"title": t, "start": round(a, 3), "end": round(b, 3)} for a, b, t in narration.chapters]}
     entries = []
-    for take, (start, end) in zip(takes, spans, strict=True):
+    for take, (start, end) in zip(narration.takes, narration.spans, strict=True):
         entry = {
             "text": take.chunk.text,
             "seed": take.chunk.seed,
@@ -30,10 +33,10 @@ def build_manifest(takes: list[Take], spans: list[tuple[float, float]], info: di
         if take.key is not None:
             entry["take"] = take.key
         entries.append(entry)
-    return {**(info or {}), "chunks": entries}
+    return {**info, "chunks": entries}
 
 
-def verification(take: Take) -> dict[str, Any]:
+def verification(take) -> dict[str, Any]:
     """A verified take's fields: what it says, its score, what was cut from its tail, and every take tried for its
     chunk (DESIGN.md lists them). A take that was not verified has only its attempts, and only if it was retried."""
     v = take.verdict
@@ -51,6 +54,6 @@ def verification(take: Take) -> dict[str, Any]:
     }
 
 
-def write_manifest(path: Path, manifest: dict[str, Any]) -> None:
-    data = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
-    write_bytes_atomic(path, data.encode("utf-8"))
+def write_manifest(narration: Narration, path: Path) -> None:
+    """The manifest as JSON, written atomically."""
+    write_text(path, json.dumps(manifest(narration), indent=2, ensure_ascii=False) + "\n")

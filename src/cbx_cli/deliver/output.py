@@ -1,7 +1,8 @@
 """Where a narration goes: the audio file (or stdout, or one file per chapter), the manifest and subtitles.
 
 `Delivery.check` runs before any model loads, so a bad path or format fails in a second, not after a render;
-`Delivery.write` is the only code that writes a run's outputs, each atomically.
+`Delivery.write` is the only code that writes a run's outputs, each atomically. The format is worked out once, when
+the delivery is made.
 """
 
 from __future__ import annotations
@@ -11,16 +12,15 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from cbx_cli.deliver.export import export, format_for
 from cbx_cli.deliver.ffmpeg import check_options, export_ffmpeg, uses_ffmpeg
-from cbx_cli.deliver.safety import Named, check_clashes, run_reads, stream_alias
+from cbx_cli.deliver.manifest import write_manifest
+from cbx_cli.deliver.safety import Named, check_clashes, stream_alias
+from cbx_cli.deliver.subtitles import write_subtitles
 from cbx_cli.errors import OutputError
 from cbx_cli.files import check_output_path, check_regular, probe_folder
-
-if TYPE_CHECKING:
-    from cbx_cli.api import Narration
+from cbx_cli.narration import Narration
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class Delivery:
     output: str
     fmt: str | None = None
     """The audio format (wav flac mp3 ogg m4b m4a opus); None: from the output's extension (WAV for stdout and for
-    --split-chapters)."""
+    --split-chapters). Checked and worked out when the delivery is made: afterwards it is the format written."""
     manifest: Path | None = None
     srt: Path | None = None
     vtt: Path | None = None
@@ -43,13 +43,16 @@ class Delivery:
 
     @property
     def format(self) -> str:
-        """The audio format this delivery writes (checked)."""
-        if self.split_chapters:
-            return format_for(f"x.{(self.fmt or 'wav').lower().lstrip('.')}", None)
-        return format_for(self.output, self.fmt)
+        """The audio format this delivery writes."""
+        return self.fmt  # type: ignore[return-value] - set by __post_init__
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "output", stream_alias(self.output))  # -o /dev/stdout streams like -o -
+        if self.split_chapters:
+            fmt = format_for(f"x.{(self.fmt or 'wav').lower().lstrip('.')}", None)
+        else:
+            fmt = format_for(self.output, self.fmt)
+        object.__setattr__(self, "fmt", fmt)
 
     def outputs(self) -> list[Named]:
         """The files this delivery writes, each with its flag (--split-chapters' files: `chapter_paths`)."""
@@ -73,11 +76,9 @@ class Delivery:
         elif self.bitrate is not None:
             raise OutputError(f"--bitrate applies to .mp3, .opus, .m4a and .m4b, not .{fmt}.")
 
-    def check_run(self, script, voice: str | None, lexicon: Path | None, chapter_titles: Sequence[str],
-                  model_dir: Path | None = None, cache_dir: Path | None = None) -> None:
-        """`check` against every file the run reads (`cbx_cli.deliver.safety.run_reads`) and the take cache, and
-        the files of --split-chapters (one per title in ``chapter_titles``) too."""
-        reads = run_reads(script, voice, lexicon, self.cover, model_dir)
+    def check_run(self, reads: Sequence[Named], chapter_titles: Sequence[str], cache_dir: Path | None = None) -> None:
+        """`check` against every file the run reads (a job's ``inputs``) and the take cache, and the files of
+        --split-chapters (one per title in ``chapter_titles``) too."""
         self.check(reads, [Named("--cache-dir", Path(cache_dir))] if cache_dir is not None else [])
         if self.split_chapters:
             files = [Named(f"the chapter file {p.name}", p) for p in self.chapter_paths(chapter_titles)]
@@ -95,14 +96,27 @@ class Delivery:
         if self.split_chapters:
             write_chapter_files(narration, Path(self.output), self.format, self)
         else:
-            narration.export(self.output, self.format, bitrate=self.bitrate, title=self.title, author=self.author,
-                             cover=self.cover, stdout=stdout)
+            write_audio(narration, self.output, self.format, bitrate=self.bitrate, title=self.title,
+                        author=self.author, cover=self.cover, stdout=stdout)
         if self.manifest is not None:
-            narration.write_manifest(self.manifest)
+            write_manifest(narration, self.manifest)
         if self.srt is not None:
-            narration.write_subtitles(self.srt, "srt")
+            write_subtitles(narration, self.srt, "srt")
         if self.vtt is not None:
-            narration.write_subtitles(self.vtt, "vtt")
+            write_subtitles(narration, self.vtt, "vtt")
+
+
+def write_audio(narration: Narration, path: str | Path, fmt: str, *, bitrate: str | None = None,
+                title: str | None = None, author: str | None = None, cover: Path | None = None, stdout=None) -> None:
+    """Write the narration's audio as ``fmt`` to ``path`` atomically (``-``: to ``stdout``); .m4b/.m4a get a chapter
+    mark per chapter."""
+    path = str(path)
+    if uses_ffmpeg(fmt, bitrate):
+        chapters = narration.chapters if len(narration.chapters) > 1 else None
+        export_ffmpeg(narration.audio, narration.sample_rate, path, fmt, chapters, title, author, cover, bitrate,
+                      stdout=stdout)
+    else:
+        export(narration.audio, narration.sample_rate, path, fmt, stdout=stdout)
 
 
 def check_split_folder(folder: str) -> None:

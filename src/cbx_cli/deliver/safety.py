@@ -2,8 +2,8 @@
 
 "The same file" means real identity: the same inode when both paths exist (hard links and symlinks included),
 else the same absolute path once every link in it is resolved. Every path a run writes is compared, before any
-model loads, with every path it reads: the script, the voice recordings, the lexicon, the cover, the user's
-presets and config, the checkpoint's files.
+model loads, with every path it reads (a job's ``inputs``): the script, the voice recordings, the lexicon, the cover,
+the user's presets and config, the checkpoint's files.
 """
 
 from __future__ import annotations
@@ -58,25 +58,6 @@ def check_clashes(writes: Sequence[Named], reads: Iterable[Named]) -> None:
                     f"{out.label} and {source.label} name the same file ('{out.path}'): cbx never writes over what "
                     f"it reads. Choose another path for {out.label}."
                 )
-
-
-def run_reads(script, voice: str | None, lexicon: Path | None, cover: Path | None,
-              model_dir: Path | None) -> list[Named]:
-    """Every file a narration of ``script`` reads: the script, the voices (--voice and directives), the lexicon,
-    the cover, the user's presets and config, the checkpoint's files."""
-    from cbx_cli.parse.script import where
-    from cbx_cli.voices.reference import voice_file
-
-    reads = [Named("the script", script.path)] if script.path is not None else []
-    name = script.path.name if script.path is not None else None
-    named = [("--voice", voice)] + [(f"the voice directive at {where(name, d.line).rstrip(': ')}", d.voice)
-                                    for d in script.directives if d.voice]
-    for label, value in named:
-        path = voice_file(value)
-        if path is not None:
-            reads.append(Named(label, path))
-    reads += [Named(flag, Path(p)) for flag, p in (("--lexicon", lexicon), ("--cover", cover)) if p is not None]
-    return [*reads, *user_files(), *model_dir_files(model_dir)]
 
 
 def user_files() -> list[Named]:

@@ -1,17 +1,19 @@
-"""Subtitles from the manifest: sentence-level cues timed from each chunk's real span, written as SRT or WebVTT.
+"""Subtitles: sentence-level cues timed from each take's real span in the output, written as SRT or WebVTT.
 
-A chunk (one take) may hold several sentences. Its span [start, end] is shared among its sentences in proportion
-to their lengths in characters (paralinguistic tags such as ``[laugh]`` are not shown and not counted), which is
-close to true for read speech. A sentence too long for two lines of about 42 characters becomes several
-consecutive cues, again timed by characters. No word is ever dropped or broken.
+A take may hold several sentences (the narration's `captions`, with paralinguistic tags such as ``[laugh]`` already
+removed). Its span [start, end], as the manifest gives it, is shared among its sentences in proportion to their
+lengths in characters, which is close to true for read speech. A sentence too long for two lines of about 42
+characters becomes several consecutive cues, again timed by characters. No word is ever dropped or broken.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
-from cbx_cli.parse.tags import strip_tags
-from cbx_cli.plan.sentences import split_sentences
+from cbx_cli.files import write_text
+from cbx_cli.narration import Narration
 
 LINE_CHARS = 42
 """The usual subtitle line length (Netflix, BBC guidelines)."""
@@ -72,26 +74,37 @@ def _share(start: float, end: float, texts: list[str]) -> list[tuple[float, floa
     return list(zip(times[:-1], times[1:], strict=True))
 
 
-def cues_from_manifest(chunks: list[dict]) -> list[Cue]:
-    """Sentence-level cues from the manifest's chunks (each with ``text``, ``start``, ``end`` in seconds).
+def cues(timed: Iterable[tuple[float, float, list[str]]]) -> list[Cue]:
+    """Sentence-level cues from each take's (start, end) in seconds and its sentences as shown.
 
     Cues come out in time order and never overlap: where two takes crossfade, a cue ends as the next begins.
     """
-    cues: list[Cue] = []
-    for chunk in sorted(chunks, key=lambda c: float(c["start"])):
-        start, end = float(chunk["start"]), max(float(chunk["start"]), float(chunk["end"]))
-        sentences = [strip_tags(s)[0] for s in split_sentences(str(chunk.get("text", "")))]
+    found: list[Cue] = []
+    for first, last, sentences in sorted(timed, key=lambda t: float(t[0])):
+        start, end = float(first), max(float(first), float(last))
         sentences = [s for s in sentences if s]
         if not sentences:
             continue
         for (s_start, s_end), sentence in zip(_share(start, end, sentences), sentences, strict=True):
             pieces = wrap(sentence)
             # Share by the text without line breaks so every piece gets time for its characters.
-            timed = _share(s_start, s_end, [p.replace("\n", " ") for p in pieces])
-            cues.extend(Cue(a, b, p) for (a, b), p in zip(timed, pieces, strict=True))
-    for cue, following in zip(cues, cues[1:], strict=False):
+            times = _share(s_start, s_end, [p.replace("\n", " ") for p in pieces])
+            found.extend(Cue(a, b, p) for (a, b), p in zip(times, pieces, strict=True))
+    for cue, following in zip(found, found[1:], strict=False):
         cue.end = max(cue.start, min(cue.end, following.start))
-    return cues
+    return found
+
+
+def narration_cues(narration: Narration) -> list[Cue]:
+    """The narration's cues, each take timed by its span as the manifest gives it (to the millisecond)."""
+    return cues((round(a, 3), round(b, 3), captions)
+                for (a, b), captions in zip(narration.spans, narration.captions, strict=True))
+
+
+def write_subtitles(narration: Narration, path: Path, kind: str = "srt") -> None:
+    """Sentence-level subtitles (``kind`` srt or vtt), written atomically."""
+    found = narration_cues(narration)
+    write_text(path, to_srt(found) if kind == "srt" else to_vtt(found))
 
 
 def _timestamp(seconds: float, sep: str) -> str:

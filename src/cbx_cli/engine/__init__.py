@@ -5,10 +5,7 @@ The seam (protocol, voices, requests, results) is `base.py`; `make_engine` picks
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from cbx_cli.engine.base import ConditioningStore, Engine, EngineSpec
+from cbx_cli.engine.base import ConditioningStore, Engine, EngineSpec
 
 
 def make_engine(spec: EngineSpec, store: ConditioningStore | None = None) -> Engine:

@@ -1,24 +1,22 @@
 """The engine seam: what callers hand an engine, what they get back, and the protocol every engine follows.
 
-Plain data and protocols only: no torch or numpy, and no runtime import of the planner, the parser or the voice
-library (a chunk is typed for checkers only), so `cbx --help` stays instant and the engine sits below the text
-stages.
+Plain data and protocols only: no torch or numpy, and nothing of the planner, the parser or the voice library (what
+an engine reads of a chunk is the `SpokenChunk` protocol), so the engine sits below the text stages.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from cbx_cli.config.models import MODEL_DIR_ENV
+from cbx_cli.config.params import SynthesisParams
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # numpy only names the audio's type here: importing this module stays cheap
     import numpy as np
-
-    from cbx_cli.plan.chunks import Chunk
 
 
 @dataclass(frozen=True)
@@ -82,11 +80,25 @@ class Voice:
     """The model's own conditioning object (chatterbox `Conditionals`)."""
 
 
+class SpokenChunk(Protocol):
+    """What an engine reads of a chunk (the planner's `Chunk` is one): the text to say and how to say it."""
+
+    spoken: str
+    """The text as the model reads it (numbers, abbreviations and respellings written out)."""
+    seed: int
+    max_tokens: int
+    """The take's budget of speech tokens."""
+    params: SynthesisParams
+    """Sampling values: exaggeration, temperature, cfg_weight, min_p, top_p, top_k, repetition_penalty."""
+    language: str | None
+    """The multilingual model's language code; None for the others."""
+
+
 @dataclass(frozen=True)
 class TakeRequest:
     """One chunk to synthesize, in one voice."""
 
-    chunk: Chunk
+    chunk: SpokenChunk
     voice: Voice
 
 
@@ -114,7 +126,8 @@ class EngineInfo:
 
 
 class Engine(Protocol):
-    """Synthesizes takes, in order, as float32 mono arrays at `sample_rate`."""
+    """Synthesizes takes as float32 mono arrays at `sample_rate`: all of a call's at once (`synthesize`), or each as
+    soon as it is ready (`stream`)."""
 
     sample_rate: int
     info: EngineInfo
@@ -132,5 +145,19 @@ class Engine(Protocol):
         """Conditioning for `prompt` (None: the checkpoint's built-in voice), computed once and kept."""
         ...
 
-    def synthesize(self, requests: Sequence[TakeRequest]) -> list[Synthesis]: ...
+    def synthesize(self, requests: Sequence[TakeRequest]) -> list[Synthesis]:
+        """One take per request, in order."""
+        ...
+
+    def stream(self, requests: Sequence[TakeRequest]) -> Iterator[tuple[int, Synthesis]]:
+        """(index, take) for every request, each as soon as it is ready, so the caller can keep it at once. Callers
+        hand a stream every take they need and the engine schedules them (the batched engine: continuous batching
+        over all of them). This default, for an engine that makes a call's takes together, hands them out when
+        `synthesize` returns; an engine that subclasses `Engine` inherits it."""
+        yield from enumerate(self.synthesize(requests))
+
+
+EngineFactory = Callable[[EngineSpec, ConditioningStore | None], Engine]
+"""What makes an engine for a spec, given where voice conditioning is kept: `make_engine`, or a wrapper around it
+(the server's shared engine), or a test's fake."""
 

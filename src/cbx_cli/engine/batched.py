@@ -33,7 +33,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from cbx_cli.engine.base import EngineInfo, Synthesis, TakeRequest, Voice, VoicePrompt
+from cbx_cli.engine.base import Engine, EngineInfo, Synthesis, TakeRequest, Voice, VoicePrompt
 from cbx_cli.engine.s3gen_batch import watermarked_takes
 from cbx_cli.engine.stock import ChatterboxEngine, tokens_generated, with_exaggeration
 from cbx_cli.engine.t3_batch import T3BatchDecoder, TurboBatchDecoder, is_oom
@@ -50,7 +50,7 @@ PROFILES = ("auto", "gpu", "gpu-fp32")
 """Device profiles (module docstring): which code paths the batched engine takes."""
 
 
-class BatchedEngine:
+class BatchedEngine(Engine):
     """Synthesizes many chunks per forward pass; each chunk's take depends only on its text, settings and seed."""
 
     kind = "BatchedChatterboxEngine"

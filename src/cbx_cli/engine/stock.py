@@ -15,14 +15,15 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from cbx_cli.engine.base import (
     ConditioningStore,
+    Engine,
     EngineInfo,
     EngineSpec,
+    SpokenChunk,
     Synthesis,
     TakeRequest,
     Voice,
@@ -37,15 +38,12 @@ from cbx_cli.engine.weights import (
 )
 from cbx_cli.errors import VoiceError
 
-if TYPE_CHECKING:
-    from cbx_cli.plan.chunks import Chunk
-
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 24000
 
 
-class ChatterboxEngine:
+class ChatterboxEngine(Engine):
     """One Chatterbox model synthesizing chunks one at a time as stock does; voices computed once and kept."""
 
     sample_rate = SAMPLE_RATE
@@ -165,7 +163,7 @@ class ChatterboxEngine:
             self.timings["s3gen"] += t2 - t1
             yield i, Synthesis(audio, generated)
 
-    def speech_tokens(self, chunk: Chunk, conds):
+    def speech_tokens(self, chunk: SpokenChunk, conds):
         """T3: text → (speech tokens for S3Gen, number generated without the stop token), within the budget.
 
         Mirrors `ChatterboxTTS.generate` (and the turbo and multilingual models' `generate`), chatterbox-tts 0.1.7,
@@ -208,7 +206,7 @@ class ChatterboxEngine:
         tokens = drop_invalid_tokens(tokens[0])
         return tokens[tokens < SPEECH_VOCAB_SIZE], generated
 
-    def _turbo_tokens(self, chunk: Chunk, conds):
+    def _turbo_tokens(self, chunk: SpokenChunk, conds):
         """`ChatterboxTurboTTS.generate`'s T3 call (chatterbox-tts 0.1.7), `max_gen_len` from the budget."""
         from chatterbox.models.s3tokenizer import SPEECH_VOCAB_SIZE
         from chatterbox.tts_turbo import punc_norm

@@ -30,8 +30,9 @@ import logging
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from cbx_cli.engine.base import SpokenChunk
 from cbx_cli.engine.sampling import (
     process_logits,
     process_turbo_logits,
@@ -40,9 +41,6 @@ from cbx_cli.engine.sampling import (
     step_uniforms,
     vocab_codes,
 )
-
-if TYPE_CHECKING:
-    from cbx_cli.plan.chunks import Chunk
 
 log = logging.getLogger(__name__)
 
@@ -262,7 +260,7 @@ class T3BatchDecoder:
             log.warning("bfloat16 T3 copy failed (%s); decoding in float32", exc)
             self.bf16 = None
 
-    def decode(self, chunks: Sequence[Chunk], conds: Sequence) -> list:
+    def decode(self, chunks: Sequence[SpokenChunk], conds: Sequence) -> list:
         """Speech tokens per chunk, as stock `T3.inference` returns them (stop token included if drawn), all the
         chunks in one batch. conds: each chunk's T3Cond (its voice, with the chunk's exaggeration)."""
         out: list = [None] * len(chunks)
@@ -271,7 +269,7 @@ class T3BatchDecoder:
                 out[i] = tokens
         return out
 
-    def stream(self, chunks: Sequence[Chunk], conds: Sequence, rows: int) -> Iterator[list[tuple[int, Any]]]:
+    def stream(self, chunks: Sequence[SpokenChunk], conds: Sequence, rows: int) -> Iterator[list[tuple[int, Any]]]:
         """(index, speech tokens) of the chunks whose rows finished, at each check point; up to `rows` chunks decode
         at once, in the order given, and a finished row's place goes to the next chunk.
 
@@ -305,7 +303,7 @@ class T3BatchDecoder:
             if not more:
                 return
 
-    def prompt_parts(self, chunk: Chunk, t3_cond) -> tuple[int, int]:
+    def prompt_parts(self, chunk: SpokenChunk, t3_cond) -> tuple[int, int]:
         """The lengths of `prompt(chunk, t3_cond)`'s two parts: the voice's conditioning, then the rest (the text
         and its start/stop tokens, the start speech token, BOS)."""
         from chatterbox.tts import punc_norm
@@ -348,7 +346,7 @@ class T3BatchDecoder:
             memo[key] = (cache.k, cache.v)
         return memo[key]
 
-    def prompt(self, chunk: Chunk, t3_cond):
+    def prompt(self, chunk: SpokenChunk, t3_cond):
         """One chunk's cond/uncond prompt rows (2, L, D), as stock `T3.inference` builds them before decoding.
 
         Mirrors `ChatterboxTTS.generate`'s text tokens (CFG doubled, start/stop text tokens), then
@@ -372,7 +370,7 @@ class T3BatchDecoder:
         bos_embed = t3.speech_emb(bos) + t3.speech_pos_emb.get_fixed_embedding(0)
         return torch.cat([embeds, torch.cat([bos_embed, bos_embed])], dim=1)
 
-    def _start(self, chunks: Sequence[Chunk], conds: Sequence, indices: Sequence[int], B: int) -> DecodeState:
+    def _start(self, chunks: Sequence[SpokenChunk], conds: Sequence, indices: Sequence[int], B: int) -> DecodeState:
         """Chunks about to join, with a cache just for their prefill, laid out as [conditioning | pad | rest]: each
         voice's conditioning keys (`prefix`, computed once) end at slot Cmax, the rest of each prompt (left-padded,
         to be prefilled) ends at slot P. Positions are explicit, so the gap between the two changes nothing."""
@@ -675,7 +673,7 @@ class TurboBatchDecoder:
         self.t3 = t3
         self.tokenizer = tokenizer
 
-    def prompt(self, chunk: Chunk, t3_cond):
+    def prompt(self, chunk: SpokenChunk, t3_cond):
         """One chunk's prompt embeddings (L, D), as `ChatterboxTurboTTS.generate` and `inference_turbo` build them."""
         import torch
         from chatterbox.tts_turbo import punc_norm
@@ -687,13 +685,13 @@ class TurboBatchDecoder:
         embeds, _ = t3.prepare_input_embeds(t3_cond=t3_cond, text_tokens=ids, speech_tokens=start, cfg_weight=0.0)
         return embeds[0]
 
-    def stream(self, chunks: Sequence[Chunk], conds: Sequence, rows: int) -> Iterator[list[tuple[int, Any]]]:
+    def stream(self, chunks: Sequence[SpokenChunk], conds: Sequence, rows: int) -> Iterator[list[tuple[int, Any]]]:
         """(index, speech tokens) of each batch's chunks, `rows` chunks per batch, each decoded to its end."""
         for first in range(0, len(chunks), rows):
             part = slice(first, first + rows)
             yield [(first + k, tokens) for k, tokens in enumerate(self.decode(chunks[part], conds[part]))]
 
-    def decode(self, chunks: Sequence[Chunk], conds: Sequence) -> list:
+    def decode(self, chunks: Sequence[SpokenChunk], conds: Sequence) -> list:
         """Speech tokens per chunk, as stock `T3.inference_turbo` returns them (stop token dropped)."""
         import torch
 
@@ -736,7 +734,7 @@ class TurboBatchDecoder:
             results.append(row[: int(stops[0, 0])].clone() if stops.numel() else row.clone())
         return results
 
-    def _prefill(self, chunks: Sequence[Chunk], conds: Sequence):
+    def _prefill(self, chunks: Sequence[SpokenChunk], conds: Sequence):
         """The prompts through GPT-2: (cache, key_valid, prompt lengths, logits of each prompt's last position).
 
         Layout per row: [pad | conditioning | pad | text], the conditioning's keys and values copied in (`prefix`),
@@ -816,7 +814,7 @@ class TurboBatchDecoder:
         return self.t3.speech_head(h[:, -1:])[:, -1, :].float()
 
     @staticmethod
-    def _settings(chunks: Sequence[Chunk], dev) -> dict:
+    def _settings(chunks: Sequence[SpokenChunk], dev) -> dict:
         """Per-row columns for `process_turbo_logits`, each at the value that makes a processor stock skips a no-op."""
         import torch
 

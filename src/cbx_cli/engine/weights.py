@@ -191,7 +191,7 @@ def cached_dir(model: str, revision: str | None) -> tuple[Path, bool]:
     from huggingface_hub import constants, hf_hub_download
 
     repo = REPOS[model]
-    reachable = not constants.HF_HUB_OFFLINE and _hub_answers(repo, T3_FILE[model], revision)
+    reachable = not constants.HF_HUB_OFFLINE and hub_answers(repo, T3_FILE[model], revision)
     try:
         path = hf_hub_download(repo_id=repo, filename=T3_FILE[model], revision=revision,
                                local_files_only=not reachable)
@@ -203,7 +203,7 @@ def cached_dir(model: str, revision: str | None) -> tuple[Path, bool]:
     return Path(path).parent, reachable
 
 
-def _hub_answers(repo: str, filename: str, revision: str | None) -> bool:
+def hub_answers(repo: str, filename: str, revision: str | None) -> bool:
     """One request, no retries, a short timeout: does the hub answer (even with "not found")?
 
     The hub library retries a failed request five times with back-off (about 23 s) before it gives up; this

@@ -22,7 +22,7 @@ import pysbd
 from pysbd.languages import LANGUAGE_CODES
 
 from cbx_cli.parse.script import collapse
-from cbx_cli.parse.tags import PARALINGUISTIC_TAG_RE
+from cbx_cli.parse.tags import PARALINGUISTIC_TAG_RE, strip_tags
 from cbx_cli.plan.english import ABBREVIATIONS
 
 # Titles always belong to the following name; e.g./i.e. style markers always continue the sentence.
@@ -294,3 +294,8 @@ def split_long_words(norm: str, spans: list[tuple[int, int]], max_chars: int) ->
         if start < end:
             out.append((start, end))
     return out
+
+
+def shown_sentences(text: str) -> list[str]:
+    """``text``'s sentences as subtitles show them: paralinguistic tags removed, sentences left empty dropped."""
+    return [shown for shown in (strip_tags(s)[0] for s in split_sentences(text)) if shown]

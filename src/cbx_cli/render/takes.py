@@ -118,15 +118,15 @@ def _from_cache(
 
 
 def _synthesized(
-    batch: Sequence[TakeRequest], engine: Engine, identity: str, cache: TakeCache | None
+    misses: Sequence[TakeRequest], engine: Engine, identity: str, cache: TakeCache | None
 ) -> Iterator[Take]:
-    """The engine's takes for `batch`, each stored in the cache as soon as it is made (an engine that streams hands
-    each take out when it is ready; another, when the whole batch is done)."""
+    """The engine's takes for `misses`, all handed to its `stream` at once (it schedules them), each stored in the
+    cache as soon as the engine hands it out."""
     sr = engine.sample_rate
-    stream = getattr(engine, "stream", None)
-    made_takes = stream(batch) if stream is not None else enumerate(engine.synthesize(batch))
-    for i, made in made_takes:
-        request = batch[i]
+    if not misses:
+        return
+    for i, made in engine.stream(misses):
+        request = misses[i]
         chunk = request.chunk
         key = take_key(identity, request.voice.id, chunk)
         if cache:
@@ -141,7 +141,6 @@ class RenderRun:
     engine: Engine
     cache: TakeCache | None
     stats: RenderStats
-    batch_size: int
     verifier: Verifier | None
     on_progress: ProgressFn | None
     total: int
@@ -157,16 +156,13 @@ class RenderRun:
 
 def _takes(pending: Sequence[TakeRequest], run: RenderRun) -> list[Take]:
     """Every pending request's take, from the cache or the engine, judged by the guards and (when verifying) by
-    what it says. An engine that streams gets every miss at once and schedules them itself (continuous batching);
-    another gets them `batch_size` at a time."""
+    what it says. The engine gets every miss at once and schedules them itself (continuous batching)."""
     identity, sr = run.engine.identity(), run.engine.sample_rate
     ready, misses = _from_cache(pending, identity, sr, run.cache, run.stats)
-    step = len(misses) if hasattr(run.engine, "stream") else max(1, run.batch_size)
-    for i in range(0, len(misses), max(1, step)):
-        for take in _synthesized(misses[i : i + step], run.engine, identity, run.cache):
-            ready.append(take)
-            run.stats.rendered += 1
-            run.report(ready)
+    for take in _synthesized(misses, run.engine, identity, run.cache):
+        ready.append(take)
+        run.stats.rendered += 1
+        run.report(ready)
     order = {(r.chunk.index, r.chunk.seed): i for i, r in enumerate(pending)}
     ready.sort(key=lambda t: order[t.chunk.index, t.chunk.seed])  # attempt order, cached or not
     for take in ready:
@@ -221,7 +217,6 @@ def _keep(take: Take, tried: list[Take], sr: int, stats: RenderStats) -> Take:
 def render(
     requests: Sequence[TakeRequest],
     engine: Engine,
-    batch_size: int = 8,
     on_progress: ProgressFn | None = None,
     cache: TakeCache | None = None,
     retries: int = 0,
@@ -235,8 +230,7 @@ def render(
 
     A retry keeps its request's voice.
     """
-    run = RenderRun(engine, cache, stats if stats is not None else RenderStats(), batch_size, verifier, on_progress,
-                len(requests))
+    run = RenderRun(engine, cache, stats if stats is not None else RenderStats(), verifier, on_progress, len(requests))
     tried: dict[int, list[Take]] = {r.chunk.index: [] for r in requests}
     voice = {r.chunk.index: r.voice for r in requests}
     pending = [TakeRequest(retry_chunk(r.chunk, a) if a else r.chunk, r.voice)

@@ -25,17 +25,21 @@ def default_data_dir() -> Path:
     return data_dir() / "serve"
 
 
-def shared_factory(metrics):
-    """An engine factory for `Narrator`: the library's engine, shared across requests (`SharedEngine`)."""
-    from cbx_cli.api import library_engine
+def shared_factory(metrics, make=None):
+    """An engine factory for `Narrator`: the engine ``make`` makes (default: the library's `make_engine`), shared
+    across requests (`SharedEngine`); a request's takes go to it a part of --batch-size (default 8) at a time."""
+    from cbx_cli.api import DEFAULT_BATCH, make_engine
     from cbx_cli.serve.batcher import SharedEngine
 
-    return lambda spec: SharedEngine(library_engine(spec), on_batch=metrics.batch)
+    make = make or make_engine
+    return lambda spec, store: SharedEngine(make(spec, store), on_batch=metrics.batch,
+                                            part=spec.max_batch or DEFAULT_BATCH)
 
 
 def build_app(narrator_options: dict[str, Any], config: ServeConfig, key_digests: list[str],
-              webhook_backoff: float = 1.0):
-    """The ASGI app for a narrator made from ``narrator_options`` (`Narrator`'s keywords, model first)."""
+              webhook_backoff: float = 1.0, engine_factory=None):
+    """The ASGI app for a narrator made from ``narrator_options`` (`Narrator`'s keywords, model first), its engines
+    made by ``engine_factory`` (default: the library's) and shared across requests."""
     from cbx_cli.api import Narrator
     from cbx_cli.serve.app import Server, create_app
     from cbx_cli.serve.auth import Keys
@@ -43,7 +47,7 @@ def build_app(narrator_options: dict[str, Any], config: ServeConfig, key_digests
     from cbx_cli.serve.service import Service
 
     metrics = Metrics()
-    narrator = Narrator(**narrator_options, engine_factory=shared_factory(metrics))
+    narrator = Narrator(**narrator_options, engine_factory=shared_factory(metrics, engine_factory))
     server = Server(Service(narrator, config), Keys(key_digests), metrics, webhook_backoff)
     return create_app(server)
 

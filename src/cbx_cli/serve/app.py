@@ -303,25 +303,23 @@ def _voices(app: FastAPI, server: Server) -> None:
 
     @app.get("/v1/voices")
     async def voices(key_id: str = Depends(server.authorize)):
-        from cbx_cli.voices.library import list_voices
+        from cbx_cli.api import list_voices
 
         return {"voices": [{"name": v.name, "seconds": v.seconds} for v in list_voices()]}
 
     @app.post("/v1/voices", status_code=201)
     async def add(req: VoiceRequest, key_id: str = Depends(server.authorize)):
-        from cbx_cli.voices.library import add_voice, check_new
+        from cbx_cli.api import add_voice, check_new
 
         check_new(req.name, req.replace)
         prompt = await run_in_threadpool(service.reference, req.reference_audio)
-        engine = service.narrator.engine()
-        voice = await run_in_threadpool(add_voice, req.name, str(prompt.path), service.narrator.model, req.replace,
-                                        engine)
+        voice = await run_in_threadpool(add_voice, req.name, str(prompt.path), service.narrator, req.replace)
         return {"name": voice.name, "seconds": voice.seconds}
 
     @app.delete("/v1/voices/{name}", status_code=204)
     async def remove(name: str, key_id: str = Depends(server.authorize)):
+        from cbx_cli.api import get_voice, remove_voice
         from cbx_cli.config.names import VOICE_NAME_RE
-        from cbx_cli.voices.library import get_voice, remove_voice
 
         if not VOICE_NAME_RE.fullmatch(name) or get_voice(name) is None:
             raise RequestError(f"No voice '{cut(name, 40)}' in the library.", 404)

@@ -1,20 +1,22 @@
 """Batching across requests: one engine, shared by every request the server is working on.
 
 `SharedEngine` wraps a loaded engine the way `BatchedEngine` wraps the stock one: callers on many threads (one per
-request or queued job) call `synthesize` as if they had the engine to themselves; a single dispatcher thread
-gathers what they asked for while the engine was busy and hands it over as one call, so the chunks of ten
-concurrent requests fill the engine's batches together. The batched engine's takes do not depend on what else is
-in their batch, so a request gets the same audio as it would alone (and as `cbx say`).
+request or queued job) call `synthesize` or `stream` as if they had the engine to themselves; a single dispatcher
+thread gathers what they asked for while the engine was busy and hands it over as one call, so the chunks of ten
+concurrent requests fill the engine's batches together. A caller's stream goes in parts of `part` takes, each part
+one place in the queue, so a long job's takes are kept (and its progress told) part by part. The batched engine's
+takes do not depend on what else is in their batch, so a request gets the same audio as it would alone (and as
+`cbx say`).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from cbx_cli.engine.base import Engine, Synthesis, TakeRequest, Voice, VoicePrompt
+from cbx_cli.api import Engine, Synthesis, TakeRequest, Voice, VoicePrompt
 
 log = logging.getLogger(__name__)
 
@@ -29,16 +31,19 @@ class _Pending:
     error: BaseException | None = None
 
 
-class SharedEngine:
+class SharedEngine(Engine):
     """An engine whose `synthesize` calls from many threads are merged into shared engine calls.
 
-    ``max_chunks`` bounds one merged call (the inner engine splits it into its own batches); ``on_batch`` is told
-    the number of chunks and callers of every merged call (the server's metrics).
+    ``max_chunks`` bounds one merged call (the inner engine splits it into its own batches); ``part`` is the takes a
+    stream asks for at a time; ``on_batch`` is told the number of chunks and callers of every merged call (the
+    server's metrics).
     """
 
-    def __init__(self, inner: Engine, max_chunks: int = 64, on_batch: Callable[[int, int], None] | None = None):
+    def __init__(self, inner: Engine, max_chunks: int = 64, on_batch: Callable[[int, int], None] | None = None,
+                 part: int = 8):
         self.inner = inner
         self.max_chunks = max_chunks
+        self.part = max(1, part)
         self.on_batch = on_batch
         self._waiting: list[_Pending] = []
         self._wake = threading.Condition()
@@ -89,6 +94,13 @@ class SharedEngine:
             raise pending.error
         assert pending.result is not None
         return pending.result
+
+    def stream(self, requests: Sequence[TakeRequest]) -> Iterator[tuple[int, Synthesis]]:
+        """(index, take) for every request, `part` at a time, each part rendered in the next shared engine call."""
+        requests = list(requests)
+        for start in range(0, len(requests), self.part):
+            for i, take in enumerate(self.synthesize(requests[start : start + self.part])):
+                yield start + i, take
 
     def close(self) -> None:
         """Stop the dispatcher after the call it is running; callers still waiting get an error."""

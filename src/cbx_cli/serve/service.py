@@ -19,10 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from cbx_cli.api import Job, Narration, Narrator
+from cbx_cli.api import Job, Narration, Narrator, VoicePrompt
 from cbx_cli.config.params import NarrationOptions, check_options
-from cbx_cli.engine.base import VoicePrompt
 from cbx_cli.errors import CbxError, VoiceError
+from cbx_cli.files import write_bytes_atomic
 from cbx_cli.serve.jobs import Outcome
 from cbx_cli.serve.schemas import SpeechRequest, TTSRequest
 from cbx_cli.serve.urls import check_public_url
@@ -104,7 +104,7 @@ class Service:
         options = check_options(NarrationOptions, _label, voice=req.voice, preset=req.preset or self.config.preset,
                                 **{name: getattr(req, name) for name in fields})
         if req.bitrate is not None:
-            from cbx_cli.deliver.ffmpeg import check_bitrate
+            from cbx_cli.api import check_bitrate
 
             check_bitrate(req.bitrate)
         if prompt is None and req.reference_audio:
@@ -133,8 +133,8 @@ class Service:
     def reference(self, value: str) -> VoicePrompt:
         """A reference recording from a URL (public hosts only, unless allowed) or base64, checked as a voice and
         kept in the data folder (so a queued job still has it after a restart)."""
+        from cbx_cli.api import fetch_voice
         from cbx_cli.config.names import is_url
-        from cbx_cli.voices.fetch import fetch_voice
 
         model = self.narrator.model
         if is_url(value):
@@ -149,10 +149,9 @@ class Service:
 
     def keep_reference(self, data: bytes) -> Path:
         """Check uploaded audio like a voice file, then keep it in the data folder under its digest."""
-        from cbx_cli.files import write_bytes_atomic
-        from cbx_cli.voices.audio import _check_audio
+        from cbx_cli.api import check_audio
 
-        _check_audio(io.BytesIO(data), self.narrator.model, "reference_audio")
+        check_audio(io.BytesIO(data), self.narrator.model, "reference_audio")
         path = self.refs / (hashlib.sha256(data).hexdigest()[:32] + _audio_suffix(data))
         if not path.is_file():
             write_bytes_atomic(path, data)
@@ -165,8 +164,6 @@ class Service:
 
     def run_queued(self, row, progress) -> Outcome:
         """Narrate a claimed /v2 job (its body as stored, its kept reference) into the data folder's outputs."""
-        from cbx_cli.files import write_bytes_atomic
-
         req = TTSRequest(**json.loads(row["request"]))
         prompt = VoicePrompt(self.refs / row["reference"]) if row["reference"] else None
         job = self.job(req, self.config.limits.max_script, prompt)
@@ -178,12 +175,14 @@ class Service:
 
     def encode(self, narration: Narration, fmt: str, bitrate: str | None = None) -> bytes:
         """The narration as the bytes of a ``fmt`` file (pcm: raw 16-bit little-endian samples)."""
+        from cbx_cli.api import export
+
         if fmt == "pcm":
             return pcm16(narration.audio)
         fd, name = tempfile.mkstemp(prefix="out-", suffix="." + fmt, dir=self.scratch)
         os.close(fd)
         try:
-            narration.export(name, fmt, bitrate=bitrate)
+            export(narration, name, fmt, bitrate=bitrate)
             return Path(name).read_bytes()
         finally:
             Path(name).unlink(missing_ok=True)
@@ -191,7 +190,7 @@ class Service:
     def stream(self, job: Job, fmt: str) -> Iterator[bytes]:
         """wav or pcm, a take at a time in chunk order as takes are ready. Each take is finished alone (trim, speed,
         loudness, volume, rate), so the level is set per take rather than over the whole program."""
-        from cbx_cli.assemble.program import finish
+        from cbx_cli.api import finish_take
 
         engine = self.narrator.engine()
         sr_in = engine.sample_rate
@@ -200,8 +199,7 @@ class Service:
             yield wav_header(sr)
         pause = 0.0
         for take in self.narrator.iter_takes(job):
-            audio, _ = finish([take.audio], [0.0], sr_in, job.assembly, speed=job.options.speed,
-                              volume=job.options.volume, sample_rate=job.options.sample_rate)
+            audio = finish_take(job, take, sr_in)
             yield pcm16(np.concatenate([np.zeros(int(pause * sr), np.float32), audio]))
             pause = take.chunk.pause_after
 
@@ -220,7 +218,7 @@ def _check_length(text: str, limit: int) -> None:
 
 
 def _in_library(name: str) -> bool:
-    from cbx_cli.voices.library import get_voice
+    from cbx_cli.api import get_voice
 
     return get_voice(name) is not None
 

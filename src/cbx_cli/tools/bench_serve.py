@@ -15,8 +15,9 @@ from pathlib import Path
 
 
 def run_serve_bench(model_dir: Path | None, model: str, device: str, requests: int, tokens: int,
-                    clients: tuple[int, ...] = (1, 10), batch_size: int = 8) -> dict:
-    """Each ``clients`` count sends the same ``requests`` requests; returns the figures per count."""
+                    clients: tuple[int, ...] = (1, 10), batch_size: int = 8, engine_factory=None) -> dict:
+    """Each ``clients`` count sends the same ``requests`` requests; returns the figures per count. The server's
+    engines come from ``engine_factory`` (default: the library's)."""
     from cbx_cli.serve import build_app, serving
     from cbx_cli.serve.service import Limits, ServeConfig
     from cbx_cli.tools.bench import SENTENCES, build_random_weights
@@ -26,7 +27,7 @@ def run_serve_bench(model_dir: Path | None, model: str, device: str, requests: i
         weights = Path(model_dir) if model_dir else build_random_weights(Path(tmp) / "random")
         narrator = dict(model=model, model_dir=weights, device=device, batch_size=batch_size, cache_dir=None)
         config = ServeConfig(Path(tmp) / "serve", Limits(concurrent=max(clients)))
-        with serving(build_app(narrator, config, [])) as base:
+        with serving(build_app(narrator, config, [], engine_factory=engine_factory)) as base:
             _measure(base, texts[:1], 1, tokens)  # warm-up: the first call pays for lazy initialisation
             sides = {str(n): _measure(base, texts, n, tokens) for n in clients}
     return {"model": model, "device": device, "requests": requests, "tokens": tokens, "batch_size": batch_size,

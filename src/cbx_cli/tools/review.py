@@ -237,6 +237,19 @@ def build_review(manifest_path: Path, cache_dir: Path | None = None) -> str:
     return render_page(manifest, review_chunks(manifest, cache), f"Review of {Path(manifest_path).name}")
 
 
+def write_review(manifest_path: Path, page: Path, cache_dir: Path | None = None) -> str:
+    """Write the review page of ``manifest_path`` to ``page`` atomically, never over the manifest, and return it.
+    The page's path is checked before any take is read."""
+    from cbx_cli.deliver.safety import Named, check_clashes
+    from cbx_cli.files import check_output_path, write_bytes_atomic
+
+    check_output_path(str(page), "-o")
+    check_clashes([Named("-o", page)], [Named("the manifest", manifest_path)])
+    text = build_review(manifest_path, cache_dir)
+    write_bytes_atomic(page, text.encode("utf-8"))
+    return text
+
+
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

@@ -87,7 +87,7 @@ def find_model(name_or_folder: str) -> Path:
         raise ModelError(f"--verify needs faster-whisper, which is not installed. {INSTALL_HINT}") from None
     from huggingface_hub import constants
 
-    from cbx_cli.engine.weights import _hub_answers, quiet_hub
+    from cbx_cli.engine.weights import hub_answers, quiet_hub
 
     folder = Path(name_or_folder).expanduser()
     if folder.is_dir():
@@ -97,7 +97,7 @@ def find_model(name_or_folder: str) -> Path:
         return folder
     repo = model_repo(name_or_folder)
     with quiet_hub():
-        reachable = not constants.HF_HUB_OFFLINE and _hub_answers(repo, "model.bin", None)
+        reachable = not constants.HF_HUB_OFFLINE and hub_answers(repo, "model.bin", None)
         try:
             return Path(download_model(repo, local_files_only=not reachable))
         except Exception as exc:  # hub errors come in many classes: offline, missing, network, auth

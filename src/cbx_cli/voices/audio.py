@@ -28,10 +28,10 @@ def check_voice(path: Path, model: str = "original") -> float:
         raise VoiceError(f"Voice file '{path}' does not exist. Pass a WAV/FLAC/MP3 recording with --voice.")
     if not path.is_file():
         raise VoiceError(f"Voice '{path}' is not a file. Pass an audio recording with --voice.")
-    return _check_audio(path, model, f"Voice file '{path}'")
+    return check_audio(path, model, f"Voice file '{path}'")
 
 
-def _check_audio(source: Path | BinaryIO, model: str, label: str) -> float:
+def check_audio(source: Path | BinaryIO, model: str, label: str) -> float:
     """Decode ``source`` (a file, or bytes in memory) and check its samples, length and level; ``label`` starts
     every message ("Voice file 'x'")."""
     import soundfile as sf

@@ -24,7 +24,7 @@ from cbx_cli.config import paths
 from cbx_cli.config.names import is_url
 from cbx_cli.errors import VoiceError
 from cbx_cli.files import tracked
-from cbx_cli.voices.audio import _check_audio, _NotAudio
+from cbx_cli.voices.audio import _NotAudio, check_audio
 
 log = logging.getLogger(__name__)
 
@@ -121,12 +121,12 @@ def fetch_voice(url: str, timeout: float = 15.0, max_bytes: int = 20_000_000, *,
     path = _cached(url)
     if path is not None:
         try:
-            _check_audio(path, model, label)
+            check_audio(path, model, label)
             return path
         except VoiceError:
             path.unlink(missing_ok=True)  # stale or unusable for this model: fetched again below
     data, suffix = _download(url, timeout, max_bytes)
-    _check_audio(io.BytesIO(data), model, label)
+    check_audio(io.BytesIO(data), model, label)
     target = voice_cache_dir() / (_url_key(url) + suffix)
     _store(target, data)
     log.debug("downloaded %s to %s", url, target)
