@@ -113,3 +113,89 @@ def test_stored_conditioning_is_the_same_file_whichever_process_writes_it(tmp_pa
     assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["conds-original-abc.pt"]
     loaded = Conditionals.load(paths[0])
     assert torch.equal(loaded.t3.cond_prompt_speech_tokens, t3.cond_prompt_speech_tokens)
+
+
+def engine_classes() -> list[type]:
+    """Every class that synthesizes takes for a voice: in cbx's source and the tests' fake, found by their
+    `synthesize` and `identity` (a pool of workers synthesizes too, but is not an engine)."""
+    import importlib
+
+    found = []
+    roots = [(ENGINE.parents[1], "cbx_cli"), (Path(__file__).parent, None)]
+    for root, package in roots:
+        files = (root / package).rglob("*.py") if package else [root / "fakes.py"]
+        for path in sorted(files):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for node in tree.body:
+                if isinstance(node, ast.ClassDef) and {"synthesize", "identity"} <= {
+                    f.name for f in node.body if isinstance(f, ast.FunctionDef)
+                }:
+                    parts = path.relative_to(root).with_suffix("").parts
+                    module = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+                    cls = getattr(importlib.import_module(module), node.name)
+                    if not cls.__dict__.get("_is_protocol"):  # the protocol itself
+                        found.append(cls)
+    return found
+
+
+def provided_attributes(cls: type) -> set[str]:
+    """Names a class gives its instances: class attributes and properties, and what its methods set on self."""
+    import inspect
+
+    names = set()
+    for klass in cls.__mro__:
+        if klass is object:
+            continue
+        names |= {n for n in vars(klass) if not n.startswith("__")}
+        try:
+            tree = ast.parse(inspect.getsource(klass))
+        except (OSError, TypeError):
+            continue
+        for node in ast.walk(tree):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(
+                node, ast.AnnAssign) else []
+            names |= {t.attr for t in targets if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name)
+                      and t.value.id == "self"}
+    return names
+
+
+def test_every_engine_class_satisfies_the_engine_protocol():
+    """Each engine (stock, batched, the server's shared one, the batch driver's, the tests' fake) has every member
+    `Engine` declares, its methods taking the same parameters; `stream` is declared, with its default inherited."""
+    import inspect
+
+    from cbx_cli.engine.base import Engine
+
+    classes = engine_classes()
+    names = {c.__name__ for c in classes}
+    assert {"ChatterboxEngine", "BatchedEngine", "SharedEngine", "DriverEngine", "FakeEngine"} <= names, names
+    methods = {n: f for n, f in vars(Engine).items() if callable(f) and not n.startswith("_")}
+    assert {"load", "identity", "voice", "synthesize", "stream"} <= set(methods)
+    attributes = set(Engine.__annotations__)
+    for cls in classes:
+        assert Engine in cls.__mro__, f"{cls.__name__} does not declare that it is an Engine"
+        missing = attributes - provided_attributes(cls)
+        assert not missing, f"{cls.__name__} lacks {sorted(missing)}"
+        for name, declared in methods.items():
+            own = getattr(cls, name)
+            wanted = list(inspect.signature(declared).parameters)[1:]
+            given = list(inspect.signature(own).parameters)[1:]
+            assert given[: len(wanted)] == wanted, f"{cls.__name__}.{name}{given} is not Engine.{name}{wanted}"
+
+
+def test_an_engine_without_a_stream_of_its_own_streams_what_it_synthesizes():
+    from cbx_cli.api import Engine, Synthesis
+    from fakes import FakeEngine, speech_like
+
+    class Whole(Engine):
+        """An engine that makes a call's takes together (as a remote worker does)."""
+
+        sample_rate = 24000
+
+        def synthesize(self, requests):
+            return [Synthesis(speech_like(0.5, i), 10) for i, _ in enumerate(requests)]
+
+    made = list(Whole().stream(["a", "b", "c"]))
+    assert [i for i, _ in made] == [0, 1, 2] and all(t.tokens == 10 for _, t in made)
+    fake = FakeEngine()
+    assert type(fake).stream is not Engine.stream  # the fake streams a take at a time, as the real engines do

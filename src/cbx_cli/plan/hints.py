@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 from cbx_cli.parse.tags import BRACKET_TAG_RE
 from cbx_cli.plan.english import COMMON_WORDS
+from cbx_cli.plan.lexicon import Lexicon
 from cbx_cli.plan.normalize.context import at_sentence_start
 from cbx_cli.plan.normalize.roman import roman_value
-
-if TYPE_CHECKING:
-    from cbx_cli.plan.lexicon import Lexicon
 
 _WORD_RE = re.compile(r"(?<![\w'’-])[^\W\d_][\w'’-]*")
 

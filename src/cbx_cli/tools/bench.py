@@ -29,13 +29,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from cbx_cli.engine.base import EngineSpec, TakeRequest, VoicePrompt
 from cbx_cli.errors import ModelError, VoiceError
-
-if TYPE_CHECKING:
-    from cbx_cli.plan.chunks import Chunk
+from cbx_cli.plan.chunks import Chunk
 
 SAMPLE_RATE = 24000
 
@@ -61,9 +58,7 @@ SENTENCES = (
 
 def bench_chunks(n: int, tokens: int, seed: int) -> list[Chunk]:
     """N chunks cycling through SENTENCES, each with budget `tokens`, seed `seed + i` and stock's settings."""
-    # The planner's types, imported here: importing the engine package stays free of the text stages.
     from cbx_cli.config.params import SynthesisParams
-    from cbx_cli.plan.chunks import Chunk
 
     params = SynthesisParams()
     out = []

@@ -7,10 +7,8 @@ import shutil
 import subprocess
 import time
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from cbx_cli.engine.base import EngineSpec
+from cbx_cli.engine.base import EngineSpec
 
 SELF_TEST_TEXTS = (
     "The quick brown fox jumps over the lazy dog.",

@@ -17,8 +17,9 @@ test file with its table of cases.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
+from cbx_cli.plan.lexicon import Lexicon
 from cbx_cli.plan.normalize import (
     abbreviations,
     dates,
@@ -38,9 +39,6 @@ from cbx_cli.plan.normalize.context import UNSPACED
 from cbx_cli.plan.normalize.protect import protect_tags
 from cbx_cli.plan.normalize.rule import DATE_ORDERS, Reading, Rule
 from cbx_cli.plan.normalize.words import resolve_language
-
-if TYPE_CHECKING:
-    from cbx_cli.plan.lexicon import Lexicon
 
 __all__ = ["DATE_ORDERS", "RULES", "Normalized", "Reading", "Rule", "normalize", "normalize_text", "resolve_language"]
 
