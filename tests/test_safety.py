@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cbx_cli.api import run_inputs
+from cbx_cli.api import VoicePrompt, run_inputs
 from cbx_cli.deliver.export import write_stream
 from cbx_cli.deliver.output import Delivery
 from cbx_cli.deliver.safety import Named, check_clashes, same_file, stream_alias
@@ -53,7 +53,7 @@ def test_split_chapter_files_are_checked_against_inputs(tmp_path):
     (tmp_path / "02-two.wav").write_bytes(b"voice")
     delivery = Delivery(str(tmp_path), split_chapters=True)
     assert [p.name for p in delivery.chapter_paths(["One", "Two"])] == ["01-one.wav", "02-two.wav"]
-    inputs = run_inputs(script, str(tmp_path / "02-two.wav"), None, None, None)
+    inputs = run_inputs(script, {None: VoicePrompt(tmp_path / "02-two.wav")}, None, None, None)
     with pytest.raises(OutputError, match="^the chapter file 02-two.wav and --voice name the same file"):
         delivery.check_run(inputs, ["One", "Two"])
     delivery.check_run(inputs, ["One"])

@@ -162,10 +162,11 @@ def prepare(
     library_only: bool = False,
     retakes: Retakes | None = None,
 ) -> Job:
-    """Everything that can fail on bad input, checked before any model loads: settings, preset, lexicon, the
-    outputs (``delivery``: never onto one of the run's inputs, ``model_dir``'s files included), the take cache
-    (``cache_dir``), directive voices, voices (files, URLs, library names); then the plan, with ``retakes``' picked
-    seeds. ``source`` is a Script or plain text. The preset files are read once.
+    """Everything that can fail on bad input, checked before any model loads: settings, preset, lexicon, directive
+    voices, voices (files, URLs, library names: each resolved once), the outputs (``delivery``: never onto one of
+    the run's inputs, ``model_dir``'s files and the voices' recordings included), the take cache (``cache_dir``);
+    then the plan, with ``retakes``' picked seeds. ``source`` is a Script or plain text. The preset files are read
+    once.
 
     ``voice``, an already checked recording, stands in for ``options.voice``. With ``library_only`` every voice
     named (``options.voice`` and the directives') must be a voice library name: no file is read and no URL fetched
@@ -177,16 +178,16 @@ def prepare(
     script = script_from_text(source) if isinstance(source, str) else source
     presets = Presets()
     the_plan, synthesis, assembly = plan_script(script, options, model, source_name, presets=presets)
-    inputs = run_inputs(script, options.voice, options.lexicon, delivery.cover if delivery else None, model_dir)
+    voices: dict[str | None, VoicePrompt | None] = {None: voice if voice is not None else resolve(options.voice, model)}
+    for chunk in the_plan.chunks:
+        if chunk.voice not in voices:
+            voices[chunk.voice] = resolve(chunk.voice, chunk.model)
+    inputs = run_inputs(script, voices, options.lexicon, delivery.cover if delivery else None, model_dir)
     _check_run_files(delivery, inputs, the_plan, cache_dir)
     if retakes is not None:
         if delivery is not None and retakes.path is not None:
             check_clashes(delivery.outputs(), [Named("the retake file", retakes.path)])
         the_plan.chunks = retakes.apply(the_plan.chunks)
-    voices: dict[str | None, Any] = {None: voice if voice is not None else resolve(options.voice, model)}
-    for chunk in the_plan.chunks:
-        if chunk.voice not in voices:
-            voices[chunk.voice] = resolve(chunk.voice, chunk.model)
     verify = presets.verify(options.preset, options.verification())
     return Job(script, the_plan, options, synthesis, assembly, model, voices, source_name, verify=verify,
                retakes=retakes, inputs=inputs)
@@ -234,23 +235,20 @@ def plan_script(
     return the_plan, synthesis, assembly
 
 
-def run_inputs(script: Script, voice: str | None, lexicon: Path | None, cover: Path | None,
-               model_dir: Path | None) -> list[Named]:
-    """Every file a narration of ``script`` reads: the script, the voices (--voice and directives), the lexicon,
-    the cover, the user's presets and config, the checkpoint's files. Voices are found without downloading or
-    checking anything (a URL not yet downloaded reads nothing yet)."""
+def run_inputs(script: Script, voices: Mapping[str | None, VoicePrompt | None], lexicon: Path | None,
+               cover: Path | None, model_dir: Path | None) -> list[Named]:
+    """Every file a narration of ``script`` reads: the script, the recordings of its resolved ``voices`` (None: the
+    run's --voice; the others by the name a directive gives), the lexicon, the cover, the user's presets and
+    config, the checkpoint's files."""
     from cbx_cli.deliver.safety import model_dir_files, user_files
     from cbx_cli.parse.script import where
-    from cbx_cli.voices.reference import voice_file
 
     reads = [Named("the script", script.path)] if script.path is not None else []
     name = script.path.name if script.path is not None else None
-    named = [("--voice", voice)] + [(f"the voice directive at {where(name, d.line).rstrip(': ')}", d.voice)
-                                    for d in script.directives if d.voice]
-    for label, value in named:
-        path = voice_file(value)
-        if path is not None:
-            reads.append(Named(label, path))
+    named = [("--voice", voices.get(None))] + [
+        (f"the voice directive at {where(name, d.line).rstrip(': ')}", voices.get(d.voice))
+        for d in script.directives if d.voice]
+    reads += [Named(label, prompt.path) for label, prompt in named if prompt is not None]
     reads += [Named(flag, Path(p)) for flag, p in (("--lexicon", lexicon), ("--cover", cover)) if p is not None]
     return [*reads, *user_files(), *model_dir_files(model_dir)]
 

@@ -102,11 +102,6 @@ def _too_large(url: str, max_bytes: int) -> VoiceError:
     )
 
 
-def cached_download(url: str) -> Path | None:
-    """The cached download of ``url``, if there is one (not checked)."""
-    return _cached(url)
-
-
 def fetch_voice(url: str, timeout: float = 15.0, max_bytes: int = 20_000_000, *, model: str = "original") -> Path:
     """Download a voice recording once into the user cache and return the cached file (checked as audio).
 

@@ -47,18 +47,3 @@ def library_voice(arg: str | None, model: str) -> VoicePrompt | None:
     check_voice(voice.reference, model)
     return VoicePrompt(voice.reference, voice.name)
 
-
-def voice_file(arg: str | None) -> Path | None:
-    """The recording a voice argument reads, found without checking or downloading anything: the file, a library
-    voice's stored copy, a URL's cached download; None when there is none (yet)."""
-    if arg is None:
-        return None
-    if is_url(arg):
-        from cbx_cli.voices.fetch import cached_download
-
-        return cached_download(arg)
-    path = Path(arg).expanduser()
-    if not path.exists() and VOICE_NAME_RE.fullmatch(arg):
-        voice = get_voice(arg)
-        return voice.reference if voice is not None else None
-    return path
