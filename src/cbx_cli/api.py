@@ -161,6 +161,7 @@ def prepare(
     voice: VoicePrompt | None = None,
     library_only: bool = False,
     retakes: Retakes | None = None,
+    presets: Presets | None = None,
 ) -> Job:
     """Everything that can fail on bad input, checked before any model loads: settings, preset, lexicon, directive
     voices, voices (files, URLs, library names: each resolved once), the outputs (``delivery``: never onto one of
@@ -170,13 +171,14 @@ def prepare(
 
     ``voice``, an already checked recording, stands in for ``options.voice``. With ``library_only`` every voice
     named (``options.voice`` and the directives') must be a voice library name: no file is read and no URL fetched
-    on a name's behalf (what a server allows its requests)."""
+    on a name's behalf (what a server allows its requests). ``presets``: the run's, when it prepares several jobs
+    (`cbx batch`), so their files are read once."""
     from cbx_cli.voices.reference import library_voice, resolve_voice
 
     options = options or NarrationOptions()
     resolve = library_voice if library_only else resolve_voice
     script = script_from_text(source) if isinstance(source, str) else source
-    presets = Presets()
+    presets = presets or Presets()
     the_plan, synthesis, assembly = plan_script(script, options, model, source_name, presets=presets)
     voices: dict[str | None, VoicePrompt | None] = {None: voice if voice is not None else resolve(options.voice, model)}
     for chunk in the_plan.chunks:

@@ -32,6 +32,7 @@ from cbx_cli.api import (
 from cbx_cli.batch.pools import Event, LocalPool, RayPool
 from cbx_cli.batch.worker import ModelFacts, Piece
 from cbx_cli.config.params import NarrationOptions
+from cbx_cli.config.presets import Presets
 from cbx_cli.errors import OutputError, ParamError
 from cbx_cli.files import write_text
 
@@ -142,13 +143,15 @@ def make_pool(spec: EngineSpec, batch_size: int | None, cluster: str | None, wor
 
 def prepare_jobs(scripts: list[Path], outputs: BatchOutputs, options: NarrationOptions, spec: EngineSpec,
                  cache_dir: Path | None) -> list[tuple[Job, Delivery]]:
-    """Every script read, checked and planned, and its outputs checked, before any worker starts."""
+    """Every script read, checked and planned, and its outputs checked, before any worker starts; the preset files
+    are read once for all of them."""
+    presets = Presets()
     jobs = []
     for path in scripts:
         script, name = load_script(str(path))
         out = outputs.delivery(path, script.metadata)
         jobs.append((prepare(script, options, model=spec.model, source_name=name, delivery=out,
-                             model_dir=spec.model_dir, cache_dir=cache_dir), out))
+                             model_dir=spec.model_dir, cache_dir=cache_dir, presets=presets), out))
     written = [p for _, out in jobs for p in (Path(out.output), *[n.path for n in out.outputs()[1:]])]
     written.append(outputs.folder / SUMMARY)
     repeated = next((p for p in written if written.count(p) > 1), None)
