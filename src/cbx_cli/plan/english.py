@@ -229,3 +229,8 @@ NUMBER_IDIOMS: dict[str, str] = {
     "7/11": "seven eleven",
 }
 """Figures with a slash that are said as a name, not as a fraction or a date."""
+
+NUMBER_HOMOPHONES: dict[str, str] = {"to": "two", "too": "two", "for": "four", "won": "one", "ate": "eight",
+                                     "oh": "o"}
+"""Words said exactly as a number word, and "oh" (zero, as in "ten oh five") said as the letter: a recognizer writes
+either, so verification compares them as one."""
