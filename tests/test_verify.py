@@ -90,13 +90,14 @@ def test_errors_count_substitutions_deletions_and_insertions():
     swapped = align(expected, words_of("one two tree four five six seven eight nine ten"))
     assert swapped.errors == 1
     inside = align(expected, words_of("one two two three four five six seven eight nine ten"))
-    assert inside.errors == 1 and inside.exact
+    assert (inside.errors, inside.missing) == (1, 0) and inside.all_heard
+    assert (missing.missing, missing.all_heard) == (1, False)
 
 
 def test_words_heard_after_the_texts_last_word_are_a_tail_not_errors():
     expected = words_of("the end of the story")
     a = align(expected, words_of("the end of the story the story uh huh"))
-    assert (a.errors, a.last_heard, a.tail_words, a.exact) == (0, 4, 4, True)
+    assert (a.errors, a.last_heard, a.tail_words, a.all_heard) == (0, 4, 4, True)
     nothing = align(expected, [])
     assert (nothing.errors, nothing.last_heard, nothing.score, nothing.ends_present) == (5, None, 0.0, False)
 
@@ -249,7 +250,7 @@ def test_a_babbling_tail_is_cut_after_the_last_expected_word_with_a_fade():
     assert abs(take.audio[-1]) < 1e-3
 
 
-def test_a_failing_take_is_cut_only_where_its_whole_text_was_heard():
+def test_a_failing_take_is_cut_only_where_all_its_text_was_heard():
     (request,) = requests_for()
     # every word spoken, the last one ending 0.2 s before the take does: nothing to cut
     (take,) = render([request], FakeEngine(), verifier=Verifier(ScriptedTranscriber()))
@@ -265,7 +266,15 @@ def test_a_failing_take_is_cut_only_where_its_whole_text_was_heard():
         return said[:4] + [(w, s, e) for w, s, e in said[:3]] + said[4:]
 
     (take,) = render([request], FakeEngine(), retries=0, verifier=Verifier(ScriptedTranscriber(say=stuttering)))
-    assert not take.verdict.passed and take.verdict.alignment.exact and take.trimmed > 0 and take.warnings
+    assert not take.verdict.passed and take.verdict.alignment.all_heard and take.trimmed > 0 and take.warnings
+
+    # and one whose words were all heard, two of them misheard
+    def mishearing(chunk, seconds):
+        said = babbling(chunk, seconds)
+        return [(" uh" if k in (2, 5) else w, s, e) for k, (w, s, e) in enumerate(said)]
+
+    (take,) = render([request], FakeEngine(), retries=0, verifier=Verifier(ScriptedTranscriber(say=mishearing)))
+    assert not take.verdict.passed and take.verdict.alignment.errors == 2 and take.trimmed > 0
 
 
 def test_trim_tail_fades_to_silence_at_the_cut():

@@ -191,8 +191,8 @@ class Alignment:
     first_present: bool = True
     last_present: bool = True
     """Whether the text's first and last words were heard (as themselves, or as a word spelled alike)."""
-    exact: bool = False
-    """Whether every word of the text was heard as itself (words heard in between aside)."""
+    missing: int = 0
+    """Words of the text heard as nothing at all (not even as another word)."""
 
     @property
     def score(self) -> float:
@@ -209,6 +209,11 @@ class Alignment:
     @property
     def ends_present(self) -> bool:
         return self.first_present and self.last_present
+
+    @property
+    def all_heard(self) -> bool:
+        """Whether every word of the text was heard (some perhaps misheard), its first and last as themselves."""
+        return self.words > 0 and self.missing == 0 and self.ends_present
 
 
 JOINED = 3
@@ -299,7 +304,7 @@ def align(expected: Sequence[str], transcript: Transcript | Sequence[str]) -> Al
         words=n, errors=errors, heard=len(heard), last_heard=last_heard,
         last_source=transcript.units[owner[last_heard]].last if last_heard is not None else None,
         first_present=n == 0 or present(0), last_present=n == 0 or present(n - 1),
-        exact=all(same),
+        missing=sum(j is None for j in partner),
     )
 
 

@@ -34,10 +34,10 @@ class Verdict:
 
     def cut(self, audio: np.ndarray, sample_rate: int) -> float | None:
         """Where a take is cut (after its last expected word), or None to keep it whole. A passing take is cut, and a
-        failing one where every word of its text was heard as itself (it fails on words heard in between): in any
-        other failing take the last aligned word may not be the text's."""
+        failing one where all its text was heard (it fails on words misheard or heard in between): in any other
+        failing take the last aligned word may not be the text's."""
         a = self.alignment
-        if a.last_source is None or not (self.passed or a.exact):
+        if a.last_source is None or not (self.passed or a.all_heard):
             return None
         words = self.heard.words
         after = words[a.last_source + 1] if a.last_source + 1 < len(words) else None
