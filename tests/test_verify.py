@@ -288,12 +288,16 @@ def test_default_models_are_english_only_unless_a_chunk_is_not_english():
     assert default_models([None, "fr"]) == ("base", "small")
 
 
-def test_a_damaged_transcript_in_the_cache_is_heard_again(tmp_path):
+@pytest.mark.parametrize("kept", [
+    {"text": "no words list"},
+    # the form before words kept their spaces: "1 ,234" would be read from it
+    {"text": "The parcel reached", "words": [["The", 0.0, 0.2], ["parcel", 0.2, 0.5], ["reached", 0.5, 0.9]]},
+])
+def test_a_damaged_or_old_transcript_in_the_cache_is_heard_again(tmp_path, kept):
     (request,) = requests_for(SHORT)
     cache = TakeCache(tmp_path / "takes")
     (take,) = render([request], FakeEngine(), cache=cache, verifier=Verifier(ScriptedTranscriber()))
-    cache.put(take.key, take.audio, FakeEngine.sample_rate, take.tokens, take.chunk.spoken,
-              {"scripted": {"text": "no words list"}})
+    cache.put(take.key, take.audio, FakeEngine.sample_rate, take.tokens, take.chunk.spoken, {"scripted": kept})
     asr = ScriptedTranscriber()
     render([request], FakeEngine(), cache=TakeCache(tmp_path / "takes"), verifier=Verifier(asr))
     assert asr.heard == [(0, request.chunk.seed)]

@@ -7,8 +7,9 @@ from PyPI as one wheel (ctranslate2) plus small pure-Python parts, without a sec
 published CTranslate2 conversions (Systran/faster-whisper-*), found in the Hugging Face cache by
 `faster_whisper.download_model` or read from a folder (--verify-model FOLDER).
 
-`Transcriber` is the seam: `WhisperTranscriber` is the real one; tests of alignment, thresholds and retakes pass a
-transcriber that returns chosen text instead.
+`Transcriber` is the seam: `WhisperTranscriber` is the real one; tests that need a chosen transcript (retakes,
+candidates, the cache) pass a transcriber that returns chosen text instead. A take's words are kept as faster-whisper
+wrote them (`Word`), so alignment can read them as written and time what it reads (`cbx_cli.verify.align`).
 """
 
 from __future__ import annotations
