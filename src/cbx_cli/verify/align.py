@@ -311,11 +311,10 @@ def align(expected: Sequence[str], transcript: Transcript | Sequence[str]) -> Al
 def _closest_readings(expected: Sequence[str], transcript: Transcript, owner: list[int],
                       partner: list[int | None]) -> list[int]:
     """For each unit, the reading closest to the text's words between those its neighbours line up with."""
-    aligned_to = {j: i for i, j in enumerate(partner) if j is not None}
-    by_unit: dict[int, list[int]] = {}
-    for j, u in enumerate(owner):
-        if j in aligned_to:
-            by_unit.setdefault(u, []).append(aligned_to[j])
+    by_unit: dict[int, list[int]] = {}  # the text's words each unit lines up with
+    for i, j in enumerate(partner):
+        if j is not None:
+            by_unit.setdefault(owner[j], []).append(i)
     choice = []
     for u, unit in enumerate(transcript.units):
         if len(unit.readings) == 1:
