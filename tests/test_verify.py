@@ -94,6 +94,13 @@ def test_errors_count_substitutions_deletions_and_insertions():
     assert (missing.missing, missing.all_heard) == (1, False)
 
 
+def test_a_word_spelled_alike_is_a_match_but_not_a_number_word_or_a_short_word():
+    assert errors("Prof. Lindqvist reached the harbour.", " Professor Lindquist reached the harbor.") == 0
+    assert errors("The rates fell.", " The rate fell.") == 0
+    assert errors("It was 17 years.", " It was 70 years.") == 1  # seventeen, seventy
+    assert errors("They ran home.", " The ran home.") == 1
+
+
 def test_words_heard_after_the_texts_last_word_are_a_tail_not_errors():
     expected = words_of("the end of the story")
     a = align(expected, words_of("the end of the story the story uh huh"))

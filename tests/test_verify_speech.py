@@ -4,9 +4,10 @@ test engine plugged in with `Narrator(engine_factory=...)`, and the real Whisper
 The script is figure-heavy on purpose (money, dates, years, clock times, telephone numbers, abbreviations, names):
 the recognizer writes figures its own way ("$3.50", "7.30 am", "555-010-2233"), and the planner's words must meet
 them. The smallest Whisper on synthetic speech mishears some names and words outright; the bounds below are the
-false-failure rates it reaches here, with one take of slack: honest takes, 4 of 30 (13%); figures read aloud by
-espeak-ng from the text as written, 3 of 12. Every one is a word misheard ("student Sunday" for "students under",
-"another 3.50" for "three dollars fifty"), none comes from how figures are matched.
+false-failure rates it reaches here, with one take of slack: honest takes, 2 of 30 (7%); figures read aloud by
+espeak-ng from the text as written, 3 of 12. Every one is a word misheard ("Now come your round" for "Miz Nakamura
+ran", "to the bag" for "to the bank", "another 3.50" for "three dollars fifty"), none comes from how figures are
+matched.
 """
 
 from __future__ import annotations
@@ -157,7 +158,7 @@ def test_honest_takes_of_a_figure_heavy_script_pass(narrate):
     narration = narrate(SCRIPT, honest, retries=0)
     assert len(narration.takes) == 30
     failed = [t for t in first_takes(narration) if not t.passed]
-    assert len(failed) <= 5, [t.verdict.describe() for t in failed]
+    assert len(failed) <= 3, [t.verdict.describe() for t in failed]
     assert narration.stats.transcribed == 30 and narration.duration > 150
     entries = narration.manifest["chunks"]
     assert sum(e["verified"] for e in entries) == 30 - len(failed)

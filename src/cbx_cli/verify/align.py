@@ -8,7 +8,8 @@ figure with its readings. A figure can be said, and written down, in more than o
 point three zero; "1999" nineteen ninety-nine or one thousand nine hundred ninety-nine; "555" five five five), so a
 figure's unit carries its other readings too, and the alignment takes the one closest to the text around it.
 
-The alignment is a word-level edit distance (substitutions, deletions and insertions cost one each). Words heard
+The alignment is a word-level edit distance (substitutions, deletions and insertions cost one each; a word spelled
+alike, or words written together or apart, match). Words heard
 after those that line up with the text (a babbled tail) are not counted as errors; trimming cuts them
 (`cbx_cli.verify.trim`), after the recognizer's word that the text's last heard word came from
 (`Alignment.last_source`), so a cut never falls inside a figure's words or before a word of the text.
@@ -21,16 +22,19 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+from functools import lru_cache
 
 from cbx_cli.parse.tags import BRACKET_TAG_RE
-from cbx_cli.plan.english import NUMBER_HOMOPHONES
+from cbx_cli.plan.english import NUMBER_HOMOPHONES, NUMBER_WORDS
 from cbx_cli.plan.normalize import normalize, normalize_mapped
 
 UNSPACED_LANGUAGES = ("zh", "ja")
 """Languages written without spaces between words: compared character by character."""
 ALIKE = 0.75
-"""How alike (difflib's ratio) a word heard in place of the text's first or last word must be for that word to count
-as said but misheard ("harbor" for "harbour", a name spelled another way) rather than missing."""
+"""How alike (difflib's ratio) a word heard in place of one of the text's must be to count as that word said and
+written another way ("harbor" for "harbour", "Lindquist" for "Lindqvist", "lands" heard as "land"): a match, not an
+error. Only words of `ALIKE_LETTERS` or more, never number words ("seventeen" is not "seventy")."""
+ALIKE_LETTERS = 4
 _DROP_RE = re.compile(r"[\u2019'`´]")
 _SPLIT_RE = re.compile(r"[^\w]+")
 
@@ -216,6 +220,16 @@ class Alignment:
         return self.words > 0 and self.missing == 0 and self.ends_present
 
 
+@lru_cache(maxsize=65536)
+def _differ(said: str, heard: str) -> int:
+    """0 when ``heard`` is ``said`` (or spelled alike: `ALIKE`), else 1."""
+    if said == heard:
+        return 0
+    if min(len(said), len(heard)) < ALIKE_LETTERS or said in NUMBER_WORDS or heard in NUMBER_WORDS:
+        return 1
+    return int(SequenceMatcher(None, said, heard).ratio() < ALIKE)
+
+
 JOINED = 3
 """At most this many words on one side may be one word on the other ("P O" and "PO", "every day" and "everyday"):
 written either way, they are said alike, and match."""
@@ -237,7 +251,7 @@ def _distances(expected: Sequence[str], heard: Sequence[str]) -> list[list[int]]
         row, above, word = dist[i], dist[i - 1], expected[i - 1]
         row[0] = i
         for j in range(1, m + 1):
-            best = min(above[j - 1] + (word != heard[j - 1]), above[j] + 1, row[j - 1] + 1)
+            best = min(above[j - 1] + _differ(word, heard[j - 1]), above[j] + 1, row[j - 1] + 1)
             if best and (k := _joined(expected, i, heard[j - 1])):
                 best = min(best, dist[i - k][j - 1])
             if best and (k := _joined(heard, j, word)):
@@ -250,7 +264,7 @@ def _path(expected: Sequence[str], heard: Sequence[str]) -> tuple[int, list[int 
     """The edit distance of ``expected`` against the heard words up to the end that costs least, so words heard
     after the text are a tail, not errors (on a tie, the later end: a word heard where the text's last word should
     be is taken as that word); for each expected word, the heard word it lines up with (None: not heard), and
-    whether it was heard as itself."""
+    whether it was heard as itself (or spelled alike, or joined with its neighbours)."""
     dist = _distances(expected, heard)
     n, m = len(expected), len(heard)
     last = dist[n]
@@ -260,8 +274,8 @@ def _path(expected: Sequence[str], heard: Sequence[str]) -> tuple[int, list[int 
     i, j = n, end
     while i > 0:
         here = dist[i][j]
-        if j > 0 and here == dist[i - 1][j - 1] + (expected[i - 1] != heard[j - 1]):
-            partner[i - 1], same[i - 1] = j - 1, expected[i - 1] == heard[j - 1]
+        if j > 0 and here == dist[i - 1][j - 1] + (differ := _differ(expected[i - 1], heard[j - 1])):
+            partner[i - 1], same[i - 1] = j - 1, not differ
             i, j = i - 1, j - 1
         elif j > 0 and (k := _joined(expected, i, heard[j - 1])) and here == dist[i - k][j - 1]:
             for e in range(i - k, i):
@@ -275,10 +289,6 @@ def _path(expected: Sequence[str], heard: Sequence[str]) -> tuple[int, list[int 
         else:
             j -= 1
     return last[end], partner, same
-
-
-def _alike(said: str, heard: str) -> bool:
-    return said == heard or SequenceMatcher(None, said, heard).ratio() >= ALIKE
 
 
 def align(expected: Sequence[str], transcript: Transcript | Sequence[str]) -> Alignment:
@@ -297,13 +307,10 @@ def align(expected: Sequence[str], transcript: Transcript | Sequence[str]) -> Al
     last_heard = aligned[-1] if aligned else None
     n = len(expected)
 
-    def present(i: int) -> bool:
-        return same[i] or (partner[i] is not None and _alike(expected[i], heard[partner[i]]))
-
     return Alignment(
         words=n, errors=errors, heard=len(heard), last_heard=last_heard,
         last_source=transcript.units[owner[last_heard]].last if last_heard is not None else None,
-        first_present=n == 0 or present(0), last_present=n == 0 or present(n - 1),
+        first_present=n == 0 or same[0], last_present=n == 0 or same[-1],
         missing=sum(j is None for j in partner),
     )
 
