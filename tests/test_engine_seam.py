@@ -123,7 +123,7 @@ def engine_classes() -> list[type]:
     found = []
     roots = [(ENGINE.parents[1], "cbx_cli"), (Path(__file__).parent, None)]
     for root, package in roots:
-        files = (root / package).rglob("*.py") if package else [root / "fakes.py"]
+        files = (root / package).rglob("*.py") if package else [root / "fakes.py", root / "speech.py"]
         for path in sorted(files):
             tree = ast.parse(path.read_text(encoding="utf-8"))
             for node in tree.body:

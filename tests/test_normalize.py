@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import cbx_cli.plan.normalize as package
 from cbx_cli.plan.lexicon import Lexicon
-from cbx_cli.plan.normalize import RULES, Rule, normalize, normalize_text, resolve_language
+from cbx_cli.plan.normalize import RULES, Rule, normalize, normalize_mapped, normalize_text, resolve_language
 
 
 def test_every_rule_is_in_the_run_order_once():
@@ -141,3 +141,30 @@ def test_language_without_number_words_lists_every_figure():
     result = normalize_text("2024年に3回", "zh")
     assert result.spoken == "2024年に3回"
     assert result.left_as_written == ("2024", "3")
+
+
+@given(st.one_of(_NUMBERISH, st.text(max_size=40)), st.sampled_from(["en", "fr", "de", "zh"]))
+def test_the_mapped_reading_is_the_reading_and_maps_every_character_into_the_text_in_order(text: str, language: str):
+    """What verification reads a transcript with: the same words `normalize` says, each character mapped to a span
+    of the input, in the input's order."""
+    assume(not any("\ue000" <= ch <= "\uf8ff" or ch >= "\U000f0000" for ch in text))  # tag placeholders
+    assume("[" not in text)  # tags become spaces there, placeholders here
+    mapped = normalize_mapped(text, language)
+    assert mapped.spoken == normalize(text, language)
+    assert len(mapped.origins) == len(mapped.spoken)
+    assert all(0 <= start < end <= len(text) for start, end in mapped.origins)
+    assert [start for start, _ in mapped.origins] == sorted(start for start, _ in mapped.origins)
+
+
+def test_the_mapped_reading_maps_a_figures_words_to_the_figure():
+    text = "Paid $3.50 on March 4, 1999 at 7.30am."
+    mapped = normalize_mapped(text)
+    assert mapped.spoken == ("Paid three dollars and fifty cents on March fourth, nineteen ninety-nine at seven thirty"
+                             " a m.")
+    read: dict[tuple[int, int], str] = {}
+    for ch, origin in zip(mapped.spoken, mapped.origins, strict=True):
+        read[origin] = read.get(origin, "") + ch
+    assert {text[a:b]: words for (a, b), words in read.items() if b - a > 1} == {
+        "$3.50": "three dollars and fifty cents", "March 4, 1999": "March fourth, nineteen ninety-nine",
+        "7.30am.": "seven thirty a m."}
+    assert all(text[a:b] == ch for (a, b), ch in read.items() if b - a == 1)  # left alone: itself

@@ -1,11 +1,13 @@
 """The real speech recognition path: faster-whisper loading a tiny random-weight Whisper
 (cbx_cli/tools/whisper_checkpoints.py) from a folder and from the Hugging Face cache, transcribing takes into timed
-words. Random weights hear noise as any text at all, so these tests judge the path (it loads, hears every take, times
-every word inside its take), never the words."""
+words. Random weights hear noise as any text at all, so these tests judge the path (it loads, hears every take,
+times every word inside its take), never the words; test_verify_speech.py judges the words, with real weights on
+real speech."""
 
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -33,7 +35,7 @@ def test_a_model_folder_loads_and_every_take_comes_back_with_timed_words(whisper
     for take, h in zip(takes, heard, strict=True):
         seconds = len(take) / SR
         assert h.words, "every take is heard as at least one word"
-        assert h.text == " ".join(w.text for w in h.words)
+        assert h.text == "".join(w.text for w in h.words).strip()
         assert all(0.0 <= w.start <= w.end <= seconds + 0.05 for w in h.words)
         assert [w.start for w in h.words] == sorted(w.start for w in h.words)
 
@@ -67,6 +69,9 @@ def test_bench_asr_measures_the_transcriber_on_a_model_folder(whisper_dir, tmp_p
     r = run(["bench", "--asr", "--verify-model", whisper_dir, "--device", "cpu", "--chunks", "2", "--json",
              tmp_path / "asr.json"])
     assert r.exit_code == 0, r.output
-    assert r.stdout.startswith(f"speech recognition ({whisper_dir}) on cpu, batch 1: 2 takes, 10 s of audio in ")
+    assert r.stdout.startswith(f"speech recognition ({whisper_dir}) on cpu, int8, batch 1: 2 takes of ")
     result = json.loads((tmp_path / "asr.json").read_text())
-    assert result["per_hour_s"] == pytest.approx(result["wall_s"] / 10 * 3600, rel=0.01)
+    assert result["audio"] == ("espeak-ng speech" if shutil.which("espeak-ng") else "synthetic voice")
+    assert result["audio_per_s"] == pytest.approx(result["audio_s"] / result["wall_s"], rel=0.01)
+    assert result["per_hour_s"] == pytest.approx(result["wall_s"] / result["audio_s"] * 3600, rel=0.01)
+    assert f"{result['audio_s']:.0f} s of audio in {result['wall_s']:.2f} s = " in r.stdout

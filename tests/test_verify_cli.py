@@ -24,7 +24,7 @@ def misses_then_babbles():
             return chunk.spoken.replace(" harbour", "") if chunk.seed == first else chunk.spoken
         words = chunk.spoken.split()
         step = seconds / 2 / len(words)
-        return [(w, i * step, (i + 1) * step) for i, w in enumerate(words)] + [("uh", seconds / 2 + 0.2,
+        return [(" " + w, i * step, (i + 1) * step) for i, w in enumerate(words)] + [(" uh", seconds / 2 + 0.2,
                                                                                  seconds / 2 + 0.5)]
 
     return say

@@ -229,3 +229,18 @@ NUMBER_IDIOMS: dict[str, str] = {
     "7/11": "seven eleven",
 }
 """Figures with a slash that are said as a name, not as a fraction or a date."""
+
+NUMBER_HOMOPHONES: dict[str, str] = {"to": "two", "too": "two", "for": "four", "won": "one", "ate": "eight",
+                                     "oh": "o"}
+"""Words said exactly as a number word, and "oh" (zero, as in "ten oh five") said as the letter: a recognizer writes
+either, so verification compares them as one."""
+
+NUMBER_WORDS: frozenset[str] = frozenset(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand million "
+    "billion trillion first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth "
+    "fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth twentieth thirtieth fortieth fiftieth "
+    "sixtieth seventieth eightieth ninetieth hundredth thousandth millionth billionth tens teens twenties thirties "
+    "forties fifties sixties seventies eighties nineties hundreds thousands millions billions".split()
+)
+"""The words numbers are said in: spelled much alike ("seventeen", "seventy"), they still say different things."""

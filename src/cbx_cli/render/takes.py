@@ -185,14 +185,23 @@ def _verify(takes: list[Take], run: RenderRun, sr: int) -> None:
     run.stats.transcribed = run.verifier.transcribed
 
 
+def _ranking(take: Take) -> tuple[int, int]:
+    """(word errors, ends missing) of a verified take; (0, 0) for one not verified."""
+    if take.verdict is None:
+        return 0, 0
+    a = take.verdict.alignment
+    return a.errors, (not a.first_present) + (not a.last_present)
+
+
 def _best(takes: list[Take]) -> Take:
-    """The take to keep: a passing one with the fewest word errors, ties to the shorter; when none passes, the one
-    with the fewest problems, then word errors, ties to the later (a retry's)."""
+    """The take to keep: a passing one with the fewest word errors, then the fewest of its text's ends missing,
+    then the shorter; when none passes, the one with the fewest problems, then word errors, then ends missing, ties
+    to the later (a retry's)."""
     passing = [t for t in takes if t.passed]
     if passing:
-        return min(passing, key=lambda t: (t.verdict.alignment.errors if t.verdict else 0, t.seconds))
+        return min(passing, key=lambda t: (*_ranking(t), t.seconds))
     n = len(takes)
-    return min(reversed(takes), key=lambda t: (len(t.problems), t.verdict.alignment.errors if t.verdict else n))
+    return min(reversed(takes), key=lambda t: (len(t.problems), *(_ranking(t) if t.verdict else (n, 2))))
 
 
 def _keep(take: Take, tried: list[Take], sr: int, stats: RenderStats) -> Take:
@@ -200,7 +209,7 @@ def _keep(take: Take, tried: list[Take], sr: int, stats: RenderStats) -> Take:
     (if it still has some) as warnings."""
     take.tried = tried
     take.attempts = len(tried)
-    cut = take.verdict.cut(take.seconds) if take.verdict else None
+    cut = take.verdict.cut(take.audio, sr) if take.verdict else None
     if cut is not None:
         take.audio = trim_tail(take.audio, sr, cut)
         take.trimmed = take.seconds - len(take.audio) / sr

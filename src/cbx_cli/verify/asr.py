@@ -7,8 +7,9 @@ from PyPI as one wheel (ctranslate2) plus small pure-Python parts, without a sec
 published CTranslate2 conversions (Systran/faster-whisper-*), found in the Hugging Face cache by
 `faster_whisper.download_model` or read from a folder (--verify-model FOLDER).
 
-`Transcriber` is the seam: `WhisperTranscriber` is the real one; tests of alignment, thresholds and retakes pass a
-transcriber that returns chosen text instead.
+`Transcriber` is the seam: `WhisperTranscriber` is the real one; tests that need a chosen transcript (retakes,
+candidates, the cache) pass a transcriber that returns chosen text instead. A take's words are kept as faster-whisper
+wrote them (`Word`), so alignment can read them as written and time what it reads (`cbx_cli.verify.align`).
 """
 
 from __future__ import annotations
@@ -32,32 +33,50 @@ GAP = 0.5
 """Seconds of silence between two takes transcribed in one batch."""
 MAX_CLIP = 30.0
 """Whisper's window: a longer take is heard only up to here (a take that long is already flagged as too long)."""
+MAX_TOKENS = 400
+"""At most this many tokens per take (Whisper's window holds 448 with the prompt)."""
+BEAM = 5
+"""Beam width (faster-whisper's default): a misheard word costs a retake, many times what a wider beam costs."""
 INSTALL_HINT = "Install it with: pip install faster-whisper"
 
 
 @dataclass(frozen=True)
 class Word:
     text: str
+    """The word as the recognizer wrote it, with the space before it where it had one (faster-whisper's
+    `Word.word`: " The", " $3", ".50"), so the words join back into its text as written."""
     start: float
     end: float
     """Seconds from the start of the take."""
 
 
+TRANSCRIPT_FORM = 2
+"""The form of a transcript kept in the take cache; one of another form (words without their spaces) is heard
+again."""
+
+
 @dataclass(frozen=True)
 class Heard:
-    """What a take says: its transcript and the words with their times."""
+    """What a take says: the recognizer's words with their times."""
 
-    text: str
     words: tuple[Word, ...]
 
+    @property
+    def text(self) -> str:
+        """The transcript as the recognizer wrote it."""
+        return "".join(w.text for w in self.words).strip()
+
     def to_json(self) -> dict:
-        return {"text": self.text, "words": [[w.text, round(w.start, 3), round(w.end, 3)] for w in self.words]}
+        return {"form": TRANSCRIPT_FORM, "text": self.text,
+                "words": [[w.text, round(w.start, 3), round(w.end, 3)] for w in self.words]}
 
     @classmethod
     def from_json(cls, data: dict) -> Heard | None:
-        """The transcript a cache entry kept, or None if it is not one (it is then heard again)."""
+        """The transcript a cache entry kept, or None if it is not one of this form (it is then heard again)."""
         try:
-            return cls(str(data["text"]), tuple(Word(str(t), float(s), float(e)) for t, s, e in data["words"]))
+            if data["form"] != TRANSCRIPT_FORM:
+                return None
+            return cls(tuple(Word(str(t), float(s), float(e)) for t, s, e in data["words"]))
         except (KeyError, TypeError, ValueError):
             return None
 
@@ -117,61 +136,91 @@ class WhisperTranscriber:
         self.folder = find_model(model)
         self.device = "cuda" if device == "cuda" else "cpu"  # CTranslate2 runs on CUDA or the CPU, not MPS
         self.batch_size = batch_size if self.device == "cuda" else 1
+        self.compute = "float16" if self.device == "cuda" else "int8"
         self._pipeline = None
 
     def load(self):
         if self._pipeline is None:
-            from faster_whisper import BatchedInferencePipeline, WhisperModel
+            from faster_whisper import WhisperModel
 
-            compute = "float16" if self.device == "cuda" else "int8"
             try:
-                model = WhisperModel(str(self.folder), device=self.device, compute_type=compute)
+                model = WhisperModel(str(self.folder), device=self.device, compute_type=self.compute)
             except (RuntimeError, ValueError, OSError) as exc:
                 raise ModelError(f"Speech recognition model in {self.folder} cannot be loaded: {exc}") from None
-            self._pipeline = BatchedInferencePipeline(model)
+            self._pipeline = _take_pipeline(model)
         return self._pipeline
 
     def transcribe(self, audios: Sequence[np.ndarray], sample_rate: int, chunks: Sequence[Chunk]) -> list[Heard]:
+        """What each take says. Takes are heard in groups of one language and one token budget, so what a take is
+        heard to say depends on it alone, never on the takes heard with it."""
         out: list[Heard | None] = [None] * len(audios)
-        by_language: dict[str | None, list[int]] = {}
+        groups: dict[tuple[str | None, int], list[int]] = {}
         for i, chunk in enumerate(chunks):
-            by_language.setdefault(chunk.language, []).append(i)
-        for language, indices in by_language.items():
-            heard = self._batch([audios[i] for i in indices], sample_rate, [chunks[i] for i in indices], language)
+            groups.setdefault((chunk.language, token_budget(chunk.spoken)), []).append(i)
+        for (language, budget), indices in groups.items():
+            heard = self._batch([audios[i] for i in indices], sample_rate, language, budget)
             for i, h in zip(indices, heard, strict=True):
                 out[i] = h
         return [h for h in out if h is not None]
 
-    def _batch(self, audios, sample_rate, chunks, language) -> list[Heard]:
-        """The takes laid end to end with a gap between, transcribed as one clip each by faster-whisper's batched
-        pipeline; each word goes back to the take its middle falls in."""
+    def _batch(self, audios, sample_rate, language, budget) -> list[Heard]:
+        """The takes laid end to end with a gap between, each one clip of faster-whisper's batched pipeline. Each
+        clip is decoded on its own, and every segment it yields carries the clip's start as its `seek` (in frames):
+        a word goes to the take of its segment, whatever its times say (they can run past the clip's end)."""
         import soxr
 
         pipeline = self.load()
-        pieces, clips, at = [], [], 0.0
+        pieces, bounds, at = [], [], 0
         gap = np.zeros(int(GAP * ASR_RATE), np.float32)
         for audio in audios:
             heard = soxr.resample(np.asarray(audio, np.float32), sample_rate, ASR_RATE)[: int(MAX_CLIP * ASR_RATE)]
             heard = heard if len(heard) else np.zeros(ASR_RATE // 10, np.float32)
-            clips.append({"start": at, "end": at + len(heard) / ASR_RATE})
+            bounds.append((at, at + len(heard)))
             pieces += [heard, gap]
-            at += (len(heard) + len(gap)) / ASR_RATE
-        longest = max(len(c.spoken) for c in chunks)
+            at += len(heard) + len(gap)
+        # clips in seconds that faster-whisper turns back into exactly these samples (it truncates), so a take's
+        # clip never gains or loses a sample with its place in the batch
+        clips = [{"start": (a + 0.5) / ASR_RATE, "end": (b + 0.5) / ASR_RATE} for a, b in bounds]
         segments, _ = pipeline.transcribe(
             np.concatenate(pieces), language=_whisper_language(language, pipeline.model.model.is_multilingual),
-            clip_timestamps=clips, word_timestamps=True, batch_size=self.batch_size, beam_size=1,
-            temperature=0.0, without_timestamps=True, max_new_tokens=min(400, longest + 16),
+            clip_timestamps=clips, word_timestamps=True, batch_size=self.batch_size, beam_size=BEAM,
+            temperature=0.0, without_timestamps=True, max_new_tokens=budget,
         )
+        # each clip's `seek` as faster-whisper 1.2 computes it (BatchedInferencePipeline.transcribe and .forward); its
+        # word times are seek / frames_per_second later (WhisperModel.add_word_timestamps)
+        frames = pipeline.model.frames_per_second
+        seeks = [int(a / ASR_RATE * frames) for a, _ in bounds]
         words: list[list[Word]] = [[] for _ in audios]
         for segment in segments:
+            k = max([k for k, seek in enumerate(seeks) if seek <= segment.seek] or [0])
+            start, length = seeks[k] / frames, (bounds[k][1] - bounds[k][0]) / ASR_RATE
             for w in segment.words or ():
-                middle = (w.start + w.end) / 2
-                k = next((k for k, c in enumerate(clips) if middle <= c["end"]), len(clips) - 1)
-                start, length = clips[k]["start"], clips[k]["end"] - clips[k]["start"]
                 # a word's times stay inside its take: the alignment may run on into the gap after it
-                words[k].append(Word(w.word.strip(), min(max(0.0, w.start - start), length),
-                                     min(max(0.0, w.end - start), length)))
-        return [Heard(" ".join(w.text for w in ws), tuple(ws)) for ws in words]
+                words[k].append(Word(w.word, min(round(max(0.0, w.start - start), 3), length),
+                                     min(round(max(0.0, w.end - start), 3), length)))
+        return [Heard(tuple(ws)) for ws in words]
+
+
+def _take_pipeline(model):
+    """faster-whisper's `BatchedInferencePipeline` (1.2) over ``model``, whose word timing starts afresh at each
+    batch's first clip, as for audio heard alone. Upstream carries the end of the last word heard in any earlier call
+    into the next batch's first word (`last_speech_timestamp`), so a take's times would depend on the takes heard
+    before it; within one batch (several takes at once, on CUDA) later takes still follow the ones before them."""
+    from faster_whisper import BatchedInferencePipeline
+
+    class TakePipeline(BatchedInferencePipeline):
+        def forward(self, features, tokenizer, chunks_metadata, options):
+            self.last_speech_timestamp = chunks_metadata[0]["offset"] if chunks_metadata else 0.0
+            return super().forward(features, tokenizer, chunks_metadata, options)
+
+    return TakePipeline(model)
+
+
+def token_budget(spoken: str) -> int:
+    """Tokens the recognizer may write for a take of ``spoken``: about one per character of its text (several times
+    what it needs) and some for a tail, rounded up to a step of 32 so that takes of similar length share a batch.
+    Random weights never stop early and decode all of it."""
+    return min(MAX_TOKENS, -(-(len(spoken) + 16) // 32) * 32)
 
 
 def _whisper_language(language: str | None, multilingual: bool) -> str | None:

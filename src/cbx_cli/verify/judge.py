@@ -1,10 +1,11 @@
 """Judging takes by what they say: a small model hears every take, a larger one hears again only the failures.
 
-A take passes when its word errors (`cbx_cli.verify.align`) are at most ``tolerance`` times its text's word
-count. The second stage exists because small models mishear: a take the small model fails is heard again by the
-larger one, whose verdict stands, before a retake is spent on it (most takes pass the first stage, so the larger
-model's cost is paid on a few percent of them). Transcripts already known (from the take cache) are not heard
-again.
+A take passes when its text's first and last words were heard (the ends are where takes truncate, and a lost
+end word would pass any tolerance in a long chunk) and its word errors (`cbx_cli.verify.align`) are at most
+``tolerance`` times its text's word count. The second stage exists because small models mishear: a take the small
+model fails is heard again by the larger one, whose verdict stands, before a retake is spent on it (most takes pass
+the first stage, so the larger model's cost is paid on a few percent of them). Transcripts already known (from the
+take cache) are not heard again.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cbx_cli.plan.chunks import Chunk
-from cbx_cli.verify.align import Alignment, align, words_of
+from cbx_cli.verify.align import Alignment, align, transcript_of, words_of
 from cbx_cli.verify.asr import Heard, Transcriber
 from cbx_cli.verify.trim import cut_point
 
@@ -31,17 +32,22 @@ class Verdict:
     """The model whose hearing decided."""
     passed: bool
 
-    def cut(self, seconds: float) -> float | None:
-        """Where a take of ``seconds`` is cut (after its last expected word), or None to keep it whole. Only a
-        passing take is cut: in a failing one the last aligned word may not be the text's."""
-        last = self.alignment.last_heard
-        if not self.passed or last is None:
+    def cut(self, audio: np.ndarray, sample_rate: int) -> float | None:
+        """Where a take is cut (after its last expected word), or None to keep it whole. A passing take is cut, and a
+        failing one where all its text was heard (it fails on words misheard or heard in between): in any other
+        failing take the last aligned word may not be the text's."""
+        a = self.alignment
+        if a.last_source is None or not (self.passed or a.all_heard):
             return None
-        return cut_point(seconds, self.heard.words[last].end)
+        words = self.heard.words
+        after = words[a.last_source + 1] if a.last_source + 1 < len(words) else None
+        return cut_point(audio, sample_rate, words[a.last_source].end, (after.start, after.end) if after else None)
 
     def describe(self) -> str:
         a = self.alignment
-        return f"says \"{self.heard.text[:80]}\" ({a.errors} word errors in {a.words} words, {self.model})"
+        ends = "".join(f", its {end} word missing" for end, heard in (("first", a.first_present),
+                                                                      ("last", a.last_present)) if not heard)
+        return f"says \"{self.heard.text[:80]}\" ({a.errors} word errors in {a.words} words{ends}, {self.model})"
 
 
 @dataclass
@@ -63,8 +69,9 @@ class Verifier:
         """Takes heard by a model in this run (not known from the cache)."""
 
     def verdict(self, chunk: Chunk, heard: Heard, model: str) -> Verdict:
-        alignment = align(words_of(chunk.spoken, chunk.language), words_of(heard.text, chunk.language))
-        passed = alignment.errors <= self.tolerance * alignment.words
+        expected = words_of(chunk.spoken, chunk.language)
+        alignment = align(expected, transcript_of([w.text for w in heard.words], chunk.language))
+        passed = alignment.ends_present and alignment.errors <= self.tolerance * alignment.words
         # a text with no words to say (a lone tag) is not judged by what is heard
         return Verdict(heard, alignment, model, passed or alignment.words == 0)
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from cbx_cli.parse.tags import BRACKET_TAG_RE
 from cbx_cli.plan.lexicon import Lexicon
 from cbx_cli.plan.normalize import (
     abbreviations,
@@ -40,7 +41,8 @@ from cbx_cli.plan.normalize.protect import protect_tags
 from cbx_cli.plan.normalize.rule import DATE_ORDERS, Reading, Rule
 from cbx_cli.plan.normalize.words import resolve_language
 
-__all__ = ["DATE_ORDERS", "RULES", "Normalized", "Reading", "Rule", "normalize", "normalize_text", "resolve_language"]
+__all__ = ["DATE_ORDERS", "RULES", "Mapped", "Normalized", "Reading", "Rule", "normalize", "normalize_mapped",
+           "normalize_text", "resolve_language"]
 
 RULES: tuple[Rule, ...] = (
     # Words first: "No. 5" must lose its period before numbers are read, "Chapter IX" its numeral.
@@ -146,3 +148,37 @@ def normalize(
     that ends a sentence. Never raises on odd text: what cannot be said in words is left as written, whole.
     """
     return normalize_text(text, language, lexicon, date_order).spoken
+
+
+class Mapped(NamedTuple):
+    """Text read by the rules, with where each of its characters came from."""
+
+    spoken: str
+    origins: tuple[tuple[int, int], ...]
+    """For each character of `spoken`, the span (start, end) of the input it was read from: a character a rule
+    left alone has its own; every character of a rule's words has the whole span that rule read."""
+
+
+def normalize_mapped(text: str, language: str = "en", date_order: str | None = None) -> Mapped:
+    """``text`` read by the same rules as `normalize` (no lexicon), keeping a map back to ``text``: for what a
+    recognizer heard, whose words are compared with a chunk's spoken text and timed by the words they came from.
+    Bracketed tags become spaces."""
+    text = BRACKET_TAG_RE.sub(lambda m: " " * len(m.group(0)), text)
+    origins = [(i, i + 1) for i in range(len(text))]
+    lang = resolve_language(language)
+    if lang is None:
+        return Mapped(text, tuple(origins))
+    reading = Reading(lang, date_order)
+    for rule in RULES:
+        if not rule.runs_for(lang):
+            continue
+        out, mapped, at = [], [], 0
+        for start, end, words in rule.edits(text, reading):
+            read = origins[start:end] or origins[max(0, start - 1) : start + 1]
+            span = (min(o[0] for o in read), max(o[1] for o in read)) if read else (0, 0)
+            out += [text[at:start], words]
+            mapped += origins[at:start] + [span] * len(words)
+            at = end
+        if out:
+            text, origins = "".join(out) + text[at:], mapped + origins[at:]
+    return Mapped(text, tuple(origins))

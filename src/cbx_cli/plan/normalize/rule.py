@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from cbx_cli.plan.normalize.context import UNSPACED
@@ -58,18 +58,25 @@ class Rule:
 
     def apply(self, text: str, reading: Reading) -> str:
         """``text`` with every match replaced by what `say` makes of it."""
-        pattern = self.pattern if isinstance(self.pattern, re.Pattern) else self.pattern[reading.decimal_comma]
+        out, at = [], 0
+        for start, end, words in self.edits(text, reading):
+            out += [text[at:start], words]
+            at = end
+        return "".join(out) + text[at:]
 
-        def replace(match: re.Match[str]) -> str:
+    def edits(self, text: str, reading: Reading) -> Iterator[tuple[int, int, str]]:
+        """Each replacement `apply` makes, in order: (start, end, words) for ``text[start:end]``. Verification reads
+        them to map spoken words back to what they were read from."""
+        pattern = self.pattern if isinstance(self.pattern, re.Pattern) else self.pattern[reading.decimal_comma]
+        for match in pattern.finditer(text):
             if self.whole_tokens and figures_around(text, match.start(), match.end()):
-                return match.group(0)
+                continue
             try:
                 words = self.say(text, match, reading)
             except Unsupported:
-                return match.group(0)
-            return match.group(0) if words is None else words
-
-        return pattern.sub(replace, text)
+                continue
+            if words is not None and words != match.group(0):
+                yield match.start(), match.end(), words
 
 
 _FIGURES = frozenset("0123456789")
