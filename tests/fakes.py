@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from cbx_cli.engine.base import Engine, EngineInfo, EngineSpec, Synthesis, TakeRequest, Voice, VoicePrompt
+from cbx_cli.engine.base import Engine, EngineFacts, EngineInfo, EngineSpec, Synthesis, TakeRequest, Voice, VoicePrompt
 from cbx_cli.errors import VoiceError
 
 SR = 24000
@@ -33,6 +33,14 @@ def speech_like(seconds: float, seed: int) -> np.ndarray:
 
 def _digest(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def voice_id(prompt: VoicePrompt | None) -> str:
+    """The id a FakeEngine gives a voice: its name and its recording's digest."""
+    if prompt is None:
+        return "builtin"
+    digest = _digest(prompt.path)
+    return f"voice:{prompt.name}:{digest}" if prompt.name else f"file:{digest}"
 
 
 class FakeEngine(Engine):
@@ -78,12 +86,11 @@ class FakeEngine(Engine):
             return Voice("builtin", None)
         if self.refusal:
             raise VoiceError(self.refusal)
-        digest = _digest(prompt.path)
         if self.store is not None and self.store.find(prompt, self.spec.model, self.info.checkpoint_id) is None:
             target = self.store.target(prompt, self.spec.model, self.info.checkpoint_id)
             if target is not None:
                 target.write_bytes(b"conds of " + prompt.path.name.encode())
-        return Voice(f"voice:{prompt.name}:{digest}" if prompt.name else f"file:{digest}", None)
+        return Voice(voice_id(prompt), None)
 
     def synthesize(self, requests: Sequence[TakeRequest]) -> list[Synthesis]:
         return [take for _, take in self.stream(requests)]
@@ -109,7 +116,8 @@ class FakeEngine(Engine):
 
 class FakeEngines:
     """An engine factory (`cbx_cli.engine.base.EngineFactory`) that makes FakeEngines and keeps them in `made`: the
-    `fake_engine` fixture's value."""
+    `fake_engine` fixture's value. Like the library's own it tells an engine's facts without making one
+    (`identify`), so a run whose takes are all cached makes none."""
 
     def __init__(self):
         self.made: list[FakeEngine] = []
@@ -122,6 +130,10 @@ class FakeEngines:
             setattr(engine, name, value)
         self.made.append(engine)
         return engine
+
+    def identify(self, spec: EngineSpec, store=None) -> EngineFacts:
+        info = EngineInfo(spec.model, "fake0001", None, "", None)
+        return EngineFacts(f"fake:{spec.model}:fake0001", SR, info, voice_id)
 
     @property
     def last(self) -> FakeEngine:

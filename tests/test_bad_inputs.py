@@ -270,8 +270,9 @@ CASES = [
          "--model-dir '{tmp}' is not a Chatterbox original checkpoint: missing ve.safetensors, t3_cfg.safetensors, "
          "s3gen.safetensors, tokenizer.json. Check --model matches the folder.", code=4),
     Case("no-weights-reachable", [*SAY, "--device", "cpu"],
-         "Chatterbox original weights are not in the Hugging Face cache and the hub cannot be reached. Connect once "
-         "to download ResembleAI/chatterbox, or pass --model-dir DIR (or set CBX_MODEL_DIR) with a checkpoint folder.",
+         "Not in the Hugging Face cache, and the hub cannot be reached: Chatterbox original (ResembleAI/chatterbox, "
+         "about 3.2 GB). Fetch it with: cbx models pull original (for a machine without the network: add --to DIR on "
+         "one that has it, then cbx models pull --from DIR here); or pass --model-dir DIR with a checkpoint folder.",
          code=4),
     Case("device-cuda-missing", [*SAY, "--device", "cuda", "--model-dir", "{tmp}"],
          "--device cuda: torch sees no CUDA GPU. Use --device auto or --device cpu.", code=4),

@@ -107,11 +107,13 @@ def test_no_speech_model_offline_is_one_line_saying_what_to_do(fake_engine, tmp_
     r, out, _ = book(tmp_path, "--verify")
     assert r.exit_code == 4 and not out.exists()
     assert r.stderr.strip() == (
-        "cbx: error: Speech recognition model 'base.en' is not in the Hugging Face cache and the hub cannot be "
-        "reached. Connect once to download Systran/faster-whisper-base.en, pass --verify-model FOLDER with a "
-        "faster-whisper model, or narrate without checking takes (--no-verify)."
+        "cbx: error: Not in the Hugging Face cache, and the hub cannot be reached: speech recognition base.en "
+        "(Systran/faster-whisper-base.en, about 145 MB), small.en (Systran/faster-whisper-small.en, about 484 MB). "
+        "Fetch them with: cbx models pull base.en small.en (for a machine without the network: add --to DIR on one "
+        "that has it, then cbx models pull --from DIR here); or run without checking takes: --no-verify (or hear "
+        "them with --verify-model FOLDER)."
     )
-    assert fake_engine.made == [] or not fake_engine.last.loaded  # found missing before synthesis began
+    assert fake_engine.made == []  # found missing before any engine was made
 
 
 def test_a_user_preset_can_turn_verification_on_and_a_typo_is_named(fake_engine, scripted_asr, tmp_path,

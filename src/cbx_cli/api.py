@@ -15,6 +15,7 @@ below it, so the names they use of the stages and of the engine seam are given h
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -26,6 +27,7 @@ import numpy as np
 
 from cbx_cli import __version__
 from cbx_cli.config import paths
+from cbx_cli.config.catalog import ModelEntry
 from cbx_cli.config.models import check_language
 from cbx_cli.config.params import (
     AssemblySettings,
@@ -46,6 +48,7 @@ from cbx_cli.engine import make_engine
 from cbx_cli.engine.base import (
     Engine,
     EngineFactory,
+    EngineFacts,
     EngineInfo,
     EngineSpec,
     Synthesis,
@@ -53,8 +56,9 @@ from cbx_cli.engine.base import (
     Voice,
     VoicePrompt,
 )
+from cbx_cli.engine.hub import PullProgress
 from cbx_cli.engine.weights import resolve_device
-from cbx_cli.errors import RenderError
+from cbx_cli.errors import MissingModel, RenderError
 from cbx_cli.narration import Narration
 from cbx_cli.parse.script import Script
 from cbx_cli.parse.sources import MARKDOWN_SUFFIXES, TEXT_SUFFIXES
@@ -86,6 +90,7 @@ DEFAULT_BATCH = 8
 `batch_size` is None (the batched engine then picks its own rows: 8 on a CPU, by memory on CUDA)."""
 
 Options = NarrationOptions
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -303,11 +308,18 @@ class Narrator:
         self.batch_size = batch_size or DEFAULT_BATCH
         self.cache_dir = paths.takes_dir() if cache_dir is DEFAULT_CACHE else cache_dir
         self._factory = engine_factory or make_engine
+        self._identify = getattr(self._factory, "identify", None)
         self._engines: dict[str, Engine] = {}
+        self._facts: dict[str, EngineFacts] = {}
         self._transcribers: dict[str, Any] = {}
-        self._loading = threading.Lock()  # a server's threads share one narrator: each model loads once
+        self._loading = threading.RLock()  # a server's threads share one narrator: each model loads once
         self.on_loaded: Callable[[Engine], None] | None = None
         """Called once per engine right after it loads (the CLI prints the device warning there)."""
+        self.on_stage: Callable[[Stage], None] | None = None
+        """Told what the narrator is doing when that takes a while: a model loading, voices being conditioned,
+        takes being heard, the program being assembled (the CLI shows it)."""
+        self.loads = 0
+        """Engines loaded so far: none for a run whose takes all come from the take cache."""
 
     @property
     def model(self) -> str:
@@ -320,21 +332,96 @@ class Narrator:
             if model not in self._engines:
                 from cbx_cli.voices.library import LibraryConditioning
 
+                self._stage("loading", f"loading the {model} model")
                 engine = self._factory(replace(self.spec, model=model), LibraryConditioning())
                 engine.load()
                 self._engines[model] = engine
+                self.loads += 1
                 if self.on_loaded:
                     self.on_loaded(engine)
             return self._engines[model]
 
+    def facts(self, model: str | None = None) -> EngineFacts:
+        """What names ``model``'s takes (its identity, rate, each voice's id), without loading it when the engine
+        factory can tell (`EngineFactory`); a missing checkpoint fails here. Otherwise the engine is loaded."""
+        model = model or self.spec.model
+        with self._loading:
+            if model not in self._facts:
+                if model in self._engines or self._identify is None:
+                    engine = self.engine(model)
+                    self._facts[model] = EngineFacts(engine.identity(), engine.sample_rate, engine.info,
+                                                     lambda prompt: engine.voice(prompt).id)
+                else:
+                    from cbx_cli.voices.library import LibraryConditioning
+
+                    self._facts[model] = self._identify(replace(self.spec, model=model), LibraryConditioning())
+            return self._facts[model]
+
+    def deferred(self, model: str | None = None) -> Engine:
+        """``model``'s engine as the render sees it: named by its facts, loaded on the first take it must make."""
+        return DeferredEngine(self, model or self.spec.model)
+
     def _main_engine(self, job: Job) -> Engine:
-        """The engine whose rate and identity the program carries: the job's model's, else the first loaded (a
-        script whose directives pick other models for every paragraph never loads the job's own)."""
-        return self._engines.get(job.model) or next(iter(self._engines.values()), None) or self.engine(job.model)
+        """The engine whose rate and identity the program carries: the job's model's, else the first a chunk names (a
+        script whose directives pick other models for every paragraph never needs the job's own)."""
+        models = {c.model for c in job.chunks}
+        return self.deferred(job.model if job.model in models or not models else job.chunks[0].model)
+
+    def _stage(self, name: str, detail: str, total: int | None = None) -> None:
+        if self.on_stage:
+            self.on_stage(Stage(name, detail, total))
 
     def load(self) -> Engine:
-        """Load the narrator's model now (otherwise it loads on first use)."""
+        """Load the narrator's model now (otherwise it loads on the first take it must make)."""
         return self.engine()
+
+    def check_models(self, job: Job, on_pull: Callable[[PullProgress], None] | None = None) -> None:
+        """Every model the job can need, there before any work: each Chatterbox model its chunks name (from the
+        Hugging Face cache, or --model-dir) and, when it verifies, the speech recognition models. Missing ones are
+        fetched when the hub answers (``on_pull`` is told the bytes), else one `MissingModel` names them all."""
+        from cbx_cli.engine import hub
+
+        needed = self.models_needed(job)
+        missing = [(entry, revision) for entry, revision in needed if hub.find(entry, revision) is None]
+        if missing and hub.reachable([entry for entry, _ in missing]):
+            for entry, revision in missing:
+                self._stage("downloading", f"downloading {entry.name} ({entry.repo})")
+                hub.pull(entry, revision, on_pull)
+        problems: list[MissingModel] = []
+        for model in dict.fromkeys([c.model for c in job.chunks] or [job.model]):
+            try:
+                self.facts(model)
+            except MissingModel as exc:
+                problems.append(exc)
+        if job.verify.enabled:
+            try:
+                self.verifier(job)
+            except MissingModel as exc:
+                problems.append(exc)
+        if problems:
+            raise missing_models(problems)
+
+    def models_needed(self, job: Job) -> list[tuple[ModelEntry, str | None]]:
+        """The catalog's models (with the revision asked for) that the job reads from the Hugging Face cache: its
+        Chatterbox models unless --model-dir gives them or the engines are not the library's own, and its speech
+        recognition models when it verifies, unless given as folders."""
+        from cbx_cli.config.catalog import CATALOG, speech_entry
+
+        needed: list[tuple[ModelEntry, str | None]] = []
+        if self._factory is make_engine and self.spec.model_dir is None:
+            needed += [(CATALOG[m], self.spec.revision) for m in dict.fromkeys([c.model for c in job.chunks])]
+        if job.verify.enabled:
+            for name in self.speech_models(job):
+                if name.lower() != "none" and not Path(name).expanduser().is_dir():
+                    needed.append((speech_entry(name), None))
+        return needed
+
+    def speech_models(self, job: Job) -> tuple[str, str]:
+        """The names (or folders) of the models that hear the job's takes: (every take, the failures again)."""
+        from cbx_cli.verify import asr
+
+        check, recheck = asr.default_models([c.language for c in job.chunks])
+        return job.options.verify_model or check, job.options.recheck_model or recheck
 
     def prepare(self, source: Script | str, options: NarrationOptions | None = None,
                 source_name: str | None = None, delivery: Delivery | None = None,
@@ -362,13 +449,14 @@ class Narrator:
 
         cache = TakeCache(self.cache_dir) if self.cache_dir is not None else None
         stats = stats if stats is not None else RenderStats()
+        self.check_models(job)
         verifier = self.verifier(job) if job.verify.enabled else None
         groups: dict[str, list[Chunk]] = {}
         for chunk in job.chunks:
             groups.setdefault(chunk.model, []).append(chunk)
         rendered: list[Take] = []
         for model, group in groups.items():  # every voice and chapter of a model in one render: one scheduler
-            engine = self.engine(model)
+            engine = self.deferred(model)  # loaded on the first take the cache lacks
             conditioning = {voice: engine.voice(job.voice(voice)) for voice in dict.fromkeys(c.voice for c in group)}
             requests = [TakeRequest(chunk, conditioning[chunk.voice]) for chunk in group]
             progress = _offset(on_progress, rendered, len(job.chunks)) if on_progress else None
@@ -400,21 +488,106 @@ class Narrator:
         from cbx_cli.verify import asr
         from cbx_cli.verify.judge import Verifier
 
-        check, recheck = asr.default_models([c.language for c in job.chunks])
-        check = job.options.verify_model or check
-        recheck = job.options.recheck_model or recheck
-        device = resolve_device(self.spec.device)[0]
+        check, recheck = self.speech_models(job)
+        device = self._speech_device()
+        missing: list[MissingModel] = []
         for name in (check, recheck):
             if name.lower() != "none" and name not in self._transcribers:
-                self._transcribers[name] = asr.make_transcriber(name, device, self.batch_size)
+                try:
+                    self._transcribers[name] = asr.make_transcriber(name, device, self.batch_size)
+                except MissingModel as exc:
+                    missing.append(exc)
+        if missing:
+            raise missing_models(missing)
         second = None if recheck.lower() == "none" or recheck == check else self._transcribers[recheck]
         return Verifier(self._transcribers[check], second, job.verify.tolerance)
+
+    def _speech_device(self) -> str:
+        """Where speech recognition runs: where synthesis does (CTranslate2 runs on CUDA or the CPU). Told without
+        importing torch, so a run from the take cache starts at once."""
+        loaded = next(iter(self._engines.values()), None)
+        if loaded is not None and loaded.info.device:
+            return loaded.info.device
+        if self.spec.device != "auto":
+            return self.spec.device
+        from cbx_cli.verify.asr import cuda_available
+
+        return "cuda" if cuda_available() else "cpu"
 
     def iter_takes(self, job: Job, on_progress: ProgressFn | None = None) -> Iterator[Take]:
         """Takes in chunk order as they are ready, a batch at a time (for streaming); the same takes `takes` gives."""
         for start in range(0, len(job.chunks), self.batch_size):
             part = replace(job, plan=replace(job.plan, chunks=job.chunks[start : start + self.batch_size]))
             yield from self.takes(part, on_progress)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """What a narrator is doing, as it starts doing it (`Narrator.on_stage`)."""
+
+    name: str
+    """downloading, loading, conditioning, rendering, verifying, assembling."""
+    detail: str
+    """The same in words, e.g. "loading the original model"."""
+    total: int | None = None
+    """How many things the stage goes through, where that is known (takes to hear)."""
+
+
+def missing_models(problems: Sequence[MissingModel]) -> MissingModel:
+    """One error naming every missing model of ``problems``, with the one `cbx models pull` line for them all."""
+    from cbx_cli.config.catalog import missing_message
+
+    names = tuple(dict.fromkeys(n for p in problems for n in p.names))
+    revision = next((p.revision for p in problems if p.revision), None)
+    verify = any(p.verify for p in problems)
+    return MissingModel(missing_message(names, revision, verify), names, revision, verify)
+
+
+class DeferredEngine(Engine):
+    """A narrator's engine as a render sees it: named by its facts (identity, rate, voice ids), so takes are looked
+    up in the take cache without it; loaded, and the voices conditioned, when the first take must be made. Its
+    `Voice` carries the prompt where a loaded engine keeps the conditioning."""
+
+    def __init__(self, narrator: Narrator, model: str):
+        self.narrator, self.model = narrator, model
+        self.facts = narrator.facts(model)
+        self.sample_rate = self.facts.sample_rate
+
+    @property
+    def loaded(self) -> Engine | None:
+        return self.narrator._engines.get(self.model)
+
+    @property
+    def info(self) -> EngineInfo:
+        return self.loaded.info if self.loaded is not None else self.facts.info
+
+    @property
+    def timings(self) -> dict[str, float]:
+        return self.loaded.timings if self.loaded is not None else {}
+
+    def load(self) -> None:
+        self.narrator.engine(self.model)
+
+    def identity(self) -> str:
+        return self.facts.identity
+
+    def voice(self, prompt: VoicePrompt | None) -> Voice:
+        return Voice(self.facts.voice_id(prompt), prompt)
+
+    def synthesize(self, requests: Sequence[TakeRequest]) -> list[Synthesis]:
+        return [take for _, take in self.stream(requests)]
+
+    def stream(self, requests: Sequence[TakeRequest]) -> Iterator[tuple[int, Synthesis]]:
+        engine = self.narrator.engine(self.model)
+        if engine.identity() != self.facts.identity:  # the checkpoint changed between the look and the load
+            log.warning("the %s model's files changed while it loaded; its takes are cached under the identity it "
+                        "had before (%s, now %s)", self.model, self.facts.identity, engine.identity())
+        prompts = {r.voice.id: r.voice.conditionals for r in requests}
+        if any(p is not None for p in prompts.values()):
+            self.narrator._stage("conditioning", "conditioning the voices")
+        voices = {vid: engine.voice(prompt) for vid, prompt in prompts.items()}
+        self.narrator._stage("rendering", "rendering")
+        yield from engine.stream([TakeRequest(r.chunk, voices[r.voice.id]) for r in requests])
 
 
 def _offset(on_progress: ProgressFn, before: list[Take], total: int) -> ProgressFn:

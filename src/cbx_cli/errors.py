@@ -52,6 +52,18 @@ class ModelError(CbxError):
     exit_code = 4
 
 
+class MissingModel(ModelError):
+    """Models are neither in the Hugging Face cache nor fetchable now. Carries their names (as `cbx models pull`
+    takes them), so that every missing model of a run is named in one message."""
+
+    def __init__(self, message: str, names: tuple[str, ...], revision: str | None = None, verify: bool = False):
+        super().__init__(message)
+        self.names = names
+        self.revision = revision
+        self.verify = verify
+        """Whether the models are for checking takes (--no-verify then runs without them)."""
+
+
 class RenderError(CbxError):
     """Synthesis failed for a chunk."""
 

@@ -5,7 +5,7 @@ The seam (protocol, voices, requests, results) is `base.py`; `make_engine` picks
 
 from __future__ import annotations
 
-from cbx_cli.engine.base import ConditioningStore, Engine, EngineSpec
+from cbx_cli.engine.base import ConditioningStore, Engine, EngineFacts, EngineSpec
 
 
 def make_engine(spec: EngineSpec, store: ConditioningStore | None = None) -> Engine:
@@ -21,3 +21,18 @@ def make_engine(spec: EngineSpec, store: ConditioningStore | None = None) -> Eng
     from cbx_cli.engine.batched import BatchedEngine
 
     return BatchedEngine(stock, max_batch=spec.max_batch)
+
+
+def identify_engine(spec: EngineSpec, store: ConditioningStore | None = None) -> EngineFacts:
+    """The facts of the engine `make_engine` makes for ``spec``, without making or loading it: its checkpoint is
+    found (a missing one fails here), nothing is imported that takes long."""
+    from cbx_cli.engine.stock import ChatterboxEngine, identify
+
+    if not spec.batched:
+        return identify(spec, store, ChatterboxEngine.kind)
+    from cbx_cli.engine.batched import BatchedEngine
+
+    return identify(spec, store, BatchedEngine.kind)
+
+
+make_engine.identify = identify_engine  # type: ignore[attr-defined]  # see EngineFactory

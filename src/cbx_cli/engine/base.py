@@ -157,7 +157,23 @@ class Engine(Protocol):
         yield from enumerate(self.synthesize(requests))
 
 
+@dataclass(frozen=True)
+class EngineFacts:
+    """What names an engine's takes, known before its weights load: a run whose takes are all in the take cache
+    needs nothing more, so it loads no model."""
+
+    identity: str
+    """What the loaded engine's `identity()` gives."""
+    sample_rate: int
+    info: EngineInfo
+    """As the loaded engine's, but ``device`` is empty: where it runs is decided when it loads."""
+    voice_id: Callable[[VoicePrompt | None], str] = field(compare=False)
+    """The id the loaded engine's `voice(prompt)` gives, worked out without computing the conditioning."""
+
+
 EngineFactory = Callable[[EngineSpec, ConditioningStore | None], Engine]
 """What makes an engine for a spec, given where voice conditioning is kept: `make_engine`, or a wrapper around it
-(the server's shared engine), or a test's fake."""
+(the server's shared engine), or a test's fake. A factory may also have ``identify(spec, store)`` giving the
+`EngineFacts` of the engine it would make, without making it (`make_engine.identify`): the library then makes and
+loads an engine only when a take must be rendered."""
 

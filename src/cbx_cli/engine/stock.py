@@ -21,6 +21,7 @@ import numpy as np
 from cbx_cli.engine.base import (
     ConditioningStore,
     Engine,
+    EngineFacts,
     EngineInfo,
     EngineSpec,
     SpokenChunk,
@@ -30,6 +31,8 @@ from cbx_cli.engine.base import (
     VoicePrompt,
 )
 from cbx_cli.engine.weights import (
+    FILES,
+    checkpoint_identity,
     conditionals_class,
     find_checkpoint,
     import_torch,
@@ -108,9 +111,7 @@ class ChatterboxEngine(Engine):
         path = self.store.find(prompt, self.spec.model, self.info.checkpoint_id) if self.store else None
         if path is None:
             return None
-        digest = _digest(path)
-        name = f"voice:{prompt.name}:{digest}" if prompt.name else f"conds:{digest}"
-        return Voice(name, self.load_conditionals(path))
+        return Voice(stored_voice_id(prompt, path), self.load_conditionals(path))
 
     def _computed(self, prompt: VoicePrompt) -> Voice:
         """`prepare_conditionals` on the recording (its default exaggeration: each chunk sets its own)."""
@@ -127,7 +128,7 @@ class ChatterboxEngine(Engine):
         target = self.store.target(prompt, self.spec.model, self.info.checkpoint_id) if self.store else None
         if target is not None:
             save_conditionals(conds, target)
-        return Voice("file:" + _digest(prompt.path), conds)
+        return Voice(file_voice_id(prompt), conds)
 
     def load_conditionals(self, path: Path):
         """Conditioning stored by `save_conditionals`, on this engine's device."""
@@ -240,6 +241,39 @@ class ChatterboxEngine(Engine):
         else:
             wav, _ = m.s3gen.inference(speech_tokens=tokens, ref_dict=conds.gen)
         return watermarked(m, wav, self.sample_rate)
+
+
+def identify(spec: EngineSpec, store: ConditioningStore | None, kind: str) -> EngineFacts:
+    """The facts of the engine ``kind`` (`ChatterboxEngine.kind`, `BatchedEngine.kind`) would load for ``spec``: the
+    checkpoint found as `load` finds it (no torch, no chatterbox), its identity, and each voice's id as `voice` names
+    it (stored conditioning, else the recording's digest). A device asked for by name is checked first, as `load`
+    checks it."""
+    if spec.device not in ("auto", "cpu"):
+        resolve_device(spec.device)
+    checkpoint = find_checkpoint(spec.model, spec.model_dir, spec.revision)
+    folder = checkpoint.folder
+    checkpoint_id = checkpoint_identity(folder, FILES[spec.model])
+    snapshot = checkpoint.source != "folder" and folder.parent.name == "snapshots"
+    info = EngineInfo(spec.model, checkpoint_id, folder.name if snapshot else None, "", None)
+
+    def voice_id(prompt: VoicePrompt | None) -> str:
+        if prompt is None:
+            return "builtin"
+        stored = store.find(prompt, spec.model, checkpoint_id) if store else None
+        return stored_voice_id(prompt, stored) if stored is not None else file_voice_id(prompt)
+
+    return EngineFacts(f"{kind}:{spec.model}:{checkpoint_id}", SAMPLE_RATE, info, voice_id)
+
+
+def stored_voice_id(prompt: VoicePrompt, stored: Path) -> str:
+    """A voice conditioned from a stored file: a library voice by its name and the file's digest."""
+    digest = _digest(stored)
+    return f"voice:{prompt.name}:{digest}" if prompt.name else f"conds:{digest}"
+
+
+def file_voice_id(prompt: VoicePrompt) -> str:
+    """A voice conditioned from its recording: the recording's digest."""
+    return "file:" + _digest(prompt.path)
 
 
 def with_exaggeration(t3_cond, value: float, device):

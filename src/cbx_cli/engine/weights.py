@@ -23,23 +23,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from cbx_cli.config.catalog import CHATTERBOX_FILES, CHATTERBOX_REPOS, missing_message
 from cbx_cli.engine.layers import t3_sized_to
-from cbx_cli.errors import ModelError
+from cbx_cli.errors import MissingModel, ModelError
 
 log = logging.getLogger(__name__)
 
-REPOS = {
-    "original": "ResembleAI/chatterbox",
-    "turbo": "ResembleAI/chatterbox-turbo",
-    "multilingual": "ResembleAI/chatterbox",
-}
-FILES = {
-    "original": ("ve.safetensors", "t3_cfg.safetensors", "s3gen.safetensors", "tokenizer.json", "conds.pt"),
-    "turbo": ("ve.safetensors", "t3_turbo_v1.safetensors", "s3gen_meanflow.safetensors", "conds.pt"),
-    "multilingual": (
-        "ve.pt", "t3_mtl23ls_v2.safetensors", "s3gen.pt", "grapheme_mtl_merged_expanded_v1.json", "conds.pt",
-    ),
-}
+REPOS = CHATTERBOX_REPOS
+FILES = CHATTERBOX_FILES
 T3_FILE = {m: files[1] for m, files in FILES.items()}
 
 INSTALL_HINT = "Install the model extras with: pip install chatterbox-tts"
@@ -97,12 +88,12 @@ def resolve_device(requested: str) -> tuple[str, str | None]:
     return "cpu", "No GPU found: running on the CPU, which is much slower."
 
 
-def no_weights_message(model: str) -> str:
-    return (
-        f"Chatterbox {model} weights are not in the Hugging Face cache and the hub cannot be reached. "
-        f"Connect once to download {REPOS[model]}, or pass --model-dir DIR (or set CBX_MODEL_DIR) "
-        "with a checkpoint folder."
-    )
+def no_weights_message(model: str, revision: str | None = None) -> str:
+    return missing_message([model], revision)
+
+
+def no_weights(model: str, revision: str | None = None) -> MissingModel:
+    return MissingModel(no_weights_message(model, revision), (model,), revision)
 
 
 def find_checkpoint(model: str, model_dir: Path | None, revision: str | None) -> Checkpoint:
@@ -112,7 +103,7 @@ def find_checkpoint(model: str, model_dir: Path | None, revision: str | None) ->
     with quiet_hub():
         folder, reachable = cached_dir(model, revision)
     if not reachable and _missing(folder, model):  # nothing can be fetched
-        raise ModelError(no_weights_message(model))
+        raise no_weights(model, revision)
     return Checkpoint(model, folder, "hub" if reachable else "cache", revision)
 
 
@@ -199,7 +190,7 @@ def cached_dir(model: str, revision: str | None) -> tuple[Path, bool]:
         log.debug("weights lookup failed: %r", exc)
         if revision and "revision" in str(exc).lower():
             raise ModelError(f"Revision '{revision}' of {repo} is not available. Check --revision.") from None
-        raise ModelError(no_weights_message(model)) from None
+        raise no_weights(model, revision) from None
     return Path(path).parent, reachable
 
 
@@ -233,7 +224,7 @@ def _download(snapshot: Path, model: str, revision: str) -> Path:
         except Exception as exc:  # conds.pt is optional; everything else must be there
             if name != "conds.pt":
                 log.debug("download of %s failed: %r", name, exc)
-                raise ModelError(no_weights_message(model)) from None
+                raise no_weights(model, revision) from None
     return snapshot
 
 

@@ -159,6 +159,8 @@ def _takes(pending: Sequence[TakeRequest], run: RenderRun) -> list[Take]:
     what it says. The engine gets every miss at once and schedules them itself (continuous batching)."""
     identity, sr = run.engine.identity(), run.engine.sample_rate
     ready, misses = _from_cache(pending, identity, sr, run.cache, run.stats)
+    if ready:
+        run.report(ready)
     for take in _synthesized(misses, run.engine, identity, run.cache):
         ready.append(take)
         run.stats.rendered += 1

@@ -22,7 +22,8 @@ from typing import Protocol
 
 import numpy as np
 
-from cbx_cli.errors import ModelError
+from cbx_cli.config.catalog import missing_message
+from cbx_cli.errors import MissingModel, ModelError
 from cbx_cli.plan.chunks import Chunk
 
 log = logging.getLogger(__name__)
@@ -121,11 +122,7 @@ def find_model(name_or_folder: str) -> Path:
             return Path(download_model(repo, local_files_only=not reachable))
         except Exception as exc:  # hub errors come in many classes: offline, missing, network, auth
             log.debug("speech model lookup failed: %r", exc)
-    raise ModelError(
-        f"Speech recognition model '{name_or_folder}' is not in the Hugging Face cache and the hub cannot be "
-        f"reached. Connect once to download {repo}, pass --verify-model FOLDER with a faster-whisper model, or "
-        "narrate without checking takes (--no-verify)."
-    )
+    raise MissingModel(missing_message([name_or_folder], verify=True), (name_or_folder,), verify=True)
 
 
 class WhisperTranscriber:
@@ -239,6 +236,18 @@ def default_models(languages: Sequence[str | None]) -> tuple[str, str]:
     english = all((lang or "en").split("-")[0] == "en" for lang in languages)
     kind = "en" if english else "any"
     return CHECK_MODELS[kind], RECHECK_MODELS[kind]
+
+
+def cuda_available() -> bool:
+    """Whether CTranslate2 sees a CUDA GPU (asked without importing torch)."""
+    try:
+        import ctranslate2
+    except ImportError:
+        return False
+    try:
+        return ctranslate2.get_cuda_device_count() > 0
+    except RuntimeError:
+        return False
 
 
 def make_transcriber(model: str, device: str, batch_size: int = 8) -> Transcriber:
