@@ -100,6 +100,23 @@ def _quiet_stdout() -> None:
     os.close(devnull)
 
 
+def _argument_placeholder() -> None:
+    """An argument given a metavar (SCRIPT, TEXT, NAME) shows only that in --help: typer 0.2x also writes its Python
+    type after it (``SCRIPT <str>``), which tells a person nothing they can type."""
+    argument = getattr(typer.core, "TyperArgument", None)
+    shown = getattr(argument, "display_type_rich", None)
+    if shown is None or getattr(shown, "_cbx", False):
+        return
+
+    def display_type_rich(self, ctx):
+        return None if self.metavar is not None else shown(self, ctx)
+
+    display_type_rich._cbx = True  # type: ignore[attr-defined]
+    argument.display_type_rich = display_type_rich
+
+
+_argument_placeholder()
+
 app = typer.Typer(
     name="cbx",
     cls=CbxGroup,

@@ -19,7 +19,7 @@ from cbx_cli.cli.signals import stopped_by
 @app.command()
 @with_options("output", "narration", "model", "run")
 def say(
-    text: Annotated[str, typer.Argument(help="The text to speak, or - to read it from stdin.")], opts
+    text: Annotated[str, typer.Argument(metavar="TEXT", help="The text to speak, or - to read it from stdin.")], opts
 ) -> None:
     """Speak a line of text (or stdin) into one audio file."""
     from cbx_cli.api import load_say
@@ -30,7 +30,7 @@ def say(
 @app.command()
 @with_options("output", "narration", "model", "run")
 def book(
-    script: Annotated[str, typer.Argument(help="A Markdown (.md) or text (.txt) script, or - for Markdown on stdin.")],
+    script: Annotated[str, typer.Argument(metavar="SCRIPT", help="A Markdown (.md) or text (.txt) script, or - for Markdown on stdin.")],
     opts,
 ) -> None:
     """Narrate a whole script: chapters from headings, paragraphs with pauses, one finished file."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import inspect
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Annotated, Any
@@ -37,7 +38,9 @@ class Opt:
     extra: dict | None = None
 
     def parameter(self, name: str) -> inspect.Parameter:
-        option = typer.Option(*self.decls, help=self.help, **(self.extra or {}))
+        placeholder = metavar(name, self.type)  # none for a flag; a choice shows its choices
+        extra = ({"metavar": placeholder} if placeholder and not _is_enum(self.type) else {}) | (self.extra or {})
+        option = typer.Option(*self.decls, help=self.help, **extra)
         default = inspect.Parameter.empty if self.default is ... else self.default
         return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
                                  annotation=Annotated[self.type, option])
@@ -138,13 +141,38 @@ OPTIONS: dict[str, Opt] = {
     "page": Opt(Path, ..., ("-o", "--output"), "The HTML page to write (one self-contained file)."),
     # cbx retake
     "chunk": Opt(list[int] | None, None, ("--chunk",), "Retake chunk N (numbered from 1 as `cbx plan` shows); "
-                 "give it again for more.", {"metavar": "<int>"}),
+                 "give it again for more."),
     "chunks": Opt(str | None, None, ("--chunks",), "Retake these chunks: numbers and ranges, e.g. 3,7-9."),
     "take_seed": Opt(int | None, None, ("--seed",), "The retaken chunks' seed (default: each chunk's next derived "
                      "seed)."),
     "run_seed": Opt(int | None, None, ("--run-seed",), "The run's seed, as `cbx book --seed` gives it: "
                     + _described("seed")),
 }
+
+METAVARS = {
+    "output": "FILE", "fmt": "FORMAT", "sample_rate": "HZ", "speed": "FACTOR", "volume": "DB", "preset": "NAME",
+    "voice": "VOICE", "language": "CODE", "date_order": "ORDER", "seed": "INTEGER", "verify_model": "NAME|DIR",
+    "recheck_model": "NAME|DIR", "model_dir": "DIR", "revision": "REVISION", "cache_dir": "DIR", "out_folder": "DIR",
+    "subtitles": "KIND", "cluster": "WHERE", "host": "ADDRESS", "port": "PORT", "data_dir": "DIR", "bitrate": "RATE",
+    "page": "FILE", "chunk": "N", "chunks": "LIST", "take_seed": "INTEGER", "run_seed": "INTEGER", "title": "TEXT",
+    "author": "TEXT", "retakes": "FILE",
+}
+"""What goes after each option in --help, where its type alone does not say it (TEXT, INTEGER, NUMBER, FILE)."""
+
+
+def metavar(name: str, kind: Any) -> str:
+    """The option's placeholder in --help: its own (`METAVARS`), else its type's."""
+    if name in METAVARS:
+        return METAVARS[name]
+    for base, word in ((bool, ""), (int, "INTEGER"), (float, "NUMBER"), (Path, "FILE")):
+        if kind is base or base in getattr(kind, "__args__", ()):
+            return word
+    return "TEXT"
+
+
+def _is_enum(kind: Any) -> bool:
+    return isinstance(kind, type) and issubclass(kind, Enum)
+
 
 SAMPLING = ("exaggeration", "temperature", "cfg_weight", "min_p", "top_p", "top_k", "repetition_penalty", "seed",
             "max_tokens")

@@ -31,7 +31,7 @@ def presets_list(ctx: typer.Context) -> None:
 
 
 @presets_app.command("show")
-def presets_show(name: Annotated[str, typer.Argument(help="Preset name.")]) -> None:
+def presets_show(name: Annotated[str, typer.Argument(metavar="NAME", help="Preset name.")]) -> None:
     """Print a preset's resolved values (defaults < preset < your config)."""
     import yaml
 
@@ -67,7 +67,7 @@ def cache_info(opts) -> None:
 def cache_clear(
     opts,
     older_than: Annotated[
-        float | None, typer.Option("--older-than", help="Only entries unused for more than DAYS.")
+        float | None, typer.Option("--older-than", metavar="DAYS", help="Only entries unused for more than DAYS.")
     ] = None,
 ) -> None:
     """Remove cached takes (all of them, or those unused for more than --older-than DAYS)."""

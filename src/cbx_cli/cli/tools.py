@@ -14,7 +14,7 @@ from cbx_cli.config.ranges import RANGES
 
 @app.command()
 def check(
-    audio: Annotated[Path, typer.Argument(help="An audio file to measure.")],
+    audio: Annotated[Path, typer.Argument(metavar="FILE", help="An audio file to measure.")],
     acx: Annotated[bool, typer.Option("--acx", help="Check against ACX audiobook requirements.")] = False,
 ) -> None:
     """Measure RMS loudness, peak and noise floor; with --acx, exit 1 if any ACX requirement fails."""
@@ -31,10 +31,10 @@ def check(
 @with_options("model", "debug", "asr", "verify_model")
 def bench(
     opts,
-    chunks: Annotated[int, typer.Option("--chunks", help=RANGES["chunks"].help)] = 8,
-    tokens: Annotated[int, typer.Option("--tokens", help=RANGES["tokens"].help)] = 40,
-    repeats: Annotated[int, typer.Option("--repeats", help=RANGES["repeats"].help)] = 1,
-    json_path: Annotated[Path | None, typer.Option("--json", help="Also write the results to this JSON file.")] = None,
+    chunks: Annotated[int, typer.Option("--chunks", metavar="N", help=RANGES["chunks"].help)] = 8,
+    tokens: Annotated[int, typer.Option("--tokens", metavar="N", help=RANGES["tokens"].help)] = 40,
+    repeats: Annotated[int, typer.Option("--repeats", metavar="N", help=RANGES["repeats"].help)] = 1,
+    json_path: Annotated[Path | None, typer.Option("--json", metavar="FILE", help="Also write the results to this JSON file.")] = None,
     serve: Annotated[bool, typer.Option("--serve", help="Measure `cbx serve` instead: --chunks requests of one "
                                         "sentence each, sent by 1 client and by 10 at once.")] = False,
 ) -> None:

@@ -14,7 +14,7 @@ voices_app = typer.Typer(help="Your voice library: add, list, remove.", no_args_
 @voices_app.command("add")
 @with_options("model")
 def voices_add(
-    name: Annotated[str, typer.Argument(help="Name for the voice: letters, digits, '-' or '_' (up to 40).")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Name for the voice: letters, digits, '-' or '_' (up to 40).")],
     source: Annotated[str, typer.Argument(metavar="FILE_OR_URL", help="A recording (5-15 s of speech), or its URL.")],
     opts,
     replace: Annotated[bool, typer.Option("--replace", help="Overwrite a voice of the same name.")] = False,
@@ -54,7 +54,7 @@ def voices_list() -> None:
 
 
 @voices_app.command("remove")
-def voices_remove(name: str = typer.Argument(..., help="The voice to delete.")) -> None:
+def voices_remove(name: str = typer.Argument(..., metavar="NAME", help="The voice to delete.")) -> None:
     """Delete a voice and its stored conditioning."""
     from cbx_cli.api import remove_voice
 

@@ -76,6 +76,28 @@ def find(entry: ModelEntry, revision: str | None = None) -> Cached | None:
     return Cached(folder, folder.name, size)
 
 
+def snapshots(entry: ModelEntry) -> list[Cached]:
+    """Every snapshot of the entry's repository in the cache that holds all the files it needs, newest first."""
+    folder = repo_folder(entry.repo) / "snapshots"
+    found = []
+    for snapshot in folder.iterdir() if folder.is_dir() else ():
+        if all((snapshot / name).exists() for name in entry.required):
+            files = [p for p in snapshot.iterdir() if _wanted(entry, p.name) and p.exists()]
+            found.append((snapshot.stat().st_mtime, Cached(snapshot, snapshot.name,
+                                                           sum(p.stat().st_size for p in files))))
+    return [c for _, c in sorted(found, key=lambda pair: pair[0], reverse=True)]
+
+
+def refs(entry: ModelEntry) -> dict[str, str]:
+    """The cache's named revisions of the entry's repository (branch or tag → commit)."""
+    folder = repo_folder(entry.repo) / "refs"
+    names = {}
+    for path in folder.rglob("*") if folder.is_dir() else ():
+        if path.is_file():
+            names[path.relative_to(folder).as_posix()] = path.read_text(encoding="utf-8").strip()
+    return names
+
+
 def reachable(entries: Sequence[ModelEntry]) -> bool:
     """Whether the hub answers (one short request, no retries), unless offline mode (HF_HUB_OFFLINE) is on."""
     from huggingface_hub import constants
