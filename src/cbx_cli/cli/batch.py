@@ -19,7 +19,8 @@ from cbx_cli.cli.signals import stopped_by
 @with_options("out_folder", "fmt", "sample_rate", "manifests", "subtitles", "author", "cover", "bitrate", "speed",
               "volume", "narration", "model", "run", "cluster", "worker_cpus", "max_workers")
 def batch(
-    scripts: Annotated[list[str], typer.Argument(metavar="SCRIPT...", help="Scripts (.md, .txt), folders of them, or globs.")], opts
+    scripts: Annotated[list[str], typer.Argument(metavar="SCRIPT...",
+            help="Scripts (.md, .txt), folders of them, or globs.")], opts
 ) -> None:
     """Narrate many scripts, one output per script (ch01.md → FOLDER/ch01.wav), plus FOLDER/summary.json."""
     from cbx_cli.api import DEFAULT_BATCH, EngineSpec, RenderInterrupted, format_for

@@ -30,7 +30,8 @@ def say(
 @app.command()
 @with_options("output", "narration", "model", "run")
 def book(
-    script: Annotated[str, typer.Argument(metavar="SCRIPT", help="A Markdown (.md) or text (.txt) script, or - for Markdown on stdin.")],
+    script: Annotated[str, typer.Argument(metavar="SCRIPT",
+            help="A Markdown (.md) or text (.txt) script, or - for Markdown on stdin.")],
     opts,
 ) -> None:
     """Narrate a whole script: chapters from headings, paragraphs with pauses, one finished file."""

@@ -15,7 +15,8 @@ from cbx_cli.cli.options import with_options
 @app.command("plan")
 @with_options("preset", "model", "language", "max_tokens", "lexicon", "date_order")
 def plan_cmd(
-    script: Annotated[str, typer.Argument(metavar="SCRIPT", help="A Markdown (.md) or text (.txt) script, or - for stdin.")],
+    script: Annotated[str, typer.Argument(metavar="SCRIPT",
+            help="A Markdown (.md) or text (.txt) script, or - for stdin.")],
     opts,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
     spoken: Annotated[bool, typer.Option("--spoken", help="Show each chunk as written and as read.")] = False,

@@ -14,7 +14,8 @@ from cbx_cli.cli.options import with_options
 @app.command()
 @with_options("page", "cache_dir", "quiet")
 def review(
-    manifest: Annotated[Path, typer.Argument(metavar="MANIFEST", help="The manifest a render wrote (cbx book ... --manifest FILE).")],
+    manifest: Annotated[Path, typer.Argument(metavar="MANIFEST",
+            help="The manifest a render wrote (cbx book ... --manifest FILE).")],
     opts,
 ) -> None:
     """Write a page to listen to every chunk of a render, flagged chunks first, with its text, seed, warnings,

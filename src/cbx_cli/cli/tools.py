@@ -34,7 +34,8 @@ def bench(
     chunks: Annotated[int, typer.Option("--chunks", metavar="N", help=RANGES["chunks"].help)] = 8,
     tokens: Annotated[int, typer.Option("--tokens", metavar="N", help=RANGES["tokens"].help)] = 40,
     repeats: Annotated[int, typer.Option("--repeats", metavar="N", help=RANGES["repeats"].help)] = 1,
-    json_path: Annotated[Path | None, typer.Option("--json", metavar="FILE", help="Also write the results to this JSON file.")] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", metavar="FILE",
+            help="Also write the results to this JSON file.")] = None,
     serve: Annotated[bool, typer.Option("--serve", help="Measure `cbx serve` instead: --chunks requests of one "
                                         "sentence each, sent by 1 client and by 10 at once.")] = False,
 ) -> None:

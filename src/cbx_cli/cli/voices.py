@@ -14,7 +14,8 @@ voices_app = typer.Typer(help="Your voice library: add, list, remove.", no_args_
 @voices_app.command("add")
 @with_options("model")
 def voices_add(
-    name: Annotated[str, typer.Argument(metavar="NAME", help="Name for the voice: letters, digits, '-' or '_' (up to 40).")],
+    name: Annotated[str, typer.Argument(metavar="NAME",
+            help="Name for the voice: letters, digits, '-' or '_' (up to 40).")],
     source: Annotated[str, typer.Argument(metavar="FILE_OR_URL", help="A recording (5-15 s of speech), or its URL.")],
     opts,
     replace: Annotated[bool, typer.Option("--replace", help="Overwrite a voice of the same name.")] = False,

@@ -120,8 +120,8 @@ def carry_to(model: ModelEntry, found: Cached, to: Path, ref: str | None,
     listed = {}
     for path in files:
         target = folder / path.name
-        digest, size = _copy_hashed(path, target, lambda n: on_progress and on_progress(
-            PullProgress(model.name, done + n, total)))
+        digest, size = _copy_hashed(path, target, lambda n, before=done: on_progress and on_progress(
+            PullProgress(model.name, before + n, total)))
         done += size
         listed[path.name] = {"size": size, "sha256": digest}
     carried = _read_carried(to) if (to / CARRIED).exists() else {"version": VERSION, "models": {}}
@@ -190,8 +190,8 @@ def _lay_into_cache(model: ModelEntry, folder: Path, info: dict, on_progress) ->
         if not blob.exists():
             part = blobs / f"{blob.name}.carried.{os.getpid()}"
             try:
-                digest, size = _copy_hashed(source, part, lambda n: on_progress and on_progress(
-                    PullProgress(model.name, done + n, total)))
+                digest, size = _copy_hashed(source, part, lambda n, before=done: on_progress and on_progress(
+                    PullProgress(model.name, before + n, total)))
                 if (digest, size) != (expected["sha256"], int(expected["size"])):
                     raise InputError(f"'{source}' is not the file that was carried (its size or SHA-256 differs): "
                                      "copy it again from the machine that made the folder.")
