@@ -68,6 +68,9 @@ def test_batch_writes_what_book_writes_and_a_summary(fake_engine, scripts, tmp_p
         # the manifests differ only in the take cache they name (each book run had its own)
         made, booked = (json.loads(p.read_text()) for p in (out / f"{stem}.json", tmp_path / f"book-{stem}.json"))
         assert made.pop("cache") == str(tmp_path / "cache") and booked.pop("cache") == str(tmp_path / f"cache-{stem}")
+        recorded = made.pop("command"), booked.pop("command")  # each names its own output and cache
+        assert recorded[0]["script"] == recorded[1]["script"] == str(scripts / name)
+        assert recorded[0]["options"]["output"] == str(out / f"{stem}.wav")
         assert made == booked
 
     summary = json.loads((out / "summary.json").read_text())
@@ -105,7 +108,7 @@ def test_retries_are_rendered_by_the_workers(fake_engine, scripts, tmp_path):
     assert result["retried"] == result["chunks"] == result["flagged"] == 2
     [worker] = fake_engine.made  # the one engine loaded: the worker's
     assert sum(len(c) for c in worker.calls) == 4  # two chunks, a retry each; assembling them rendered nothing more
-    assert "ran to its token budget" in r.stderr
+    assert "warning: notes.txt: 2 takes ran to their token budget without stopping: chunks 1, 2\n" in r.stderr
 
 
 @pytest.mark.parametrize(

@@ -60,7 +60,7 @@ def test_each_retake_takes_the_next_seed_or_the_given_one(book, tmp_path, fake_e
     _, two = narrate("retake", book, tmp_path, "--chunk", "2")
     seeds = [m["chunks"][1]["seed"] for m in (plain, one, two)]
     assert len(set(seeds)) == 3 and two["chunks"][1]["retake"] == 2
-    _, given = narrate("retake", book, tmp_path, "--chunks", "2,4-5", "--seed", "1234")
+    _, given = narrate("retake", book, tmp_path, "--chunks", "2,4-5", "--take-seed", "1234")
     assert [given["chunks"][n].get("seed") for n in (1, 3, 4)] == [1234, 1234, 1234]
     assert [given["chunks"][n].get("retake") for n in range(5)] == [None, 3, None, 1, 1]
 
@@ -84,11 +84,59 @@ def test_a_repeated_text_is_retaken_where_it_was_picked(tmp_path, fake_engine):
     assert after["chunks"][2]["seed"] != before["chunks"][2]["seed"] and after["chunks"][2]["retake"] == 1
 
 
-def test_run_seed_is_books_seed(book, tmp_path, fake_engine):
+def test_seed_is_the_base_seed_as_in_book_and_run_seed_still_says_so(book, tmp_path, fake_engine):
     _, seeded = narrate("book", book, tmp_path, "--seed", "7")
-    _, retaken = narrate("retake", book, tmp_path, "--chunk", "1", "--run-seed", "7")
-    assert fake_engine.last.calls == [[0]]
+    _, retaken = narrate("retake", book, tmp_path, "--chunk", "1", "--seed", "7")
+    assert fake_engine.last.calls == [[0]]  # the other chunks keep the takes --seed 7 gave them
     assert [c["seed"] for c in retaken["chunks"][1:]] == [c["seed"] for c in seeded["chunks"][1:]]
+    r = run(["retake", str(book), "-o", str(tmp_path / "book.wav"), "--preset", "audiobook", "--no-verify", "--chunk",
+             "2", "--run-seed", "7"])
+    assert r.exit_code == 0 and r.stderr.startswith("warning: --run-seed is deprecated: --seed gives the run's base "
+                                                    "seed in every command (the retaken chunks' own seed is "
+                                                    "--take-seed).\n")
+    assert fake_engine.last.calls == [[1]]
+
+
+def test_retake_from_a_manifest_writes_what_retake_with_the_options_typed_writes(tmp_path, fake_engine):
+    """Two copies of one script, narrated with the same options: one retaken from its manifest alone, the other with
+    every option typed again. Same bytes; the manifest's options hold unless a flag is given."""
+    outs = {}
+    flags = ["--preset", "audiobook", "--no-verify", "--seed", "3", "--speed", "1.1", "--title", "Harbour"]
+    for kind in ("manifest", "typed"):
+        folder = tmp_path / kind
+        folder.mkdir()
+        (folder / "book.md").write_text(BOOK)
+        out, manifest, srt = folder / "book.flac", folder / "book.json", folder / "book.srt"
+        sides = ["-o", out, "--manifest", manifest, "--srt", srt]
+        assert run(["book", folder / "book.md", *sides, *flags]).exit_code == 0
+        if kind == "manifest":
+            r = run(["retake", manifest, "--chunk", "2"])
+        else:
+            r = run(["retake", folder / "book.md", "--chunk", "2", *sides, *flags])
+        assert r.exit_code == 0, r.output
+        outs[kind] = out.read_bytes(), srt.read_bytes(), json.loads(manifest.read_text())
+    assert outs["manifest"][:2] == outs["typed"][:2]
+    chunks = [outs[k][2]["chunks"] for k in outs]
+    assert chunks[0] == chunks[1] and chunks[0][1]["retake"] == 1
+    recorded = outs["manifest"][2]["command"]
+    assert recorded["script"] == str(tmp_path / "manifest" / "book.md")
+    assert recorded["options"]["seed"] == 3 and recorded["options"]["speed"] == 1.1
+    assert recorded["options"]["retakes"] == str(tmp_path / "manifest" / "book.md.retakes.json")
+
+    manifest = tmp_path / "manifest" / "book.json"
+    other = tmp_path / "manifest" / "slow.wav"
+    r = run(["retake", manifest, "--chunk", "2", "-o", other, "--speed", "0.9"])  # a flag given overrides
+    assert r.exit_code == 0, r.output
+    assert json.loads(manifest.read_text())["command"]["options"]["speed"] == 0.9 and other.exists()
+
+
+def test_retake_from_a_manifest_that_records_no_options_says_what_to_do(tmp_path, fake_engine):
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({"chunks": []}))
+    r = run(["retake", old, "--chunk", "1"])
+    assert (r.exit_code, r.stderr) == (2, f"cbx: error: Manifest '{old}' does not record the options of its run (it "
+                                          "was written before cbx kept them): give the script and the options "
+                                          "instead, as for cbx book.\n")
 
 
 @pytest.mark.parametrize("args, message", [
@@ -96,7 +144,7 @@ def test_run_seed_is_books_seed(book, tmp_path, fake_engine):
     (["--chunk", "0"], "Chunk 0 is out of range"),
     (["--chunks", "2-x"], "--chunks '2-x' is not a list of chunk numbers; write e.g. 3,7-9."),
     ([], "Name the chunks to retake with --chunk N or --chunks 3,7-9"),
-    (["--chunk", "1", "--seed", "-1"], "seed"),
+    (["--chunk", "1", "--take-seed", "-1"], "seed"),
 ])
 def test_bad_chunk_choices_are_one_line_before_any_render(book, tmp_path, fake_engine, args, message):
     r = run(["retake", str(book), "-o", str(tmp_path / "out.wav"), *args])
@@ -108,7 +156,7 @@ def test_bad_chunk_choices_are_one_line_before_any_render(book, tmp_path, fake_e
 
 def test_retake_needs_a_script_file(tmp_path, fake_engine):
     r = run(["retake", "-", "-o", str(tmp_path / "out.wav"), "--chunk", "1"], input="Hello there.")
-    assert r.exit_code == 2 and "needs a script file, not stdin" in r.stderr
+    assert r.exit_code == 2 and "needs a manifest or a script file, not stdin" in r.stderr
 
 
 def test_damaged_retake_file_is_named(book, tmp_path, fake_engine):

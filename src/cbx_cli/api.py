@@ -72,15 +72,16 @@ from cbx_cli.voices.library import NO_VOICES, check_new, get_voice, list_voices,
 
 __all__ = [
     # the library
-    "DEFAULT_BATCH", "DEFAULT_CACHE", "Job", "Narration", "Narrator", "Options", "add_voice", "assemble", "export",
-    "finish_take", "load_say", "load_script", "manifest", "plan_script", "prepare", "retake", "run_inputs",
-    "script_from_text", "take_keys", "versions", "write_manifest", "write_subtitles",
+    "DEFAULT_BATCH", "DEFAULT_CACHE", "Job", "Narration", "Narrator", "Options", "Stage", "add_voice", "assemble",
+    "check_player", "export", "finish_take", "load_say", "load_script", "manifest", "missing_models", "plan_script",
+    "play", "prepare", "retake", "run_inputs", "script_from_text", "take_keys", "versions", "warning_summary",
+    "write_manifest", "write_subtitles",
     # the stages' and the engine seam's names the clients use
-    "MARKDOWN_SUFFIXES", "NO_VOICES", "TEXT_SUFFIXES", "CachedTake", "Chunk", "Delivery", "Engine", "EngineFactory",
-    "EngineInfo", "EngineSpec", "Named", "Progress", "ProgressFn", "RenderInterrupted", "RenderStats", "Retakes",
-    "Synthesis", "Take", "TakeCache", "TakeRequest", "Voice", "VoicePrompt", "check_audio", "check_bitrate",
-    "check_clashes", "check_new", "chunk_numbers", "estimate_seconds", "fetch_voice", "format_for", "get_voice",
-    "list_voices", "make_engine", "remove_voice", "resolve_device",
+    "MARKDOWN_SUFFIXES", "NO_VOICES", "TEXT_SUFFIXES", "CachedTake", "Chunk", "Delivery", "Engine", "EngineFacts",
+    "EngineFactory", "EngineInfo", "EngineSpec", "MissingModel", "Named", "Progress", "ProgressFn", "PullProgress",
+    "RenderInterrupted", "RenderStats", "Retakes", "Synthesis", "Take", "TakeCache", "TakeRequest", "Voice",
+    "VoicePrompt", "check_audio", "check_bitrate", "check_clashes", "check_new", "chunk_numbers", "estimate_seconds",
+    "fetch_voice", "format_for", "get_voice", "list_voices", "make_engine", "remove_voice", "resolve_device",
 ]
 
 DEFAULT_CACHE: Any = "default"
@@ -437,6 +438,7 @@ class Narrator:
         job = source if isinstance(source, Job) else self.prepare(source, options)
         stats = RenderStats()
         takes = self.takes(job, on_progress, stats)
+        self._stage("assembling", "assembling the program")
         narration = assemble(job, takes, self._main_engine(job), stats)
         if self.cache_dir is not None:
             narration.info["cache"] = str(self.cache_dir)  # where `cbx review` finds the takes
@@ -594,10 +596,47 @@ def _offset(on_progress: ProgressFn, before: list[Take], total: int) -> Progress
     """Progress of one model's chunks, reported as progress of the whole run."""
     done_before, seconds_before = len(before), sum(t.seconds for t in before)
 
+    made_before = sum(t.seconds for t in before if not t.from_cache)
+
     def report(p: Progress) -> None:
-        on_progress(Progress(done_before + p.done, total, seconds_before + p.audio_seconds, p.elapsed, p.cached))
+        on_progress(Progress(done_before + p.done, total, seconds_before + p.audio_seconds, p.elapsed, p.cached,
+                             made_before + p.made_seconds, p.stage))
 
     return report
+
+
+TAKE_PROBLEMS = (
+    ("ran to its token budget", "ran to its token budget without stopping", "ran to their token budget without "
+     "stopping"),
+    ("is mostly silence", "is mostly silence", "are mostly silence"),
+    ("is too long for its text", "is too long for its text", "are too long for their text"),
+    ("is too short for its text", "is too short for its text", "are too short for their text"),
+    ("says", "does not say its text (as heard)", "do not say their text (as heard)"),
+)
+"""Each kind of take warning: how its detail starts, and its summary for one take and for several."""
+
+
+def warning_summary(narration: Narration) -> list[str]:
+    """The run's warnings as a person reads them: the plan's, then one line per kind of problem that takes made in
+    this run still have after their retries ("3 takes ran to their token budget without stopping: chunks 4, 9, 12"),
+    and one line for flagged takes that came from the take cache (told when they were made). Each take's details
+    are in ``narration.warnings`` and the manifest."""
+    lines = list(narration.plan.warnings)
+    new = [t for t in narration.takes if t.warnings and not t.from_cache]
+    for start, one, many in TAKE_PROBLEMS:
+        numbers = [t.chunk.index + 1 for t in new if any(w.startswith(f"take {start}") for w in t.warnings)]
+        if numbers:
+            lines.append(f"{len(numbers)} take{'s' if len(numbers) > 1 else ''} {many if len(numbers) > 1 else one}"
+                         f": {_chunk_list(numbers)}")
+    known = [t.chunk.index + 1 for t in narration.takes if t.warnings and t.from_cache]
+    if known:
+        lines.append(f"{len(known)} flagged take{'s' if len(known) > 1 else ''} from an earlier run, still used: "
+                     f"{_chunk_list(known)} (cbx review to hear them, cbx retake --chunk N to redo one)")
+    return lines
+
+
+def _chunk_list(numbers: list[int]) -> str:
+    return ("chunk " if len(numbers) == 1 else "chunks ") + ", ".join(map(str, numbers))
 
 
 def _take_warnings(takes: list[Take]) -> list[str]:
@@ -650,6 +689,20 @@ def export(narration: Narration, path: str | Path, fmt: str | None = None, *, bi
     The format follows the extension unless ``fmt`` is given; .m4b/.m4a get a chapter mark per chapter."""
     write_audio(narration, path, format_for(str(path), fmt), bitrate=bitrate, title=title, author=author,
                 cover=cover, stdout=stdout)
+
+
+def play(narration: Narration) -> None:
+    """Play the narration on the default audio output, to its end (the `play` extra)."""
+    from cbx_cli.deliver.play import play as play_audio
+
+    play_audio(narration.audio, narration.sample_rate)
+
+
+def check_player() -> str:
+    """The audio output `play` would use (its name), or an error saying what is missing: asked before a render."""
+    from cbx_cli.deliver.play import player
+
+    return player()[1]
 
 
 def take_keys(job: Job, identities: Mapping[str, str],

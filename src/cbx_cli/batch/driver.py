@@ -20,6 +20,7 @@ from cbx_cli.api import (
     EngineSpec,
     Job,
     Narrator,
+    Retakes,
     Synthesis,
     TakeCache,
     TakeRequest,
@@ -28,6 +29,7 @@ from cbx_cli.api import (
     load_script,
     prepare,
     take_keys,
+    warning_summary,
 )
 from cbx_cli.batch.pools import Event, LocalPool, RayPool
 from cbx_cli.batch.worker import ModelFacts, Piece
@@ -81,6 +83,8 @@ class RunState:
     workers: dict[str, WorkerState]
     started: float = field(default_factory=time.monotonic)
     requeued: int = 0
+    stored: set[str] = field(default_factory=set)
+    """Keys of every take the workers rendered (retries too)."""
 
     @property
     def done(self) -> int:
@@ -142,16 +146,17 @@ def make_pool(spec: EngineSpec, batch_size: int | None, cluster: str | None, wor
 
 
 def prepare_jobs(scripts: list[Path], outputs: BatchOutputs, options: NarrationOptions, spec: EngineSpec,
-                 cache_dir: Path | None) -> list[tuple[Job, Delivery]]:
-    """Every script read, checked and planned, and its outputs checked, before any worker starts; the preset files
-    are read once for all of them."""
+                 cache_dir: Path | None, retakes: Path | None = None) -> list[tuple[Job, Delivery]]:
+    """Every script read, checked and planned with its retake picks (beside it, or all in ``retakes``), and its
+    outputs checked, before any worker starts; the preset files are read once for all of them."""
     presets = Presets()
     jobs = []
     for path in scripts:
         script, name = load_script(str(path))
         out = outputs.delivery(path, script.metadata)
+        picks = Retakes.load(retakes) if retakes is not None else Retakes.beside(path)
         jobs.append((prepare(script, options, model=spec.model, source_name=name, delivery=out,
-                             model_dir=spec.model_dir, cache_dir=cache_dir, presets=presets), out))
+                             model_dir=spec.model_dir, cache_dir=cache_dir, presets=presets, retakes=picks), out))
     written = [p for _, out in jobs for p in (Path(out.output), *[n.path for n in out.outputs()[1:]])]
     written.append(outputs.folder / SUMMARY)
     repeated = next((p for p in written if written.count(p) > 1), None)
@@ -171,11 +176,14 @@ def check_batchable(options: NarrationOptions) -> None:
 
 def narrate_batch(scripts: list[Path], outputs: BatchOutputs, options: NarrationOptions, spec: EngineSpec,
                   pool_factory: Callable[[], LocalPool | RayPool], cache_dir: Path | None, batch_size: int = 8,
-                  on_progress: Callable[[RunState], None] | None = None) -> BatchSummary:
-    """Narrate every script into ``outputs``; ``cache_dir`` None keeps takes in a folder removed afterwards."""
+                  on_progress: Callable[[RunState], None] | None = None, retakes: Path | None = None,
+                  command: Callable[[Job, Delivery], dict] | None = None) -> BatchSummary:
+    """Narrate every script into ``outputs``; ``cache_dir`` None keeps takes in a folder removed afterwards.
+    ``retakes``: one file of retake picks for every script (default: each script's own, beside it); ``command``
+    gives what each manifest records of the run (`cbx retake MANIFEST` reads it)."""
     check_batchable(options)
     started = time.monotonic()
-    jobs = prepare_jobs(scripts, outputs, options, spec, cache_dir)
+    jobs = prepare_jobs(scripts, outputs, options, spec, cache_dir, retakes)
     with _cache_folder(cache_dir) as cache_root:
         pool = pool_factory()
         try:
@@ -190,7 +198,7 @@ def narrate_batch(scripts: list[Path], outputs: BatchOutputs, options: Narration
             state.requeued = pool.run(_batches(list(missing.values()), batch_size), options.retries, on_event)
             render_wall = time.monotonic() - render_started
             owners = _owners(keyed, missing)
-            results = [_narrate(job, out, facts, pool, spec, cache_root, owners.count(n))
+            results = [_narrate(job, out, facts, pool, spec, cache_root, owners.count(n), command, state.stored)
                        for n, (job, out) in enumerate(jobs)]
         finally:
             pool.close()
@@ -263,6 +271,7 @@ def _storing(cache: TakeCache, state: RunState, on_progress) -> Callable[[Event]
         else:
             for entry in event.result.entries:
                 cache.put(entry.key, entry.audio, entry.sample_rate, entry.tokens, entry.text)
+                state.stored.add(entry.key)
             worker.busy = 0
             worker.done += event.pieces
             worker.seconds += event.result.seconds
@@ -297,13 +306,19 @@ class DriverEngine(Engine):
 
 
 def _narrate(job: Job, out: Delivery, facts: dict[str, ModelFacts], pool, spec: EngineSpec, cache_root: Path,
-             rendered: int) -> ScriptResult:
-    """One script narrated from the take cache, as `cbx book` narrates it, and written."""
+             rendered: int, command: Callable[[Job, Delivery], dict] | None = None,
+             made: set[str] = frozenset()) -> ScriptResult:
+    """One script narrated from the take cache, as `cbx book` narrates it, and written. ``made``: the keys of the
+    takes this run's workers rendered (their warnings are new, not an earlier run's)."""
     narrator = Narrator(spec.model, model_dir=spec.model_dir, revision=spec.revision, device=spec.device,
                         batched=spec.batched, cache_dir=cache_root,
                         engine_factory=lambda s, _store: DriverEngine(s.model, facts[s.model], pool))
     narration = narrator.narrate(job)
+    for take in narration.takes:
+        take.from_cache = take.key not in made
+    if command is not None:
+        narration.info["command"] = command(job, out)
     out.write(narration)
     st = narration.stats
     return ScriptResult(job.source_name or "", out.output, len(narration.takes), rendered, st.retried, st.flagged,
-                        round(narration.duration, 3), narration.warnings)
+                        round(narration.duration, 3), warning_summary(narration))

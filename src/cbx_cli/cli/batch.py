@@ -17,7 +17,7 @@ from cbx_cli.cli.signals import stopped_by
 
 @app.command()
 @with_options("out_folder", "fmt", "sample_rate", "manifests", "subtitles", "author", "cover", "bitrate", "speed",
-              "volume", "narration", "model", "run", "cluster", "worker_cpus", "max_workers")
+              "volume", "narration", "retakes", "model", "run", "cluster", "worker_cpus", "max_workers")
 def batch(
     scripts: Annotated[list[str], typer.Argument(metavar="SCRIPT...",
             help="Scripts (.md, .txt), folders of them, or globs.")], opts
@@ -51,16 +51,29 @@ def batch(
     try:
         with BatchProgress(err, enabled=not opts.quiet and err.is_terminal) as progress:
             summary = narrate_batch(found, outputs, options, spec, pool, cache_dir, opts.batch_size or DEFAULT_BATCH,
-                                    progress.update)
+                                    progress.update, opts.retakes, lambda job, out: _recorded(opts, job, out))
     except RenderInterrupted:
         where = "are in the cache; run the same command again to resume" if cache_dir else \
             "are not kept (--no-cache); a new run starts over"
         fail(f"{stopped_by()}: the takes finished so far {where}.", EXIT_INTERRUPTED)
-    for result in summary.scripts:
+    for result in summary.scripts:  # one line per kind, as cbx book prints them
         for warning in result.warnings:
             warn(f"{result.script}: {warning}")
     if not opts.quiet:
         _print_summary(summary, outputs.folder)
+
+
+def _recorded(opts, job, out) -> dict:
+    """What a script's manifest records of the run: the options `cbx book` would be given to write the same
+    files (so `cbx retake` on the manifest rebuilds that script's output)."""
+    from types import SimpleNamespace
+
+    from cbx_cli.cli.narrate import command_record
+
+    given = SimpleNamespace(**vars(opts), output=out.output, manifest=out.manifest, srt=out.srt, vtt=out.vtt,
+                            split_chapters=False, title=None)
+    given.fmt = out.format
+    return command_record(given, job.script)
 
 
 def _folder(folder):

@@ -1,4 +1,5 @@
-"""`cbx say` and `cbx book`: options → the library's Narrator; rich progress; warnings and a summary on stderr."""
+"""`cbx say` and `cbx book`: options → the library's Narrator; a live display of the run; warnings and a summary on
+stderr; the audio played with --play (or `cbx say` without -o)."""
 
 from __future__ import annotations
 
@@ -6,29 +7,38 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Annotated
 
 import typer
 
 from cbx_cli.cli.app import EXIT_INTERRUPTED, State, app, err, fail, setup_logging, warn
-from cbx_cli.cli.options import SAMPLING, with_options
+from cbx_cli.cli.options import GROUPS, SAMPLING, with_options
+from cbx_cli.cli.progress import RunProgress
 from cbx_cli.cli.signals import stopped_by
+from cbx_cli.errors import ParamError
 
 
 @app.command()
-@with_options("output", "narration", "model", "run")
+@with_options("say_output", *GROUPS["output"][1:], "narration", "model", "run")
 def say(
     text: Annotated[str, typer.Argument(metavar="TEXT", help="The text to speak, or - to read it from stdin.")], opts
 ) -> None:
-    """Speak a line of text (or stdin) into one audio file."""
-    from cbx_cli.api import load_say
+    """Speak a line of text (or stdin) into one audio file; without -o, play it."""
+    from cbx_cli.api import check_player, load_say
 
+    opts.output = opts.say_output
+    if opts.output is None:
+        if opts.manifest or opts.srt or opts.vtt or opts.split_chapters:
+            raise ParamError("--manifest, --srt, --vtt and --split-chapters describe a file: give -o FILE too.")
+        check_player()  # before the text is read or a model loads
+        opts.play = True
     narrate(opts, lambda: (load_say(text), None))
 
 
 @app.command()
-@with_options("output", "narration", "model", "run")
+@with_options("output", "narration", "retakes", "model", "run")
 def book(
     script: Annotated[str, typer.Argument(metavar="SCRIPT",
             help="A Markdown (.md) or text (.txt) script, or - for Markdown on stdin.")],
@@ -66,61 +76,116 @@ def make_narrator(opts: SimpleNamespace):
 
 
 def delivery(opts: SimpleNamespace):
-    """Where the run's outputs go; an unknown format fails here, before the script is read."""
+    """Where the run's outputs go (None: `cbx say` without -o plays the audio); an unknown format fails here,
+    before the script is read."""
     from cbx_cli.api import Delivery
 
+    if opts.output is None:
+        return None
     return Delivery(opts.output, opts.fmt, opts.manifest, opts.srt, opts.vtt, opts.split_chapters, opts.bitrate,
                     opts.title, opts.author, opts.cover)
 
 
 def narrate(opts: SimpleNamespace, load_script: Callable, pick: Callable | None = None):
-    """Check everything, narrate with a progress bar, write the outputs, print warnings and a one-line summary.
+    """Check everything, narrate with a live display of what it is doing, write the outputs (or play them), print
+    the warnings (one line per kind) and a one-line summary.
 
-    A script read from a file is narrated with the retake picks kept beside it; ``pick`` (`cbx retake`) changes
-    the prepared job's picks, which are saved once the outputs are written. Returns the job narrated."""
+    A script read from a file is narrated with the retake picks kept beside it (or in --retakes FILE); ``pick``
+    (`cbx retake`) changes the prepared job's picks, which are saved once the outputs are written. Returns the job
+    narrated."""
     from cbx_cli.api import RenderInterrupted, Retakes
-    from cbx_cli.cli.progress import RunProgress
 
     setup_logging(opts.debug)
     started = time.monotonic()
     options = narration_options(opts)
     out = delivery(opts)
-    script, source_name = load_script()
-    tags = script.metadata  # front matter: the output's title and author unless the flags give them
-    out = replace(out, title=out.title or tags.get("title"), author=out.author or tags.get("author"))
-    narrator = make_narrator(opts)
-    retakes = Retakes.beside(script.path) if script.path is not None else None
-    job = narrator.prepare(script, options, source_name=source_name, delivery=out, retakes=retakes)
-    job = pick(job) if pick else job
-    narrator.on_loaded = lambda engine: _warn_device(engine)
-    try:
-        with RunProgress(err, enabled=not opts.quiet and err.is_terminal) as progress:
+    with RunProgress(err, enabled=not opts.quiet and err.is_terminal, started=started) as progress:
+        progress.stage("planning")
+        script, source_name = load_script()
+        if out is not None:
+            tags = script.metadata  # front matter: the output's title and author unless the flags give them
+            out = replace(out, title=out.title or tags.get("title"), author=out.author or tags.get("author"))
+        narrator = make_narrator(opts)
+        retakes = Retakes.load(opts.retakes) if getattr(opts, "retakes", None) else \
+            Retakes.beside(script.path) if script.path is not None else None
+        job = narrator.prepare(script, options, source_name=source_name, delivery=out, retakes=retakes)
+        job = pick(job) if pick else job
+        progress.chunks(len(job.chunks))
+        narrator.on_loaded = _warn_device
+        narrator.on_stage = progress.on_stage
+        try:
+            narrator.check_models(job, progress.pulled)
             narration = narrator.narrate(job, on_progress=progress.update)
-            out.write(narration, stdout=sys.stdout.buffer if out.output == "-" else None)
-    except RenderInterrupted as exc:
-        where = "in the cache; run the same command again to resume" if narrator.cache_dir else \
-            "nowhere (--no-cache); a new run starts over"
-        fail(f"{stopped_by()}: {exc.saved} of {exc.total} takes are saved {where}.", EXIT_INTERRUPTED)
+            if out is not None:
+                progress.stage(f"writing {'stdout' if out.output == '-' else out.output}")
+                narration.info["command"] = command_record(opts, script)
+                out.write(narration, stdout=sys.stdout.buffer if out.output == "-" else None)
+        except RenderInterrupted as exc:
+            where = "in the cache; run the same command again to resume" if narrator.cache_dir else \
+                "nowhere (--no-cache); a new run starts over"
+            fail(f"{stopped_by()}: {exc.saved} of {exc.total} takes are saved {where}.", EXIT_INTERRUPTED)
     if pick and job.retakes is not None:
         job.retakes.save()
-    for warning in narration.warnings:
-        warn(warning)
+    _warnings(narration, opts.verbose)
     if not opts.quiet:
-        _summary(narration, out, time.monotonic() - started)
+        _summary(narration, out, time.monotonic() - started, progress, narrator.loads)
+    if getattr(opts, "play", False):
+        from cbx_cli.api import play
+
+        if not opts.quiet:
+            err.print(f"Playing {narration.duration:.1f} s of audio (Ctrl-C stops it).", markup=False)
+        play(narration)
     return job
 
 
-def _summary(narration, out, wall: float) -> None:
-    where = "stdout" if out.output == "-" else out.output
-    speed = narration.duration / wall if wall > 0 else 0.0
+RECORDED = ("output", "fmt", "sample_rate", "manifest", "srt", "vtt", "split_chapters", "title", "author", "cover",
+            "bitrate", "speed", "volume", *GROUPS["narration"], "retakes", "model", "model_dir", "revision", "device",
+            "batch_size", "no_batch", "cache_dir", "no_cache")
+"""The options a manifest records, so that `cbx retake MANIFEST` remakes the output without them typed again."""
+
+
+def command_record(opts: SimpleNamespace, script) -> dict:
+    """The script and the options of this run as the manifest keeps them: paths made absolute, defaults left out,
+    the retake picks' file named."""
+    from enum import Enum
+
+    from cbx_cli.cli.options import OPTIONS
+
+    options = {}
+    for name in RECORDED:
+        value = getattr(opts, name, None)
+        if value is None or value == OPTIONS[name].default:
+            continue
+        if isinstance(value, Enum):
+            value = value.value
+        elif isinstance(value, Path) or name == "output" and value != "-":
+            value = str(Path(value).expanduser().absolute())
+        options[name] = value
+    if script.path is not None and "retakes" not in options:
+        options["retakes"] = str(Path(f"{script.path}.retakes.json").absolute())
+    return {"script": str(script.path.absolute()) if script.path is not None else None, "options": options}
+
+
+def _warnings(narration, verbose: bool) -> None:
+    """One line per kind of warning (the takes' chunk numbers in it); every take's in full with --verbose."""
+    from cbx_cli.api import warning_summary
+
+    for warning in narration.warnings if verbose else warning_summary(narration):
+        warn(warning)
+
+
+def _summary(narration, out, wall: float, progress: RunProgress, loads: int) -> None:
+    where = "Played" if out is None else "Wrote " + ("stdout" if out.output == "-" else out.output)
     st = narration.stats
     chunks = f"{len(narration.takes)} chunk" + ("" if len(narration.takes) == 1 else "s")
     retaken = sum(1 for t in narration.takes if t.chunk.retake)
     picks = f", {retaken} with a retake's seed" if retaken else ""
+    made = f"rendered {progress.made:.1f} s of it at {progress.speed:.2f}x real time" if progress.made else \
+        "every take from the cache" + ("" if loads else ", no model loaded")
     err.print(
-        f"Wrote {where}: {chunks} ({st.rendered} rendered, {st.cached} from cache, "
+        f"{where}: {chunks} ({st.rendered} rendered, {st.cached} from cache, "
         f"{st.retried} retried, {st.flagged} flagged{picks}{_verified(narration)}), "
-        f"{narration.duration:.1f} s of audio in {wall:.1f} s ({speed:.2f}x real time).",
+        f"{narration.duration:.1f} s of audio in {wall:.1f} s; {made}.",
         markup=False,
     )
 

@@ -143,10 +143,20 @@ OPTIONS: dict[str, Opt] = {
     "chunk": Opt(list[int] | None, None, ("--chunk",), "Retake chunk N (numbered from 1 as `cbx plan` shows); "
                  "give it again for more."),
     "chunks": Opt(str | None, None, ("--chunks",), "Retake these chunks: numbers and ranges, e.g. 3,7-9."),
-    "take_seed": Opt(int | None, None, ("--seed",), "The retaken chunks' seed (default: each chunk's next derived "
-                     "seed)."),
-    "run_seed": Opt(int | None, None, ("--run-seed",), "The run's seed, as `cbx book --seed` gives it: "
-                    + _described("seed")),
+    "take_seed": Opt(int | None, None, ("--take-seed",), "The retaken chunks' own seed (default: each chunk's next "
+                     "derived seed)."),
+    "run_seed": Opt(int | None, None, ("--run-seed",), "Deprecated: --seed gives the run's base seed in every command.",
+                    {"hidden": True}),
+    "say_output": Opt(str | None, None, ("-o", "--output"), "Output file (.wav .flac .mp3 .ogg .m4b .m4a .opus), or - "
+                      "for WAV on stdout; without it, the audio is played (needs the play extra)."),
+    "retake_output": Opt(str | None, None, ("-o", "--output"), "Output file; default: the one the manifest names (a "
+                         "script given instead of a manifest needs it)."),
+    "retakes": Opt(Path | None, None, ("--retakes",), "The file that keeps `cbx retake`'s picks (default: SCRIPT"
+                   ".retakes.json beside each script); share one between a book's chapters and the whole book."),
+    # hearing it, and being told
+    "play": Opt(bool, False, ("--play",), "Play the audio once it is written (needs the play extra)."),
+    "verbose": Opt(bool, False, ("--verbose", "-v"), "Every warning in full, each take's on its own line (the "
+                   "manifest has them all either way)."),
 }
 
 METAVARS = {
@@ -155,7 +165,7 @@ METAVARS = {
     "recheck_model": "NAME|DIR", "model_dir": "DIR", "revision": "REVISION", "cache_dir": "DIR", "out_folder": "DIR",
     "subtitles": "KIND", "cluster": "WHERE", "host": "ADDRESS", "port": "PORT", "data_dir": "DIR", "bitrate": "RATE",
     "page": "FILE", "chunk": "N", "chunks": "LIST", "take_seed": "INTEGER", "run_seed": "INTEGER", "title": "TEXT",
-    "author": "TEXT", "retakes": "FILE",
+    "author": "TEXT", "retakes": "FILE", "say_output": "FILE", "retake_output": "FILE",
 }
 """What goes after each option in --help, where its type alone does not say it (TEXT, INTEGER, NUMBER, FILE)."""
 
@@ -178,11 +188,11 @@ SAMPLING = ("exaggeration", "temperature", "cfg_weight", "min_p", "top_p", "top_
             "max_tokens")
 GROUPS: dict[str, tuple[str, ...]] = {
     "output": ("output", "fmt", "sample_rate", "manifest", "srt", "vtt", "split_chapters", "title", "author",
-               "cover", "bitrate", "speed", "volume"),
+               "cover", "bitrate", "speed", "volume", "play"),
     "narration": ("preset", "voice", "language", "lexicon", "date_order", *SAMPLING, "retries", "strict",
                   "verify", "verify_tolerance", "candidates", "verify_model", "recheck_model"),
     "model": ("model", "model_dir", "revision", "device"),
-    "run": ("batch_size", "no_batch", "cache_dir", "no_cache", "quiet", "debug"),
+    "run": ("batch_size", "no_batch", "cache_dir", "no_cache", "quiet", "verbose", "debug"),
 }
 
 

@@ -66,10 +66,16 @@ class Take:
 @dataclass
 class Progress:
     done: int
+    """Chunks whose take is in hand (from the cache, or made and not yet judged)."""
     total: int
     audio_seconds: float
+    """Seconds of audio of those takes."""
     elapsed: float
     cached: int = 0
+    made_seconds: float = 0.0
+    """Seconds of audio of the takes rendered in this run (not from the cache): what a speed figure counts."""
+    stage: str = "rendering"
+    """rendering, or verifying while the takes in hand are being heard."""
 
 
 @dataclass
@@ -147,11 +153,14 @@ class RenderRun:
     started: float = field(default_factory=time.monotonic)
     final: dict[int, Take] = field(default_factory=dict)
 
-    def report(self, extra: Sequence[Take] = ()) -> None:
+    made: float = 0.0
+    """Seconds of audio rendered so far (every attempt, retries too)."""
+
+    def report(self, extra: Sequence[Take] = (), stage: str = "rendering") -> None:
         if self.on_progress:
             done = {**{t.chunk.index: t for t in extra}, **self.final}
             self.on_progress(Progress(len(done), self.total, sum(t.seconds for t in done.values()),
-                                      time.monotonic() - self.started, self.stats.cached))
+                                      time.monotonic() - self.started, self.stats.cached, self.made, stage))
 
 
 def _takes(pending: Sequence[TakeRequest], run: RenderRun) -> list[Take]:
@@ -164,12 +173,14 @@ def _takes(pending: Sequence[TakeRequest], run: RenderRun) -> list[Take]:
     for take in _synthesized(misses, run.engine, identity, run.cache):
         ready.append(take)
         run.stats.rendered += 1
+        run.made += take.seconds
         run.report(ready)
     order = {(r.chunk.index, r.chunk.seed): i for i, r in enumerate(pending)}
     ready.sort(key=lambda t: order[t.chunk.index, t.chunk.seed])  # attempt order, cached or not
     for take in ready:
         take.problems = check_take(take.chunk, take.audio, sr, take.tokens)
     if run.verifier is not None:
+        run.report(ready, "verifying")
         _verify([t for t in ready if not t.problems], run, sr)
     return ready
 
