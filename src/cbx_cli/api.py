@@ -66,7 +66,7 @@ from cbx_cli.plan.chunks import Chunk, Plan, estimate_seconds
 from cbx_cli.plan.retakes import Retakes, chunk_numbers
 from cbx_cli.render.cache import CachedTake, TakeCache
 from cbx_cli.render.takes import Progress, ProgressFn, RenderInterrupted, RenderStats, Take
-from cbx_cli.voices.audio import check_audio
+from cbx_cli.voices.audio import check_audio, length_advice
 from cbx_cli.voices.fetch import fetch_voice
 from cbx_cli.voices.library import NO_VOICES, check_new, get_voice, list_voices, remove_voice
 
@@ -81,7 +81,8 @@ __all__ = [
     "EngineFactory", "EngineInfo", "EngineSpec", "MissingModel", "Named", "Progress", "ProgressFn", "PullProgress",
     "RenderInterrupted", "RenderStats", "Retakes", "Synthesis", "Take", "TakeCache", "TakeRequest", "Voice",
     "VoicePrompt", "check_audio", "check_bitrate", "check_clashes", "check_new", "chunk_numbers", "estimate_seconds",
-    "fetch_voice", "format_for", "get_voice", "list_voices", "make_engine", "remove_voice", "resolve_device",
+    "fetch_voice", "format_for", "get_voice", "length_advice", "list_voices", "make_engine", "remove_voice",
+    "resolve_device",
 ]
 
 DEFAULT_CACHE: Any = "default"
@@ -190,6 +191,7 @@ def prepare(
     for chunk in the_plan.chunks:
         if chunk.voice not in voices:
             voices[chunk.voice] = resolve(chunk.voice, chunk.model)
+    the_plan.warnings += _voice_advice(voices)
     inputs = run_inputs(script, voices, options.lexicon, delivery.cover if delivery else None, model_dir)
     _check_run_files(delivery, inputs, the_plan, cache_dir)
     if retakes is not None:
@@ -241,6 +243,19 @@ def plan_script(
             shown = ", ".join(unknown[:12]) + (", ..." if len(unknown) > 12 else "")
             the_plan.warnings.append(f"{len(unknown)} word(s) may need a --lexicon respelling: {shown}")
     return the_plan, synthesis, assembly
+
+
+def _voice_advice(voices: Mapping[str | None, VoicePrompt | None]) -> list[str]:
+    """One warning per voice whose recording is outside the 5-15 s Chatterbox copies a voice from best."""
+    from cbx_cli.voices.audio import length_advice, recording_seconds
+
+    advice = []
+    for prompt in dict.fromkeys(p for p in voices.values() if p is not None):
+        label = f"Voice '{prompt.name}'" if prompt.name else f"Voice file '{prompt.path.name}'"
+        said = length_advice(recording_seconds(prompt.path), label)
+        if said:
+            advice.append(said)
+    return advice
 
 
 def run_inputs(script: Script, voices: Mapping[str | None, VoicePrompt | None], lexicon: Path | None,
@@ -716,13 +731,16 @@ def take_keys(job: Job, identities: Mapping[str, str],
 
 def add_voice(name: str, source: str, narrator: Narrator, replace: bool = False):
     """Store ``source`` (a recording or its URL) in the voice library as ``name``, with its conditioning for the
-    narrator's model. The name and the recording are checked before the model loads."""
+    narrator's model. The name and the recording are checked before the model loads; the model loads only when
+    no voice of the library already has this recording's conditioning for it (adding the same recording again
+    copies that)."""
     from cbx_cli.voices.library import add_voice as store
     from cbx_cli.voices.library import source_audio
 
     check_new(name, replace)
     source_audio(source, narrator.model)
-    return store(name, source, narrator.model, replace=replace, engine=narrator.engine())
+    checkpoint = narrator.facts().info.checkpoint_id
+    return store(name, source, narrator.model, replace=replace, checkpoint_id=checkpoint, load=narrator.engine)
 
 
 def versions() -> dict[str, str | None]:

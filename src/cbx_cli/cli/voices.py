@@ -21,7 +21,7 @@ def voices_add(
     replace: Annotated[bool, typer.Option("--replace", help="Overwrite a voice of the same name.")] = False,
 ) -> None:
     """Check a recording, store it under NAME, and store its conditioning for --model."""
-    from cbx_cli.api import Narrator, add_voice, get_voice
+    from cbx_cli.api import Narrator, add_voice, get_voice, length_advice
     from cbx_cli.cli.app import State
 
     model = opts.model
@@ -30,6 +30,9 @@ def voices_add(
                         batched=False, cache_dir=None, engine_factory=State.engine_factory)
     narrator.on_loaded = _warn_device
     voice = add_voice(name, source, narrator, replace=replace)  # a bad name or recording fails before the model loads
+    advice = length_advice(voice.seconds, f"Voice '{voice.name}'")
+    if advice:
+        typer.echo(f"warning: {advice}", err=True)
     verb = "Replaced" if existed else "Added"
     typer.echo(f"{verb} voice '{voice.name}' ({voice.seconds:.1f} s); conditioning stored for {model.value}.")
 

@@ -15,6 +15,32 @@ MAX_PEAK = 64.0
 """Float recordings may go a little past full scale; a peak 36 dB over it is a broken file, not a voice."""
 
 
+BEST_SECONDS = (5.0, 15.0)
+"""The length of clean speech Chatterbox copies a voice from best."""
+USED_SECONDS = 10.0
+"""What chatterbox-tts 0.1.7's `prepare_conditionals` keeps of a longer recording (`DEC_COND_LEN`: its start)."""
+
+
+def length_advice(seconds: float, label: str) -> str | None:
+    """One warning, with its reason, for a recording outside 5-15 s (usable, but not what works best); None inside."""
+    low, high = BEST_SECONDS
+    if seconds < low:
+        return (f"{label} is {seconds:.1f} s long: Chatterbox copies a voice best from {low:.0f}-{high:.0f} s of clean "
+                "speech, and a clip this short gives it little of the voice to copy.")
+    if seconds > high:
+        return (f"{label} is {seconds:.1f} s long: Chatterbox copies a voice from {low:.0f}-{high:.0f} s of clean "
+                f"speech and uses only the first {USED_SECONDS:.0f} s of a longer clip; cut the part you want.")
+    return None
+
+
+def recording_seconds(path: Path) -> float:
+    """A checked recording's length, from its header."""
+    import soundfile as sf
+
+    info = sf.info(str(path))
+    return info.frames / float(info.samplerate) if info.samplerate else 0.0
+
+
 class _NotAudio(VoiceError):
     """The file cannot be decoded as audio (as opposed to too short or silent)."""
 

@@ -7,11 +7,13 @@ recording), ``voice.json`` (name, source, seconds, time added) and, once a model
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -151,11 +153,15 @@ def source_audio(source: str, model: str) -> tuple[Path, float]:
     return path, check_voice(path, model)
 
 
-def add_voice(name: str, source: str, model: str, replace: bool = False, engine: Engine | None = None) -> Voice:
-    """Store ``source`` (a file or URL) as voice ``name``; with a loaded ``engine``, store its conditioning too.
+def add_voice(name: str, source: str, model: str, replace: bool = False, engine: Engine | None = None,
+              checkpoint_id: str | None = None, load: Callable[[], Engine] | None = None) -> Voice:
+    """Store ``source`` (a file or URL) as voice ``name``; with a loaded ``engine`` (or ``load``, which gives one),
+    store its conditioning too.
 
-    The engine's conditioning store must be the library (`LibraryConditioning`): that is where it saves it.
-    The voice folder appears complete or not at all; with ``replace`` the old voice is swapped out at the end.
+    With ``checkpoint_id`` (the checkpoint the conditioning is for), conditioning a voice of the library already has
+    for the same recording is copied instead, and ``load`` is not called. The engine's conditioning store must be
+    the library (`LibraryConditioning`): that is where it saves it. The voice folder appears complete or not at
+    all; with ``replace`` the old voice is swapped out at the end.
     """
     check_new(name, replace)
     audio, seconds = source_audio(source, model)
@@ -175,8 +181,11 @@ def add_voice(name: str, source: str, model: str, replace: bool = False, engine:
         (staging / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         staged = _read(staging, name)
         assert staged is not None
-        if engine is not None:
-            compute_conditioning(staged, engine)
+        known = same_recording(staged.reference, model, checkpoint_id) if checkpoint_id else None
+        if known is not None:
+            shutil.copyfile(known, conds_path(staging, model, checkpoint_id))
+        elif engine is not None or load is not None:
+            compute_conditioning(staged, engine if engine is not None else load())
         target = root / name
         old = None
         if target.exists():
@@ -193,6 +202,21 @@ def add_voice(name: str, source: str, model: str, replace: bool = False, engine:
     voice = get_voice(name)
     assert voice is not None
     return voice
+
+
+def same_recording(reference: Path, model: str, checkpoint_id: str) -> Path | None:
+    """Stored conditioning, for this model and checkpoint, of a library voice whose recording has the same bytes as
+    ``reference`` (conditioning depends on the recording alone)."""
+    digest = _file_digest(reference)
+    for voice in list_voices():
+        stored = stored_conditioning(voice.dir, model, checkpoint_id)
+        if stored is not None and voice.reference.is_file() and _file_digest(voice.reference) == digest:
+            return stored
+    return None
+
+
+def _file_digest(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def remove_voice(name: str) -> None:
