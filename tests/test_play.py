@@ -49,8 +49,8 @@ def device_home(tmp_path: Path) -> tuple[Path, Path]:
     """A HOME whose ALSA default device writes what it plays to a file (raw samples); returns (home, that file)."""
     home, played = tmp_path / "home", tmp_path / "played.raw"
     home.mkdir()
-    (home / ".asoundrc").write_text('pcm.!default {\n  type file\n  slave.pcm "null"\n  file "%s"\n  format "raw"\n'
-                                    '}\n' % played)
+    (home / ".asoundrc").write_text(f'pcm.!default {{\n  type file\n  slave.pcm "null"\n  file "{played}"\n'
+                                    '  format "raw"\n}\n')
     return home, played
 
 
