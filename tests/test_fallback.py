@@ -107,6 +107,10 @@ def test_doctor_self_test_passes_on_tiny_checkpoint(original_ckpt):
     assert r.exit_code == 0, r.output
     line = next(x for x in r.stdout.splitlines() if "self-test" in x)
     assert line.startswith("ok ") and "batched path matches stock: 3 chunks x 24 tokens on cpu" in line
+    assert r.stderr.splitlines() == [  # what it is doing, as it does it
+        "self-test: loading the original model ...",
+        "self-test: 3 chunks of 24 tokens through the batched engine on cpu, in one batch ...",
+        "self-test: the same 3 chunks through stock Chatterbox, one at a time ..."]
 
 
 def test_doctor_self_test_reports_a_mismatch(original_ckpt, monkeypatch):

@@ -75,26 +75,43 @@ def bench(
 
 
 @app.command()
-@with_options("model", "debug")
+@with_options("say_output", "fmt", "bitrate", "preset", "language", "verify", "verify_model", "recheck_model",
+              "model", "cache_dir", "play", "debug")
 def doctor(
     opts,
     self_test: Annotated[bool, typer.Option("--self-test", help="Also run a few chunks greedily through the batched "
                                             "engine and stock on the device, and say whether they match.")] = False,
 ) -> None:
-    """Check the set-up: torch and GPUs, ffmpeg, Chatterbox weights in the cache and their revisions."""
-    from cbx_cli.api import EngineSpec
-    from cbx_cli.cli.app import setup_logging
-    from cbx_cli.tools.doctor import diagnose
+    """Check what a command line would need: give it the options of the run (--model, --model-dir, --preset or
+    --verify, -o or --format, --cache-dir, --play). Each missing piece is printed with its fix; exit 1 if any."""
+    from cbx_cli.api import EngineSpec, format_for
+    from cbx_cli.cli.app import err, setup_logging
+    from cbx_cli.config.params import VerifyOverrides
+    from cbx_cli.config.presets import resolve_verify
+    from cbx_cli.tools.doctor import Needs, diagnose
     from cbx_cli.tools.doctor import self_test as run_self_test
+    from cbx_cli.verify.asr import default_models
 
     setup_logging(opts.debug)
-    findings = diagnose()
+    speech: list[str] = []
+    if resolve_verify(opts.preset, VerifyOverrides(enabled=opts.verify)).enabled:
+        check, recheck = default_models([opts.language])
+        speech = list(dict.fromkeys([opts.verify_model or check, opts.recheck_model or recheck]))
+    fmt = format_for(opts.say_output, opts.fmt) if opts.say_output or opts.fmt else None
+    spec = EngineSpec.from_options(opts.model.value, opts.model_dir, opts.device.value, None, revision=opts.revision)
+    needs = Needs(spec.model, spec.model_dir, spec.revision, spec.device, speech, fmt, opts.bitrate, opts.cache_dir,
+                  opts.play)
+    findings = diagnose(needs)
     if self_test:
-        spec = EngineSpec.from_options(opts.model.value, opts.model_dir, opts.device.value, None,
-                                       revision=opts.revision)
-        findings.append(run_self_test(spec))
+        findings.append(run_self_test(spec, say=lambda line: err.print(f"self-test: {line} ...", markup=False)))
     for finding in findings:
-        mark = "ok " if finding.ok else "-- "
-        typer.echo(f"{mark}{finding.name:<22} {finding.value}")
-    if self_test and not findings[-1].ok:
+        typer.echo(f"{'ok' if finding.ok else '--'}  {finding.name:<20} {finding.value}")
+        if not finding.ok and finding.fix:
+            typer.echo(f"    {'':<20} fix: {finding.fix}")
+    missing = [f for f in findings if not f.ok]
+    if missing:
+        typer.echo(f"{len(missing)} needed piece(s) missing: {', '.join(f.name for f in missing)}.")
+        models = [f.pull for f in missing if f.pull]
+        if len(models) > 1:
+            typer.echo(f"Fetch every missing model with: cbx models pull {' '.join(models)}")
         raise typer.Exit(1)
