@@ -187,3 +187,34 @@ def test_library_retake_as_the_readme_shows(book, tmp_path):
     again = narrator.prepare(script, cbx.Options(), source_name=name, retakes=cbx.Retakes.beside(book))
     assert [c.seed for c in again.chunks] == [c.seed for c in job.chunks]
     assert cbx.manifest(narrator.narrate(again))["chunks"][1]["retake"] == 1
+
+
+def test_a_chapters_retake_holds_in_the_whole_book_and_in_batch(tmp_path, fake_engine):
+    """The samples' Makefile: chapters and the whole book (the chapters joined) share one file of picks; a chunk
+    retaken from a chapter's manifest is the same take in the book and in `cbx batch`, rendered once."""
+    chapters = tmp_path / "book"
+    chapters.mkdir()
+    (chapters / "01.md").write_text("# One\n\nThe ferry reached the point at dusk.\n\nMara stepped onto the pier.\n")
+    (chapters / "02.md").write_text("# Two\n\nThe lamp burned until dawn.\n")
+    picks, out = chapters / "retakes.json", tmp_path / "out"
+    out.mkdir()
+    flags = ["--preset", "audiobook", "--no-verify", "--retakes", picks]
+    for name in ("01", "02"):
+        assert run(["book", chapters / f"{name}.md", "-o", out / f"{name}.wav", "--manifest", out / f"{name}.json",
+                    *flags]).exit_code == 0
+    r = run(["retake", out / "01.json", "--chunk", "3"])
+    assert r.exit_code == 0, r.output
+    retaken = json.loads((out / "01.json").read_text())["chunks"][2]
+    assert retaken["retake"] == 1 and picks.is_file()
+    whole = out / "book.md"
+    whole.write_text((chapters / "01.md").read_text() + "\n" + (chapters / "02.md").read_text())
+    made = len(fake_engine.made)
+    r = run(["book", whole, "-o", out / "book.wav", "--manifest", out / "book.json", *flags])
+    assert r.exit_code == 0, r.output
+    book = json.loads((out / "book.json").read_text())["chunks"]
+    assert book[2]["seed"] == retaken["seed"] and book[2]["retake"] == 1
+    assert len(fake_engine.made) == made  # every take, the retaken one too, came from the cache
+    r = run(["batch", chapters / "01.md", "-o", tmp_path / "batch", "--manifests", *flags])
+    assert r.exit_code == 0, r.output
+    assert json.loads((tmp_path / "batch" / "01.json").read_text())["chunks"][2]["seed"] == retaken["seed"]
+    assert (tmp_path / "batch" / "01.wav").read_bytes() == (out / "01.wav").read_bytes()
