@@ -10,8 +10,6 @@ import time
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeRemainingColumn
 
-from cbx_cli.api import Progress as RenderProgress
-
 
 def speed(made_seconds: float, elapsed: float) -> float:
     """The run's speed: seconds of audio rendered in it per second since it started (model loading included)."""
@@ -60,7 +58,8 @@ class RunProgress:
         if self._bar is not None and self._chunks is None:
             self._chunks = self._bar.add_task(f"0/{total} chunks", total=total, figures=self._figures(0.0))
 
-    def update(self, p: RenderProgress) -> None:
+    def update(self, p) -> None:
+        """A render's progress (the library's `Progress`)."""
         self.made = p.made_seconds
         self.speed = speed(p.made_seconds, time.monotonic() - self.started)
         if self._bar is None:

@@ -84,23 +84,15 @@ def doctor(
 ) -> None:
     """Check what a command line would need: give it the options of the run (--model, --model-dir, --preset or
     --verify, -o or --format, --cache-dir, --play). Each missing piece is printed with its fix; exit 1 if any."""
-    from cbx_cli.api import EngineSpec, format_for
+    from cbx_cli.api import EngineSpec
     from cbx_cli.cli.app import err, setup_logging
-    from cbx_cli.config.params import VerifyOverrides
-    from cbx_cli.config.presets import resolve_verify
-    from cbx_cli.tools.doctor import Needs, diagnose
+    from cbx_cli.tools.doctor import diagnose, needs_of
     from cbx_cli.tools.doctor import self_test as run_self_test
-    from cbx_cli.verify.asr import default_models
 
     setup_logging(opts.debug)
-    speech: list[str] = []
-    if resolve_verify(opts.preset, VerifyOverrides(enabled=opts.verify)).enabled:
-        check, recheck = default_models([opts.language])
-        speech = list(dict.fromkeys([opts.verify_model or check, opts.recheck_model or recheck]))
-    fmt = format_for(opts.say_output, opts.fmt) if opts.say_output or opts.fmt else None
     spec = EngineSpec.from_options(opts.model.value, opts.model_dir, opts.device.value, None, revision=opts.revision)
-    needs = Needs(spec.model, spec.model_dir, spec.revision, spec.device, speech, fmt, opts.bitrate, opts.cache_dir,
-                  opts.play)
+    needs = needs_of(spec, opts.preset, opts.verify, opts.language, opts.verify_model, opts.recheck_model,
+                     opts.say_output, opts.fmt, opts.bitrate, opts.cache_dir, opts.play)
     findings = diagnose(needs)
     if self_test:
         findings.append(run_self_test(spec, say=lambda line: err.print(f"self-test: {line} ...", markup=False)))

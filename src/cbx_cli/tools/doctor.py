@@ -55,6 +55,25 @@ class Needs:
     play: bool = False
 
 
+def needs_of(spec: EngineSpec, preset: str | None = None, verify: bool | None = None, language: str | None = None,
+             verify_model: str | None = None, recheck_model: str | None = None, output: str | None = None,
+             fmt: str | None = None, bitrate: str | None = None, cache_dir: Path | None = None,
+             play: bool = False) -> Needs:
+    """What a run with these options needs: its speech models when the preset or --verify turns verification on,
+    its output's format (from -o or --format)."""
+    from cbx_cli.config.params import VerifyOverrides
+    from cbx_cli.config.presets import resolve_verify
+    from cbx_cli.deliver.export import format_for
+    from cbx_cli.verify.asr import default_models
+
+    speech: list[str] = []
+    if resolve_verify(preset, VerifyOverrides(enabled=verify)).enabled:
+        check, recheck = default_models([language])
+        speech = list(dict.fromkeys([verify_model or check, recheck_model or recheck]))
+    kind = format_for(output, fmt) if output or fmt else None
+    return Needs(spec.model, spec.model_dir, spec.revision, spec.device, speech, kind, bitrate, cache_dir, play)
+
+
 def _packages(needs: Needs) -> list[Finding]:
     from cbx_cli.api import versions
 
