@@ -66,7 +66,8 @@ The stalls closed early.
 
 FAKE = ["--device", "cpu", "--max-tokens", "60", "--retries", "1", "--quiet"]
 TINY = ["--device", "cpu", "--max-tokens", "12", "--retries", "0", "--quiet", "--no-cache"]
-MACHINE_FIELDS = ("cache", "versions")
+MACHINE_FIELDS = ("cache", "versions", "command")
+"""Fields that name the machine: the take cache, the versions installed, the run's paths (`"command"`)."""
 BUILD_FIELDS = ("checkpoint", "engine")
 
 
