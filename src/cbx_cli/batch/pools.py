@@ -43,7 +43,7 @@ class LocalPool:
     description = "this process"
 
     def __init__(self, spec: EngineSpec, batch_size: int | None, engine_factory: EngineFactory | None = None):
-        self.worker = Worker(spec, batch_size, engine_factory=engine_factory)
+        self.worker = Worker(spec, batch_size, engine_factory=engine_factory, lazy=True)
         self.workers = {"local": os.getpid()}
 
     def describe(self, model: str, prompts: list[VoicePrompt | None]) -> ModelFacts:

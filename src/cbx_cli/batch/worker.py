@@ -71,12 +71,13 @@ class MemoryCache:
 
 
 class Worker:
-    """One model per worker, loaded when the worker starts. ``threads``: torch's CPU threads (the cores the worker
-    was given), so workers sharing a machine do not fight over its cores; ``engine_factory``: what makes its engine
+    """One model per worker: in this process loaded on the first batch it renders (a run whose takes are all cached
+    loads none), on a cluster when the worker starts. ``threads``: torch's CPU threads (the cores the worker was
+    given), so workers sharing a machine do not fight over its cores; ``engine_factory``: what makes its engine
     (default: the library's)."""
 
     def __init__(self, spec: EngineSpec, batch_size: int | None, threads: int | None = None,
-                 engine_factory: EngineFactory | None = None):
+                 engine_factory: EngineFactory | None = None, lazy: bool = False):
         from cbx_cli.api import Narrator
 
         if threads:
@@ -86,16 +87,17 @@ class Worker:
         self.narrator = Narrator(spec.model, model_dir=spec.model_dir, revision=spec.revision, device=spec.device,
                                  batched=spec.batched, batch_size=batch_size, cache_dir=None,
                                  engine_factory=engine_factory)
-        self.narrator.load()
+        if not lazy:
+            self.narrator.load()
 
     def pid(self) -> int:
         return os.getpid()
 
     def describe(self, model: str, prompts: list[VoicePrompt | None]) -> ModelFacts:
-        """``model``'s identity, rate and device, and the id of each voice (computing its conditioning once)."""
-        engine = self.narrator.engine(model)
-        return ModelFacts(engine.identity(), engine.sample_rate, engine.info,
-                          {prompt: engine.voice(prompt).id for prompt in prompts})
+        """``model``'s identity, rate and device, and the id of each voice, as its engine names them (without
+        loading it, where the engine factory can tell)."""
+        facts = self.narrator.facts(model)
+        return ModelFacts(facts.identity, facts.sample_rate, facts.info, {p: facts.voice_id(p) for p in prompts})
 
     def render(self, pieces: list[Piece], retries: int) -> BatchResult:
         """The batch's takes, guards and ``retries`` seeded retries included, as cache entries."""
