@@ -173,14 +173,20 @@ def test_a_run_names_every_missing_model_at_once(tmp_path):
 
 
 @pytest.mark.engine
-def test_weights_pulled_from_the_hub_load_offline(original_ckpt, isolated_env, monkeypatch, tmp_path):
+@pytest.mark.parametrize("model", ["original", "turbo"])
+def test_weights_pulled_from_the_hub_load_offline(model, request, isolated_env, monkeypatch, tmp_path):
+    """Every file the model's loader reads comes with the pull (turbo's: its tokenizer's files too)."""
     from huggingface_hub import constants
 
-    with serving({CHATTERBOX: Repo(files_of(original_ckpt))}, monkeypatch):
-        r = run(["models", "pull", "original"])
+    from cbx_cli.config.catalog import CATALOG
+
+    checkpoint = request.getfixturevalue(f"{model}_ckpt")
+    with serving({CATALOG[model].repo: Repo(files_of(checkpoint) | {"README.md": b"# not fetched"})}, monkeypatch):
+        r = run(["models", "pull", model])
         assert r.exit_code == 0, r.output
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     out = tmp_path / "hi.wav"
-    r = run(["say", "Hello there.", "-o", out, "--device", "cpu", "--max-tokens", "8", "--no-cache", "-q"])
+    r = run(["say", "Hello there.", "-o", out, "--model", model, "--device", "cpu", "--max-tokens", "8", "--no-cache",
+             "-q"])
     assert r.exit_code == 0, r.output
     assert out.stat().st_size > 1000

@@ -36,6 +36,10 @@ CHATTERBOX_FILES = {
     ),
 }
 """Each Chatterbox model's files; conds.pt (the built-in voice) is the only one it loads without."""
+TURBO_TOKENIZER = ("*.json", "*.txt", "*.model")
+"""Turbo's text tokenizer is a Hugging Face one that `AutoTokenizer.from_pretrained` reads from the checkpoint
+folder, its files named as its kind names them: fetched by the patterns `ChatterboxTurboTTS.from_pretrained` uses
+(chatterbox-tts 0.1.7), not by name."""
 CHATTERBOX_REPOS = {
     "original": "ResembleAI/chatterbox",
     "turbo": "ResembleAI/chatterbox-turbo",
@@ -48,8 +52,9 @@ GB, MB = 10**9, 10**6
 CATALOG: dict[str, ModelEntry] = {
     "original": ModelEntry("original", CHATTERBOX, CHATTERBOX_REPOS["original"], CHATTERBOX_FILES["original"],
                            CHATTERBOX_FILES["original"][:-1], int(3.2 * GB), "Chatterbox, English (--model original)"),
-    "turbo": ModelEntry("turbo", CHATTERBOX, CHATTERBOX_REPOS["turbo"], CHATTERBOX_FILES["turbo"],
-                        CHATTERBOX_FILES["turbo"][:-1], int(3.0 * GB), "Chatterbox-Turbo, English (--model turbo)"),
+    "turbo": ModelEntry("turbo", CHATTERBOX, CHATTERBOX_REPOS["turbo"],
+                        CHATTERBOX_FILES["turbo"] + TURBO_TOKENIZER, CHATTERBOX_FILES["turbo"][:-1], int(3.0 * GB),
+                        "Chatterbox-Turbo, English (--model turbo)"),
     "multilingual": ModelEntry("multilingual", CHATTERBOX, CHATTERBOX_REPOS["multilingual"],
                                CHATTERBOX_FILES["multilingual"], CHATTERBOX_FILES["multilingual"][:-1],
                                int(3.2 * GB), "Chatterbox, 23 languages (--model multilingual)"),
