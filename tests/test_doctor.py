@@ -75,3 +75,41 @@ def test_a_device_asked_for_that_is_not_there(original_ckpt, device):
         pytest.skip("this machine has CUDA")
     r = run(["doctor", "--model-dir", original_ckpt, "--device", device])
     assert r.exit_code == 1 and lines(r)[device].startswith(f"--  {device}")
+
+
+def test_a_disk_too_full_for_the_take_cache(original_ckpt, tmp_path, monkeypatch):
+    """A full disk cannot be made here without root: `shutil.disk_usage` stands in for one, for the cache's folder
+    only."""
+    real = shutil.disk_usage
+    takes = tmp_path / "takes"
+
+    def nearly_full_at_takes(path):
+        usage = real(path)
+        return usage._replace(free=200 * 10**6) if str(path).startswith(str(tmp_path)) else usage
+
+    monkeypatch.setattr(shutil, "disk_usage", nearly_full_at_takes)
+    r = run(["doctor", "--model-dir", original_ckpt, "-o", tmp_path / "a.wav", "--cache-dir", takes])
+    assert r.exit_code == 1
+    assert lines(r)["take cache"] == (
+        f"--  take cache           {takes}, 0.2 GB free\n"
+        "fix: free some disk there, or pass --cache-dir FOLDER on a disk with 1 GB or more free (takes need about "
+        "350 MB per hour of audio)")
+    assert "1 needed piece(s) missing: take cache." in r.stdout
+    assert not takes.exists()  # doctor looks; it makes nothing
+
+
+def test_gpu_memory_is_checked_against_the_model(original_ckpt, monkeypatch):
+    """No GPU here: torch.cuda's answers stand in for one GPU with 3 of 24 GiB free."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda i: "a stand-in GPU")
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda i: (3 * 2**30, 24 * 2**30))
+    r = run(["doctor", "--model-dir", original_ckpt])
+    assert r.exit_code == 1 and lines(r)["cuda:0"] == (
+        "--  cuda:0               a stand-in GPU, 3.0 of 24.0 GiB free\n"
+        "fix: free GPU memory: the original model needs about 6 GiB (stop what else runs on it), or run on the CPU "
+        "(--device cpu)")
+    r = run(["doctor", "--model-dir", original_ckpt, "--device", "cpu"])  # the run would not use the GPU
+    assert r.exit_code == 0 and lines(r)["cuda:0"].startswith("ok  cuda:0")

@@ -94,7 +94,7 @@ def test_no_audio_device_is_one_line_before_any_work(tmp_path):
     home = tmp_path / "home"
     home.mkdir()
     done = cbx(home, "say", "Hello there.")
-    assert (done.returncode, done.stderr) == (2, "cbx: error: There is no audio output device to play on; write a "
+    assert (done.returncode, done.stderr) == (2, "cbx: error: There is no audio output device to play on: write a "
                                                  "file with -o FILE instead.\n")
 
 
@@ -105,5 +105,25 @@ def test_without_the_play_extra_it_says_how_to_get_it(tmp_path):
     blocked.mkdir()
     (blocked / "sounddevice.py").write_text("raise ImportError('not installed')\n")
     done = cbx(home, "say", "Hello there.", env={"PYTHONPATH": str(blocked)})
-    assert (done.returncode, done.stderr) == (2, "cbx: error: Playing audio needs the play extra (pip install "
-                                                 "'cbx-cli[play]'); or write a file with -o FILE.\n")
+    assert (done.returncode, done.stderr) == (2, "cbx: error: Playing audio needs the play extra: pip install "
+                                                 "'cbx-cli[play]', or write a file with -o FILE.\n")
+
+
+@pytest.mark.skipif(not portaudio(), reason="sounddevice or PortAudio is not installed")
+def test_doctor_checks_the_audio_device_a_play_run_needs(tmp_path):
+    folder = tmp_path / "ckpt"  # laid out as a checkpoint: doctor looks for the files, it loads nothing
+    folder.mkdir()
+    for name in ("ve.safetensors", "t3_cfg.safetensors", "s3gen.safetensors", "tokenizer.json"):
+        (folder / name).write_bytes(b"")
+    base = ("doctor", "--play", "--model-dir", str(folder), "--cache-dir", str(tmp_path / "takes"))
+    home, _ = device_home(tmp_path)
+    done = cbx(home, *base)
+    assert done.returncode == 0, done.stdout
+    assert any(line.startswith("ok  audio output") for line in done.stdout.splitlines())
+    blocked = tmp_path / "blocked"
+    blocked.mkdir()
+    (blocked / "sounddevice.py").write_text("raise ImportError('not installed')\n")
+    done = cbx(home, *base, env={"PYTHONPATH": str(blocked)})
+    assert done.returncode == 1
+    assert "--  audio output         Playing audio needs the play extra\n" \
+           "                         fix: pip install 'cbx-cli[play]', or write a file with -o FILE\n" in done.stdout

@@ -34,6 +34,15 @@ class OutputError(CbxError):
     """The output path or format cannot be written."""
 
 
+class NoPlayer(OutputError):
+    """This machine cannot play audio: what it lacks, and what to do (`cbx doctor --play` shows them apart)."""
+
+    def __init__(self, lacks: str, fix: str):
+        super().__init__(f"{lacks}: {fix}.")
+        self.lacks = lacks
+        self.fix = fix
+
+
 class StreamClosed(OutputError):
     """Standard output closed before all the audio was written (the reading end stopped early)."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cbx_cli.errors import OutputError
+from cbx_cli.errors import NoPlayer, OutputError
 
 EXTRA_HINT = "pip install 'cbx-cli[play]'"
 
@@ -21,16 +21,16 @@ def player():
     try:
         import sounddevice
     except ImportError:
-        raise OutputError(f"Playing audio needs the play extra ({EXTRA_HINT}); or write a file with -o FILE.") from None
+        raise NoPlayer("Playing audio needs the play extra", f"{EXTRA_HINT}, or write a file with -o FILE") from None
     except OSError:  # the module is there, PortAudio is not
-        raise OutputError("Playing audio needs the PortAudio library (apt install libportaudio2, or your system's "
-                          "package of it); or write a file with -o FILE.") from None
+        raise NoPlayer("Playing audio needs the PortAudio library", "apt install libportaudio2 (or your system's "
+                       "package of it), or write a file with -o FILE") from None
     try:
         device = sounddevice.query_devices(kind="output")
     except Exception:  # noqa: BLE001 - PortAudioError, or a host API that fails to start
         device = None
     if not device:
-        raise OutputError("There is no audio output device to play on; write a file with -o FILE instead.")
+        raise NoPlayer("There is no audio output device to play on", "write a file with -o FILE instead")
     return sounddevice, str(device["name"])
 
 

@@ -213,12 +213,12 @@ def _player(needs: Needs) -> list[Finding]:
     if not needs.play:
         return []
     from cbx_cli.deliver.play import player
-    from cbx_cli.errors import OutputError
+    from cbx_cli.errors import NoPlayer
 
     try:
         return [Finding("audio output", player()[1])]
-    except OutputError as exc:
-        return [Finding("audio output", exc.message.split(";")[0], False, exc.message.split("; ", 1)[-1])]
+    except NoPlayer as exc:
+        return [Finding("audio output", exc.lacks, False, exc.fix)]
 
 
 def diagnose(needs: Needs | None = None) -> list[Finding]:
