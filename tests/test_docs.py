@@ -86,3 +86,67 @@ def test_every_page_is_in_the_navigation():
     listed = set(pages(config["nav"]))
     written = {str(p.relative_to(DOCS)) for p in DOCS.rglob("*.md")}
     assert written == listed
+
+
+CODE_SPAN = re.compile(r"`(cbx [^`]+)`")
+PYTHON_TYPES = re.compile(r"<(str|int|float|bool|path)>|\b(list|tuple|dict|Path|Optional)\[|\bNoneType\b", re.I)
+
+
+def documented_commands() -> list[tuple[str, str]]:
+    """Every cbx command line the README and the pages show: in code blocks (each part of a ``&&`` or ``|`` chain
+    that starts with cbx) and in code spans; (where, line)."""
+    found = []
+    for page in [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))]:
+        where = str(page.relative_to(ROOT))
+        for line in page.read_text().splitlines():
+            code = line.strip().removeprefix("$ ")
+            if line.startswith("    ") or code.startswith("cbx "):
+                found += [(where, part.strip()) for part in re.split(r"&&|\|(?![^\[]*\])", code)
+                          if part.strip().startswith("cbx ")]
+            else:
+                found += [(where, span) for span in CODE_SPAN.findall(line)]
+    return found
+
+
+def test_every_command_line_in_the_docs_runs_as_written():
+    """Each command and option a page shows is one the CLI has: a new user copying a line gets no "No such
+    option"."""
+    import shlex
+
+    import typer.main
+
+    from cbx_cli.cli import app
+
+    root = typer.main.get_command(app)
+    wrong, checked = [], 0
+    for where, line in documented_commands():
+        try:
+            words = [w.strip("[]") for w in shlex.split(line, comments=True)]
+        except ValueError:
+            wrong.append(f"{where}: {line}: cannot be split into words")
+            continue
+        command, path = root, ["cbx"]
+        for word in words[1:]:
+            if not hasattr(command, "commands") or word.startswith("-"):
+                break
+            if word in ("...", "NAME", "COMMAND"):
+                break
+            if word not in command.commands:
+                wrong.append(f"{where}: {line}: no command {' '.join(path)} {word}")
+                break
+            command, path = command.commands[word], [*path, word]
+        options = {o for p in command.params for o in (*p.opts, *p.secondary_opts)} | {"--help"}
+        for word in words[len(path):]:
+            flag = word.split("=", 1)[0]
+            if re.fullmatch(r"--?[A-Za-z][\w-]*", flag) and flag not in options:
+                wrong.append(f"{where}: {line}: {' '.join(path)} has no {flag}")
+        checked += 1
+    assert checked > 100
+    assert not wrong, "\n".join(wrong)
+
+
+def test_help_placeholders_say_what_goes_there():
+    """A --help shows FILE, NAME, DIR, TEXT or the choices, never a Python type."""
+    for path in command_paths():
+        shown = run([*path[1:], "--help"])
+        assert not PYTHON_TYPES.search(shown.stdout), f"{' '.join(path)}:\n{shown.stdout}"
