@@ -98,6 +98,19 @@ def script_from_text(text: str, markdown: bool = False) -> Script:
     return parse(text, markdown=markdown)
 
 
+def complete_sentences(text: str, language: str | None = None) -> tuple[str, str]:
+    """For text that arrives in pieces (an LLM's tokens): the sentences of ``text`` known to be complete, because
+    another one has begun after them, and the unfinished rest to keep for the next piece ("" and ``text`` while
+    one sentence is still being written)."""
+    from cbx_cli.plan.sentences import split_sentences
+
+    sentences = split_sentences(" ".join(text.split()), language)
+    if len(sentences) < 2:
+        return "", text
+    rest = sentences[-1] + (" " if text[-1:].isspace() else "")
+    return " ".join(sentences[:-1]), rest
+
+
 def prepare(
     source: Script | str,
     options: NarrationOptions | None = None,
@@ -163,7 +176,7 @@ def plan_script(
 
     language = check_language(model, options.language)
     flags = options.synthesis()
-    synthesis, assembly = resolve(options.preset, flags)
+    synthesis, assembly = resolve(options.preset, flags, options.assembly())
     lexicon = _lexicon(options.lexicon)
 
     def block_params(over) -> SynthesisParams:
