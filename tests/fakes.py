@@ -56,6 +56,8 @@ class FakeEngine:
         """Chunk indices of every `synthesize` call, in order."""
         self.voices: list[str] = []
         """Voice ids of every request synthesized, in order."""
+        self.spoken: list[str] = []
+        """What each chunk synthesized said (its spoken text), in order."""
         self.prompts: list[VoicePrompt | None] = []
         self.silent_seeds: set[int] = set()
         self.to_budget = False
@@ -90,6 +92,7 @@ class FakeEngine:
             time.sleep(self.delay)
         self.calls.append([c.index for c in chunks])
         self.voices += [r.voice.id for r in requests]
+        self.spoken += [c.spoken for c in chunks]
         return [self._take(c) for c in chunks]
 
     def _take(self, chunk) -> Synthesis:
