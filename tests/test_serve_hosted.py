@@ -524,3 +524,42 @@ def test_a_key_counts_only_in_its_apis_own_header(base, method, path, own, other
         accepted = http.request(method, path, json=body, headers=own)
     assert refused.status_code == status and field in refused.json()
     assert accepted.status_code == 200, accepted.text
+
+
+def test_documented_examples_as_printed_with_the_fields_the_docs_narrow(world, tmp_path):
+    """Segmind's and Pixazo's documented requests name recordings on their own storage; a server whose config keeps
+    those fields out of what requests may set (docs/hosted-apis.md) answers them as printed."""
+    import segmind
+
+    fields = {"segmind": frozenset({"text", "seed", "exaggeration", "temperature", "cfg_weight", "min_p", "top_p",
+                                    "repetition_penalty"}),
+              "pixazo": frozenset({"text", "exaggeration", "temperature", "cfg"})}
+    with running(tmp_path / "serve", defaults=Defaults(fields=fields)) as base:
+        result = segmind.SegmindClient(api_key=KEY, base_url=f"{base}/v1").run(
+            "chatterbox-tts",
+            text="Welcome to Chatterbox TTS, where your text turns into captivating audio effortlessly.",
+            reference_audio="https://segmind-resources.s3.amazonaws.com/input/ef2a2b5c-3e3a-4051-a437-20a72bf175de-"
+                            "sample_audio.mp3",
+            exaggeration=0.5, temperature=0.8, seed=42, cfg_weight=0.5, min_p=0.05, top_p=1, repetition_penalty=1.2)
+        job = httpx.post(f"{base}{PIXAZO}", headers={"Content-Type": "application/json", "Cache-Control": "no-cache",
+                                                      **PIXAZO_KEY},
+                         json={"text": "Hello world, this is a test of the Chatterbox text to speech model.",
+                               "audio_url": "https://storage.googleapis.com/chatterbox-demo-samples/prompts/"
+                                            "male_rickmorty.mp3", "exaggeration": 0.25, "temperature": 0.7,
+                               "cfg": 0.5}).json()
+        state = poll_pixazo(base, job["request_id"])
+    assert result["status"] == "COMPLETED" and state["status"] == "COMPLETED"
+    assert all(p is None for p in world.engines.made[-1].prompts)  # the built-in voice: nothing was fetched
+
+
+def test_private_addresses_are_refused_on_every_api(world, tmp_path):
+    """The public-URL rule holds for the hosted APIs' reference recordings and webhooks too."""
+    with running(tmp_path / "serve", allow_private=False) as base, httpx.Client(base_url=base, timeout=30) as http:
+        segmind = http.post("/v1/chatterbox-tts", headers={"x-api-key": KEY},
+                            json={"text": "Hi.", "reference_audio": "http://127.0.0.1:9/voice.wav"})
+        pixazo = http.post(PIXAZO, headers=PIXAZO_KEY, json={"text": "Hi.", "audio_url": "http://10.0.0.1/v.wav"})
+        hook = http.post(PIXAZO, headers={**PIXAZO_KEY, "X-Webhook-URL": "https://127.0.0.1/hook"},
+                         json={"text": "Hi."})
+    assert segmind.status_code == 422 and "private or local address" in segmind.json()["error"]
+    assert pixazo.status_code == 422 and "private or local address" in pixazo.json()["message"]
+    assert hook.status_code == 422 and "private or local address" in hook.json()["message"]

@@ -19,7 +19,7 @@ import binascii
 import json
 import logging
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
@@ -27,12 +27,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from cbx_cli.engine.base import VoicePrompt
 from cbx_cli.errors import CbxError, cut
 from cbx_cli.serve.apis import BEARER, Api, model_fields, note_extra, note_once, restrict
 from cbx_cli.serve.schemas import CONTENT_TYPES, TTSRequest
 from cbx_cli.serve.server import Server
 from cbx_cli.serve.service import RequestError
+
+if TYPE_CHECKING:
+    from cbx_cli.engine.base import VoicePrompt
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +185,7 @@ def to_cbx(service, req: FishFields, text: str | None = None,
         if voice is not None:
             raise RequestError("Give either 'references' or 'reference_id', not both.")
         if prompt is None:
-            prompt = VoicePrompt(service.keep_reference(_audio(req.references[0].audio), "references[0].audio"))
+            prompt = service.uploaded_voice(_audio(req.references[0].audio), "references[0].audio")
         if len(req.references) > 1:
             note_once("fish", "references[1:]", "are ignored: Chatterbox clones one recording (the first)")
         if req.references[0].text:
@@ -317,8 +319,6 @@ class Live:
             raise RequestError("Send a 'start' event with the request first.")
 
     async def _start(self, request: dict) -> None:
-        from cbx_cli.deliver.stream import StreamEncoder
-
         req = restrict(API, LiveRequest.model_validate(request),
                        self.server.config.defaults.fields.get(API.name))
         note_extra(API, req)
@@ -326,7 +326,7 @@ class Live:
         cbx_req, self.prompt = await run_in_threadpool(to_cbx, self.server.service, req, "start")
         self.request = req
         rate = cbx_req.sample_rate or self.server.service.narrator.engine().sample_rate
-        self.encoder = StreamEncoder(cbx_req.format, rate, cbx_req.bitrate)
+        self.encoder = self.server.service.encoder(cbx_req.format, rate, cbx_req.bitrate)
         self.buffer = req.text
 
     async def _speak(self, text: str) -> None:

@@ -15,14 +15,12 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
-from cbx_cli.api import Narration
-from cbx_cli.engine.base import VoicePrompt
 from cbx_cli.errors import cut
 from cbx_cli.serve.apis import Api
 from cbx_cli.serve.auth import InFlight, Keys
@@ -32,6 +30,10 @@ from cbx_cli.serve.schemas import TTSRequest
 from cbx_cli.serve.service import RequestError, Service, job_metrics
 from cbx_cli.serve.urls import check_public_url, fetch
 from cbx_cli.serve.webhooks import ATTEMPTS, TIMEOUT, Deliveries, Delivery
+
+if TYPE_CHECKING:
+    from cbx_cli.api import Narration
+    from cbx_cli.engine.base import VoicePrompt
 
 log = logging.getLogger(__name__)
 

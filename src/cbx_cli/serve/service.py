@@ -197,6 +197,10 @@ class Service:
             return VoicePrompt(self.keep_reference(answer.body))
         return VoicePrompt(self.keep_reference(_base64(value)))
 
+    def uploaded_voice(self, data: bytes, label: str) -> VoicePrompt:
+        """A recording sent in a request (its bytes), checked and kept (`keep_reference`)."""
+        return VoicePrompt(self.keep_reference(data, label))
+
     def keep_reference(self, data: bytes, label: str = "reference_audio") -> Path:
         """Check uploaded audio like a voice file, then keep it in the data folder under its digest."""
         from cbx_cli.deliver.export import write_bytes_atomic
@@ -258,6 +262,12 @@ class Service:
             audio, _ = finish([take.audio], [take.chunk.pause_after], sr_in, job.assembly, speed=job.options.speed,
                               volume=job.options.volume, sample_rate=job.options.sample_rate)
             yield audio
+
+    def encoder(self, fmt: str, sample_rate: int, bitrate: str | None = None):
+        """A `StreamEncoder`: audio pieces fed in as they come (a live session's), one ``fmt`` stream out."""
+        from cbx_cli.deliver.stream import StreamEncoder
+
+        return StreamEncoder(fmt, sample_rate, bitrate)
 
     def stream(self, job: Job, fmt: str, bitrate: str | None = None) -> Iterator[bytes]:
         """The job's audio encoded as one ``fmt`` stream, a take at a time as takes are ready (`pieces`)."""
