@@ -563,3 +563,32 @@ def test_private_addresses_are_refused_on_every_api(world, tmp_path):
     assert segmind.status_code == 422 and "private or local address" in segmind.json()["error"]
     assert pixazo.status_code == 422 and "private or local address" in pixazo.json()["message"]
     assert hook.status_code == 422 and "private or local address" in hook.json()["message"]
+
+
+def test_deliveries_keep_a_bounded_number_in_flight_and_wait_for_retries_without_a_sender():
+    from cbx_cli.serve.webhooks import Deliveries, Delivery
+
+    lock, active, peak, calls, done = threading.Lock(), [0], [0], [], []
+
+    def post(delivery: Delivery) -> int:
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        time.sleep(0.1)
+        with lock:
+            active[0] -= 1
+            calls.append(delivery.url)
+        return 500 if delivery.url == "failing" else 200
+
+    deliveries = Deliveries(post, b"secret", senders=2, attempts=3, backoff=0.5)
+    deliveries.start()
+    deliveries.add(Delivery("failing", b"{}", on_done=done.append))
+    for n in range(6):
+        deliveries.add(Delivery(f"ok-{n}", b"{}", on_done=done.append))
+    deadline = time.monotonic() + 20
+    while len(done) < 7 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    deliveries.stop()
+    retries = [i for i, url in enumerate(calls) if url == "failing"]
+    assert peak[0] == 2 and sorted(done) == [False] + [True] * 6
+    assert len(retries) == 3 and calls.index("ok-5") < retries[1]  # the others went while it waited to retry
