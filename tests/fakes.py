@@ -67,6 +67,8 @@ class FakeEngine(Engine):
         """Takes handed out so far."""
         self.voices: list[str] = []
         """Voice ids of every request synthesized, in order."""
+        self.spoken: list[str] = []
+        """What each chunk synthesized said (its spoken text), in order."""
         self.prompts: list[VoicePrompt | None] = []
         self.silent_seeds: set[int] = set()
         self.to_budget = False
@@ -104,6 +106,7 @@ class FakeEngine(Engine):
             if self.fail_after is not None and self.made >= self.fail_after:
                 raise KeyboardInterrupt
             self.made += 1
+            self.spoken.append(request.chunk.spoken)
             yield i, self._take(request.chunk)
 
     def _take(self, chunk) -> Synthesis:

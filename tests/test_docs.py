@@ -88,23 +88,24 @@ def test_every_page_is_in_the_navigation():
     assert written == listed
 
 
-CODE_SPAN = re.compile(r"`(cbx [^`]+)`")
 PYTHON_TYPES = re.compile(r"<(str|int|float|bool|path)>|\b(list|tuple|dict|Path|Optional)\[|\bNoneType\b", re.I)
 
 
 def documented_commands() -> list[tuple[str, str]]:
-    """Every cbx command line the README and the pages show: in code blocks (each part of a ``&&`` or ``|`` chain
-    that starts with cbx) and in code spans; (where, line)."""
+    """Every cbx command line the README and the pages show: in code blocks, indented or fenced (each part of a
+    ``&&`` or ``|`` chain that starts with cbx), and in code spans; (where, line)."""
     found = []
     for page in [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))]:
-        where = str(page.relative_to(ROOT))
+        where, fenced = str(page.relative_to(ROOT)), False
         for line in page.read_text().splitlines():
-            code = line.strip().removeprefix("$ ")
-            if line.startswith("    ") or code.startswith("cbx "):
+            if line.lstrip().startswith("```"):
+                fenced = not fenced
+            elif fenced or line.startswith("    "):
+                code = line.strip().removeprefix("$ ")
                 found += [(where, part.strip()) for part in re.split(r"&&|\|(?![^\[]*\])", code)
                           if part.strip().startswith("cbx ")]
             else:
-                found += [(where, span) for span in CODE_SPAN.findall(line)]
+                found += [(where, span) for span in line.split("`")[1::2] if span.startswith("cbx ")]
     return found
 
 

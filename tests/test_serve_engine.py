@@ -43,3 +43,26 @@ def test_real_engine_server_matches_cbx_say_and_streams(original_ckpt, tmp_path,
     assert sr == 24000 and np.isfinite(audio).all() and np.abs(audio).max() > 0.01
     samples = np.frombuffer(pcm, "<i2")
     assert len(samples) > 0.1 * sr and np.abs(samples).max() > 100
+
+
+def test_real_engine_hosted_apis_give_the_bytes_cbx_say_gives(original_ckpt, tmp_path):
+    """Segmind's and Fish's own clients, unchanged but for the address, against the real engine: the operator's
+    token cap (the vendors' requests carry none) bounds the work, and the audio is `cbx say`'s."""
+    segmind = pytest.importorskip("segmind")
+    fishaudio = pytest.importorskip("fishaudio")
+    from cbx_cli.serve import Defaults
+
+    text = TEXTS[0]
+    defaults = Defaults(max_tokens=12, retries=0)
+    with running(tmp_path / "serve", None, model_dir=original_ckpt, batch_size=4, defaults=defaults) as base:
+        client = segmind.SegmindClient(api_key=KEY, base_url=f"{base}/v1", timeout=600)
+        mp3 = client.run_sync("chatterbox-tts", text=text, seed=42).content
+        fish = fishaudio.FishAudio(api_key=KEY, base_url=base, timeout=600)
+        pcm = fish.tts.convert(text=text, format="pcm", config=fishaudio.TTSConfig(temperature=0.8, top_p=1.0))
+    flags = ["--model-dir", str(original_ckpt), "--device", "cpu", "--max-tokens", "12", "--retries", "0",
+             "--cache-dir", str(tmp_path / "say-takes"), "--quiet"]
+    said = [run(["say", text, "-o", str(tmp_path / f"say.{ext}"), *flags]) for ext in ("wav", "mp3")]
+    assert [s.exit_code for s in said] == [0, 0], said[0].stderr
+    assert mp3 == (tmp_path / "say.mp3").read_bytes()
+    wav = (tmp_path / "say.wav").read_bytes()
+    assert pcm == wav[44:] and len(pcm) > 1000

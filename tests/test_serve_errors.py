@@ -125,3 +125,16 @@ def test_chunked_body_over_the_limit_is_413(served):
     with client(served) as http:
         answer = http.post("/v1/tts", content=body(), headers={"content-type": "application/json"})
     assert answer.status_code == 413 and "larger than 1,500 bytes" in answer.json()["detail"]
+
+
+@pytest.mark.parametrize("path, headers, shape", [
+    ("/v1/chatterbox-tts", {"x-api-key": "test-key-1"}, lambda m: {"error": m}),
+    ("/chatterbox-text-to-speech/v1/chatterbox-text-to-speech-request", {"Ocp-Apim-Subscription-Key": "test-key-1"},
+     lambda m: {"statusCode": 413, "message": m}),
+    ("/generate", {"x-api-key": "test-key-1"}, lambda m: {"detail": m}),
+])
+def test_body_over_the_limit_is_413_in_each_apis_shape(served, path, headers, shape):
+    with client(served, key=None) as http:
+        answer = http.post(path, json={"text": "y" * 2000, "prompt": "y"}, headers=headers)
+    assert answer.status_code == 413
+    assert answer.json() == shape("The request body is larger than 1,500 bytes.")

@@ -38,11 +38,12 @@ from cbx_cli.config.params import (
     check_options,
 )
 from cbx_cli.config.presets import Presets
-from cbx_cli.deliver.export import format_for
+from cbx_cli.deliver.export import format_for, pcm16
 from cbx_cli.deliver.ffmpeg import check_bitrate
 from cbx_cli.deliver.manifest import manifest, write_manifest
 from cbx_cli.deliver.output import Delivery, write_audio
 from cbx_cli.deliver.safety import Named, check_clashes
+from cbx_cli.deliver.stream import StreamEncoder, encode_stream
 from cbx_cli.deliver.subtitles import write_subtitles
 from cbx_cli.engine import make_engine
 from cbx_cli.engine.base import (
@@ -66,9 +67,10 @@ from cbx_cli.plan.chunks import Chunk, Plan, estimate_seconds
 from cbx_cli.plan.retakes import Retakes, chunk_numbers
 from cbx_cli.render.cache import CachedTake, TakeCache
 from cbx_cli.render.takes import Progress, ProgressFn, RenderInterrupted, RenderStats, Take
-from cbx_cli.voices.audio import check_audio, length_advice
+from cbx_cli.voices.audio import check_audio, check_voice, length_advice
 from cbx_cli.voices.fetch import fetch_voice
 from cbx_cli.voices.library import NO_VOICES, check_new, get_voice, list_voices, remove_voice
+from cbx_cli.voices.reference import library_voice
 
 __all__ = [
     # the library
@@ -83,6 +85,7 @@ __all__ = [
     "VoicePrompt", "check_audio", "check_bitrate", "check_clashes", "check_new", "chunk_numbers", "estimate_seconds",
     "fetch_voice", "format_for", "get_voice", "length_advice", "list_voices", "make_engine", "remove_voice",
     "resolve_device",
+    "StreamEncoder", "check_voice", "encode_stream", "library_voice", "pcm16",
 ]
 
 DEFAULT_CACHE: Any = "default"
@@ -156,6 +159,19 @@ def script_from_text(text: str, markdown: bool = False) -> Script:
     return parse(text, markdown=markdown)
 
 
+def complete_sentences(text: str, language: str | None = None) -> tuple[str, str]:
+    """For text that arrives in pieces (an LLM's tokens): the sentences of ``text`` known to be complete, because
+    another one has begun after them, and the unfinished rest to keep for the next piece ("" and ``text`` while
+    one sentence is still being written)."""
+    from cbx_cli.plan.sentences import split_sentences
+
+    sentences = split_sentences(" ".join(text.split()), language)
+    if len(sentences) < 2:
+        return "", text
+    rest = sentences[-1] + (" " if text[-1:].isspace() else "")
+    return " ".join(sentences[:-1]), rest
+
+
 def prepare(
     source: Script | str,
     options: NarrationOptions | None = None,
@@ -221,7 +237,7 @@ def plan_script(
     presets = presets or Presets()
     language = check_language(model, options.language)
     flags = options.synthesis()
-    synthesis, assembly = presets.resolve(options.preset, flags)
+    synthesis, assembly = presets.resolve(options.preset, flags, options.assembly())
     resolved: dict[str | None, SynthesisParams] = {options.preset: synthesis}
     lexicon = _lexicon(options.lexicon)
 
@@ -690,10 +706,11 @@ def assemble(job: Job, takes: list[Take], engine: Engine, stats: RenderStats | N
 
 def finish_take(job: Job, take: Take, sample_rate: int) -> np.ndarray:
     """One take finished on its own, as a stream hands it out: trimmed, at the job's speed, loudness-normalized over
-    the take alone, its volume, at the job's output rate (``sample_rate``: the engine's)."""
+    the take alone, its volume, at the job's output rate (``sample_rate``: the engine's), followed by its pause (so
+    a one-take job gives exactly its narration's audio)."""
     from cbx_cli.assemble.program import finish
 
-    audio, _ = finish([take.audio], [0.0], sample_rate, job.assembly, speed=job.options.speed,
+    audio, _ = finish([take.audio], [take.chunk.pause_after], sample_rate, job.assembly, speed=job.options.speed,
                       volume=job.options.volume, sample_rate=job.options.sample_rate)
     return audio
 

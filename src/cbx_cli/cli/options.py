@@ -53,9 +53,9 @@ def _sampling(field: str, kind: type) -> Opt:
 OPTIONS: dict[str, Opt] = {
     # where the audio goes
     "output": Opt(str, ..., ("-o", "--output"),
-                  "Output file (.wav .flac .mp3 .ogg .m4b .m4a .opus), or - for WAV on stdout."),
+                  "Output file (.wav .flac .mp3 .ogg .m4b .m4a .opus .aac), or - for WAV on stdout."),
     "fmt": Opt(str | None, None, ("--format",), "Output format, overriding the extension: wav flac mp3 ogg m4b m4a "
-               "opus."),
+               "opus aac."),
     "sample_rate": Opt(int | None, None, ("--sample-rate",), _described("sample_rate")),
     "manifest": Opt(Path | None, None, ("--manifest",), "Write chunk texts, seeds and timings to this JSON file."),
     "srt": Opt(Path | None, None, ("--srt",), "Write sentence-level subtitles (SRT) timed to the output."),
@@ -135,6 +135,8 @@ OPTIONS: dict[str, Opt] = {
     "allow_private_urls": Opt(bool, False, ("--allow-private-urls",), "Let requests name reference-audio and "
                               "webhook URLs on loopback or private addresses."),
     "workers": Opt(int, 4, ("--workers",), _described("workers")),
+    "serve_config": Opt(Path | None, None, ("--config",), "Serve config file (YAML): defaults for every request "
+                        "(preset, voice, max_tokens, retries) and the fields each API's requests may set."),
     "max_concurrent": Opt(int, 10, ("--max-concurrent",), _described("max_concurrent")),
     "debug": Opt(bool, False, ("--debug",), "Show full tracebacks and debug logs."),
     # cbx review

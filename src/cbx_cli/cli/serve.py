@@ -8,11 +8,10 @@ from cbx_cli.cli.options import with_options
 
 @app.command()
 @with_options("host", "port", "api_key_file", "data_dir", "allow_private_urls", "workers", "max_concurrent", "preset",
-              "model",
-              "batch_size", "no_batch", "cache_dir", "no_cache", "debug")
+              "serve_config", "model", "batch_size", "no_batch", "cache_dir", "no_cache", "debug")
 def serve(opts) -> None:
-    """Serve /v1/tts, /v2/tts (queued jobs), OpenAI's /v1/audio/speech and /v1/voices over HTTP, batching the
-    chunks of concurrent requests together."""
+    """Serve /v1/tts, /v2/tts (queued jobs) and /v1/voices over HTTP, and drop-ins for the hosted Chatterbox APIs
+    (OpenAI, Segmind, Pixazo, Resonance, Fish Audio), batching the chunks of concurrent requests together."""
     from cbx_cli import serve as server
     from cbx_cli.config.params import RunOptions, ServeOptions, check_options
     from cbx_cli.config.paths import takes_dir
@@ -24,12 +23,19 @@ def serve(opts) -> None:
     keys = load_keys(opts.api_key_file)
     server.check_host(opts.host, keys)
     limits = server.Limits(concurrent=opts.max_concurrent)
+    defaults, preset = server.Defaults(), None
+    if opts.serve_config is not None:
+        from cbx_cli.serve.settings import load_settings
+
+        defaults, preset = load_settings(opts.serve_config)
     if opts.preset is not None:
         from cbx_cli.config.presets import get_preset
 
         get_preset(opts.preset)
+        preset = opts.preset
     config = server.ServeConfig(opts.data_dir or server.default_data_dir(), limits,
-                                allow_private_urls=opts.allow_private_urls, workers=opts.workers, preset=opts.preset)
+                                allow_private_urls=opts.allow_private_urls, workers=opts.workers, preset=preset,
+                                defaults=defaults)
     narrator_options = dict(model=opts.model.value, model_dir=opts.model_dir, revision=opts.revision,
                             device=opts.device.value, batched=not opts.no_batch, batch_size=opts.batch_size,
                             cache_dir=None if opts.no_cache else takes_dir(opts.cache_dir))

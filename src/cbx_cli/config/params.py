@@ -162,6 +162,8 @@ class NarrationOptions(SynthesisOverrides):
     date_order: Literal["dmy", "mdy", "ymd"] | None = None
     """How a numeric date whose day and month could be swapped (03/11/1998) is read; None: as the language
     writes dates (day first; year first for Japanese, Korean and Chinese)."""
+    max_chars: MaxChars | None = None
+    """Chunk size bound in characters; None: the preset's."""
     speed: Speed = 1.0
     volume: Volume = 0.0
     sample_rate: SampleRate | None = None
@@ -185,6 +187,10 @@ class NarrationOptions(SynthesisOverrides):
     def synthesis(self) -> SynthesisOverrides:
         """The sampling overrides among these options."""
         return SynthesisOverrides(**{k: getattr(self, k) for k in SynthesisOverrides.model_fields})
+
+    def assembly(self) -> AssemblyOverrides:
+        """The assembly overrides among these options."""
+        return AssemblyOverrides(max_chars=self.max_chars)
 
 
 class RunOptions(_Strict):
@@ -251,7 +257,7 @@ def describe_validation_error(exc: ValidationError, where: str) -> str:
 
 def _declared_bounds(name: str) -> str:
     """The allowed range of a field, as declared on the settings models ('0.0 to 2.0')."""
-    for model in (SynthesisParams, AssemblySettings):
+    for model in (SynthesisParams, AssemblySettings, NarrationOptions):
         if name in model.model_fields:
             lo, hi = field_range(model, name)
             break

@@ -23,7 +23,7 @@ FORMATS = {
 """Formats written by libsndfile: name → (soundfile format, subtype)."""
 
 
-FFMPEG_ONLY = ("m4a", "m4b", "opus")
+FFMPEG_ONLY = ("aac", "m4a", "m4b", "opus")
 """Formats made with ffmpeg (see delivery.py)."""
 
 
@@ -52,6 +52,13 @@ def format_for(path: str, override: str | None) -> str:
             "or pass --format."
         )
     return ext
+
+
+def pcm16(audio: np.ndarray) -> bytes:
+    """16-bit little-endian samples, the very values libsndfile writes for the same float audio (scaled by 32768,
+    rounded down, held in range), so a streamed WAV carries the samples of the file `encode` makes."""
+    scaled = np.floor(np.clip(np.asarray(audio, dtype=np.float64), -1.0, 1.0) * 32768.0)
+    return np.clip(scaled, -32768, 32767).astype("<i2").tobytes()
 
 
 def encode(audio: np.ndarray, sr: int, fmt: str) -> bytes:

@@ -19,7 +19,7 @@ from cbx_cli.deliver.export import encode, write_stream
 from cbx_cli.errors import OutputError, ParamError
 from cbx_cli.files import write_atomic
 
-FFMPEG_FORMATS = {"m4b", "m4a", "opus"}
+FFMPEG_FORMATS = {"aac", "m4b", "m4a", "opus"}
 """Formats only ffmpeg writes."""
 
 MISSING_FFMPEG = (
@@ -31,10 +31,10 @@ MISSING_FFMPEG_MP3 = (
     "brew install ffmpeg) or leave out --bitrate."
 )
 
-MUXERS = {"m4b": "ipod", "m4a": "ipod", "opus": "ogg", "mp3": "mp3"}
+MUXERS = {"aac": "adts", "m4b": "ipod", "m4a": "ipod", "opus": "ogg", "mp3": "mp3"}
 """ffmpeg muxer per format, passed with -f because the temporary file's name ends in .part."""
-CODECS = {"m4b": "aac", "m4a": "aac", "opus": "libopus", "mp3": "libmp3lame"}
-DEFAULT_BITRATES = {"m4b": "64k", "m4a": "96k", "opus": "48k", "mp3": "128k"}
+CODECS = {"aac": "aac", "m4b": "aac", "m4a": "aac", "opus": "libopus", "mp3": "libmp3lame"}
+DEFAULT_BITRATES = {"aac": "96k", "m4b": "64k", "m4a": "96k", "opus": "48k", "mp3": "128k"}
 """Per channel of speech: 64k AAC is audiobook quality; Opus is transparent on speech well below that."""
 COVER_FORMATS = {"m4b", "m4a", "mp3"}
 """Containers that carry cover art. (ffmpeg's Ogg muxer cannot attach a picture to .opus.)"""
@@ -201,7 +201,7 @@ def encode_ffmpeg(
             cmd += ["-ar", "48000"]
         elif fmt == "mp3":
             cmd += ["-id3v2_version", "3", "-write_id3v1", "1"]
-        else:
+        elif fmt != "aac":  # raw ADTS frames carry no tags or brand
             # The temporary name hides the extension, so say M4B (audiobook) explicitly; players look at the brand.
             cmd += ["-movflags", "+faststart", "-brand", "M4B " if fmt == "m4b" else "M4A "]
         cmd += ["-f", MUXERS[fmt], str(out_path)]

@@ -1,4 +1,5 @@
-"""`cbx serve`: the library behind an HTTP API (FastAPI app, served by uvicorn).
+"""`cbx serve`: the library behind an HTTP API (FastAPI app, served by uvicorn): cbx's own routes and drop-ins for
+hosted Chatterbox APIs (OpenAI, Segmind, Pixazo, Resonance, Fish Audio; `serve/apis.py`).
 
 One `Narrator` serves every request; its engine is wrapped in a `SharedEngine`, so the chunks of all concurrent
 requests share the engine's batches. `build_app` wires the pieces; `run` serves the app.
@@ -14,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from cbx_cli.serve.service import Limits, RequestError, ServeConfig
+from cbx_cli.serve.service import Defaults, Limits, RequestError, ServeConfig
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
@@ -41,9 +42,10 @@ def build_app(narrator_options: dict[str, Any], config: ServeConfig, key_digests
     """The ASGI app for a narrator made from ``narrator_options`` (`Narrator`'s keywords, model first), its engines
     made by ``engine_factory`` (default: the library's) and shared across requests."""
     from cbx_cli.api import Narrator
-    from cbx_cli.serve.app import Server, create_app
+    from cbx_cli.serve.app import create_app
     from cbx_cli.serve.auth import Keys
     from cbx_cli.serve.metrics import Metrics
+    from cbx_cli.serve.server import Server
     from cbx_cli.serve.service import Service
 
     metrics = Metrics()
@@ -94,4 +96,5 @@ def run(app, host: str, port: int, debug: bool = False) -> None:
                 timeout_graceful_shutdown=300)
 
 
-__all__ = ["Limits", "RequestError", "ServeConfig", "build_app", "check_host", "default_data_dir", "run", "serving"]
+__all__ = ["Defaults", "Limits", "RequestError", "ServeConfig", "build_app", "check_host", "default_data_dir", "run",
+           "serving"]

@@ -1,18 +1,17 @@
-"""Queued jobs (`/v2`): kept in SQLite (WAL) in the server's data folder with their outputs, so nothing is lost.
+"""Queued jobs (`/v2`, and the hosted APIs' queues): kept in SQLite (WAL) in the server's data folder with their
+outputs, so nothing is lost.
 
 A job is QUEUED, then PROCESSING, then COMPLETED or FAILED. Worker threads take the oldest queued job; every take
 goes into the take cache as its batch finishes, so a server killed mid-job and started again puts the job back in
 the queue and renders only the chunks still missing, giving the same bytes. On shutdown the workers stop after the
-batch they are running and leave their jobs queued. A job's webhook is called once when it ends, signed, with a
-bounded number of attempts.
+batch they are running and leave their jobs queued. Each change of a job's status is reported to ``on_change``
+(the server queues the job's webhooks there, `serve/webhooks.py`); a worker never waits for a receiver.
 
-sqlite3 and urllib from the standard library: one small table and one POST need nothing more.
+sqlite3 from the standard library: one small table needs nothing more.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 import re
@@ -20,8 +19,6 @@ import secrets
 import sqlite3
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,9 +28,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 ID_RE = re.compile(r"[0-9a-f]{32}")
-SIGNATURE_HEADER = "X-Cbx-Signature"
-WEBHOOK_ATTEMPTS = 3
-WEBHOOK_TIMEOUT = 10.0
+TERMINAL = ("COMPLETED", "FAILED")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -44,6 +39,14 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, created);
 """
+ADDED_COLUMNS = {
+    "api": "TEXT NOT NULL DEFAULT 'cbx'",
+    "webhook_mode": "TEXT",
+    "base_url": "TEXT",
+    "internal": "INTEGER NOT NULL DEFAULT 0",
+}
+"""Columns later versions added: the API a job came in by (its answers' shape), how its webhook is called, the
+server's address as the client saw it (for absolute URLs in webhooks), whether it failed on the server's side."""
 
 
 class Stopping(Exception):
@@ -62,16 +65,22 @@ class JobStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(SCHEMA)
+            have = {row[1] for row in self._db.execute("PRAGMA table_info(jobs)")}
+            for name, kind in ADDED_COLUMNS.items():
+                if name not in have:
+                    self._db.execute(f"ALTER TABLE jobs ADD COLUMN {name} {kind}")
 
     def _run(self, sql: str, args: tuple = ()) -> list[sqlite3.Row]:
         with self._lock:
             return self._db.execute(sql, args).fetchall()
 
-    def add(self, key_id: str, request: dict, reference: str | None, webhook: str | None) -> str:
+    def add(self, key_id: str, request: dict, reference: str | None, webhook: str | None, *, api: str = "cbx",
+            webhook_mode: str | None = None, base_url: str | None = None, chunks: int = 0) -> str:
         job_id = uuid.uuid4().hex
-        self._run("INSERT INTO jobs (id, key_id, status, request, reference, created, webhook) "
-                  "VALUES (?, ?, 'QUEUED', ?, ?, ?, ?)", (job_id, key_id, json.dumps(request), reference,
-                                                          time.time(), webhook))
+        self._run("INSERT INTO jobs (id, key_id, status, request, reference, created, webhook, api, webhook_mode, "
+                  "base_url, chunks_total) VALUES (?, ?, 'QUEUED', ?, ?, ?, ?, ?, ?, ?, ?)",
+                  (job_id, key_id, json.dumps(request), reference, time.time(), webhook, api, webhook_mode, base_url,
+                   chunks))
         return job_id
 
     def get(self, job_id: str) -> sqlite3.Row | None:
@@ -93,10 +102,18 @@ class JobStore:
         names = ", ".join(f"{name} = ?" for name in values)
         self._run(f"UPDATE jobs SET {names} WHERE id = ?", (*values.values(), job_id))
 
-    def requeue_running(self) -> int:
-        """Jobs a stopped server left PROCESSING go back to the queue (their finished takes are in the cache)."""
+    def requeue_running(self) -> list[str]:
+        """Jobs a stopped server left PROCESSING go back to the queue (their finished takes are in the cache); their
+        ids."""
         with self._lock:
-            return self._db.execute("UPDATE jobs SET status = 'QUEUED' WHERE status = 'PROCESSING'").rowcount
+            ids = [r[0] for r in self._db.execute("SELECT id FROM jobs WHERE status = 'PROCESSING'")]
+            self._db.execute("UPDATE jobs SET status = 'QUEUED' WHERE status = 'PROCESSING'")
+            return ids
+
+    def undelivered(self, attempts: int) -> list[sqlite3.Row]:
+        """Ended jobs whose webhook was neither delivered nor tried ``attempts`` times (a server stopped first)."""
+        return self._run("SELECT * FROM jobs WHERE status IN ('COMPLETED', 'FAILED') AND webhook IS NOT NULL "
+                         "AND webhook_delivered = 0 AND webhook_attempts < ?", (attempts,))
 
     def count(self, status: str, key_id: str | None = None) -> int:
         if key_id is None:
@@ -125,11 +142,6 @@ def status(row: sqlite3.Row, base_url: str = "") -> dict[str, Any]:
     return body
 
 
-def sign(secret: bytes, body: bytes) -> str:
-    """The signature header's value: ``sha256=`` and the hex HMAC-SHA256 of the body with the server's secret."""
-    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
-
-
 def webhook_secret(data_dir: Path) -> bytes:
     """The secret webhooks are signed with: kept in the data folder (readable by the server's user only), made on
     first start."""
@@ -138,26 +150,6 @@ def webhook_secret(data_dir: Path) -> bytes:
         path.write_text(secrets.token_hex(32) + "\n", encoding="utf-8")
         path.chmod(0o600)
     return path.read_text(encoding="utf-8").strip().encode()
-
-
-def deliver(url: str, body: bytes, secret: bytes, attempts: int = WEBHOOK_ATTEMPTS, backoff: float = 1.0,
-            on_attempt: Callable[[int], None] | None = None) -> bool:
-    """POST ``body`` to ``url`` until a 2xx answer, at most ``attempts`` times, waiting ``backoff``, then twice
-    that, between tries. True once delivered."""
-    headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(secret, body), "User-Agent": "cbx-serve"}
-    for attempt in range(1, attempts + 1):
-        if on_attempt:
-            on_attempt(attempt)
-        try:
-            request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-            with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT) as answer:  # noqa: S310 - checked URL
-                if 200 <= answer.status < 300:
-                    return True
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            log.warning("webhook %s, attempt %d of %d: %s", url, attempt, attempts, getattr(exc, "reason", exc))
-        if attempt < attempts:
-            time.sleep(backoff * 2 ** (attempt - 1))
-    return False
 
 
 @dataclass
@@ -172,15 +164,18 @@ Runner = Callable[[sqlite3.Row, Callable[[int, int], None]], Outcome]
 """Narrates one claimed job, reporting (chunks done, chunks total) as batches finish."""
 
 
-class Workers:
-    """Threads that take queued jobs one at a time each, run them, record the outcome and call the webhook."""
+Changed = Callable[[str], None]
+"""Told the id of a job whose status just changed (the server sends its webhooks)."""
 
-    def __init__(self, store: JobStore, run: Runner, count: int, secret: bytes, webhook_backoff: float = 1.0):
+
+class Workers:
+    """Threads that take queued jobs one at a time each, run them, record the outcome and report every change."""
+
+    def __init__(self, store: JobStore, run: Runner, count: int, on_change: Changed | None = None):
         self.store = store
         self.run = run
         self.count = count
-        self.secret = secret
-        self.webhook_backoff = webhook_backoff
+        self.on_change = on_change
         self.stopping = False
         self._wake = threading.Condition()
         self._threads: list[threading.Thread] = []
@@ -189,7 +184,9 @@ class Workers:
     def start(self) -> None:
         requeued = self.store.requeue_running()
         if requeued:
-            log.warning("%d job(s) left running by the last server are queued again", requeued)
+            log.warning("%d job(s) left running by the last server are queued again", len(requeued))
+        for job_id in requeued:
+            self._changed(job_id)
         for n in range(self.count):
             thread = threading.Thread(target=self._loop, name=f"cbx-job-{n}", daemon=True)
             thread.start()
@@ -215,6 +212,7 @@ class Workers:
                 continue
             self.running += 1
             try:
+                self._changed(row["id"])
                 self._work(row)
             finally:
                 self.running -= 1
@@ -239,18 +237,17 @@ class Workers:
         except Exception as exc:  # noqa: BLE001 - recorded on the job; the worker goes on
             log.error("job %s failed: %s: %s", job_id, type(exc).__name__, exc)
             self.store.update(job_id, status="FAILED", error=f"Internal error ({type(exc).__name__}); see the "
-                              "server log.", finished=time.time())
+                              "server log.", finished=time.time(), internal=1)
         else:
             self.store.update(job_id, status="COMPLETED", output=outcome.output, finished=time.time(),
                               metrics=json.dumps(outcome.metrics), chunks_done=outcome.metrics["chunks"],
                               chunks_total=outcome.metrics["chunks"])
-        self._notify(job_id)
+        self._changed(job_id)
 
-    def _notify(self, job_id: str) -> None:
-        row = self.store.get(job_id)
-        if row is None or not row["webhook"]:
+    def _changed(self, job_id: str) -> None:
+        if self.on_change is None:
             return
-        body = json.dumps(status(row), sort_keys=True).encode()
-        delivered = deliver(row["webhook"], body, self.secret, backoff=self.webhook_backoff,
-                            on_attempt=lambda n: self.store.update(job_id, webhook_attempts=n))
-        self.store.update(job_id, webhook_delivered=int(delivered))
+        try:
+            self.on_change(job_id)
+        except Exception as exc:  # noqa: BLE001 - a report that fails must not fail the job
+            log.error("job %s: reporting its status failed: %s: %s", job_id, type(exc).__name__, exc)

@@ -1,5 +1,6 @@
-"""The JSON bodies the server accepts. Types only: ranges are checked by the library's `NarrationOptions`, the one
-place every option's range lives, so the server, the CLI and library callers refuse the same values."""
+"""cbx's own JSON bodies, which every API's requests are mapped onto. Types only: ranges are checked by the library's
+`NarrationOptions`, the one place every option's range lives, so the server, the CLI and library callers refuse the
+same values."""
 
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Format = Literal["wav", "flac", "mp3", "ogg", "opus", "m4a", "pcm"]
+Format = Literal["wav", "flac", "mp3", "ogg", "opus", "aac", "m4a", "pcm"]
 
 CONTENT_TYPES = {
     "wav": "audio/wav", "flac": "audio/flac", "mp3": "audio/mpeg", "ogg": "audio/ogg", "opus": "audio/ogg",
-    "m4a": "audio/mp4", "pcm": "audio/pcm",
+    "aac": "audio/aac", "m4a": "audio/mp4", "pcm": "audio/pcm",
 }
 """The `Content-Type` of each format; pcm is raw 16-bit little-endian mono at the output rate."""
 
@@ -45,7 +46,10 @@ class TTSRequest(_Body):
     seed: int | None = None
     max_tokens: int | None = None
     """Speech tokens at most per chunk (a bound on the work one chunk can cost)."""
-    retries: int = 2
+    retries: int | None = None
+    """Re-renders of a bad take; the server's default (2 unless its operator set one) when left out."""
+    max_chars: int | None = None
+    """Chunk size bound in characters; the preset's when left out."""
     format: Format = "wav"
     sample_rate: int | None = None
     bitrate: str | None = None
@@ -54,21 +58,6 @@ class TTSRequest(_Body):
     volume: float = 0.0
     webhook: str | None = None
     """`/v2/tts` only: an http(s) URL called once when the job ends."""
-
-
-class SpeechRequest(_Body):
-    """`POST /v1/audio/speech`, as OpenAI's API takes it."""
-
-    input: str = Field(min_length=1)
-    model: str = "tts-1"
-    """Accepted and ignored: the server speaks with the model it loaded."""
-    voice: str = "alloy"
-    """A voice library name; OpenAI's voice names that are not in the library mean the built-in voice."""
-    response_format: Format = "mp3"
-    speed: float = 1.0
-    instructions: str | None = None
-    """Accepted and ignored (Chatterbox takes no instructions)."""
-    stream_format: Literal["audio"] | None = None
 
 
 class VoiceRequest(_Body):

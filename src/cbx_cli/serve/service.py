@@ -1,7 +1,8 @@
 """What the server does with a request, HTTP aside: check it, turn it into the library's `Job`, narrate it with the
 shared `Narrator`, encode the audio. Every check the CLI makes is made here too (through `prepare`), and a few
-that only a server needs: text length, voice names only from the library, reference audio checked before it is
-kept, URLs only to public hosts.
+that only a server needs: text length, voice names only from the library (or the operator's voice folder),
+reference audio checked before it is kept, URLs only to public hosts. Every API's requests come here as cbx's own
+`TTSRequest`, with the operator's defaults (`Defaults`) filling what a request leaves out.
 """
 
 from __future__ import annotations
@@ -21,15 +22,11 @@ import numpy as np
 
 from cbx_cli.api import Job, Narration, Narrator, VoicePrompt
 from cbx_cli.config.params import NarrationOptions, check_options
-from cbx_cli.errors import CbxError, VoiceError
+from cbx_cli.errors import CbxError, VoiceError, cut
 from cbx_cli.files import write_bytes_atomic
 from cbx_cli.serve.jobs import Outcome
-from cbx_cli.serve.schemas import SpeechRequest, TTSRequest
-from cbx_cli.serve.urls import check_public_url
-
-OPENAI_VOICES = frozenset({"alloy", "ash", "ballad", "coral", "echo", "fable", "nova", "onyx", "sage", "shimmer",
-                           "verse"})
-"""OpenAI's voice names: a request naming one that is not in the voice library gets the built-in voice."""
+from cbx_cli.serve.schemas import TTSRequest
+from cbx_cli.serve.urls import fetch
 
 
 class RequestError(CbxError):
@@ -60,6 +57,27 @@ class Limits:
 
 
 @dataclass
+class Defaults:
+    """What the operator sets once for every request (a serve config file, `serve/settings.py`)."""
+
+    voice: str | None = None
+    """The library voice of requests that name none (and what OpenAI's voice names speak with); None: the
+    checkpoint's built-in voice."""
+    max_tokens: int | None = None
+    """Speech tokens at most per chunk, for requests that set none."""
+    retries: int | None = None
+    """Re-renders of a bad take, for requests that set none (None: the library's 2)."""
+    voices_dir: Path | None = None
+    """A folder of reference recordings that requests may name by their path inside it (Resonance's voice_key)."""
+    public_url: str | None = None
+    """The server's address as clients reach it, for absolute URLs (status, media); None: the request's Host."""
+    http_webhooks: bool = False
+    """Let webhooks that must be https (Pixazo's) be plain http."""
+    fields: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Per API, the request fields requests may set; an API not named here: all of them."""
+
+
+@dataclass
 class ServeConfig:
     data_dir: Path
     limits: Limits = field(default_factory=Limits)
@@ -67,7 +85,8 @@ class ServeConfig:
     workers: int = 4
     """Queued jobs narrated at once (their chunks share the engine's batches)."""
     preset: str | None = None
-    """The preset of requests that name none (and of every /v1/audio/speech request)."""
+    """The preset of requests that name none."""
+    defaults: Defaults = field(default_factory=Defaults)
 
 
 def _label(name: str) -> str:
@@ -92,17 +111,25 @@ class Service:
     # -- requests → jobs -------------------------------------------------------------------------------------------
 
     def job(self, req: TTSRequest, max_text: int, prompt: VoicePrompt | None = None) -> Job:
-        """The checked, planned job for a /v1/tts or /v2/tts body (``prompt``: its reference, already kept)."""
+        """The checked, planned job for cbx's request body (every API's requests become one), with the operator's
+        defaults for what it leaves out (``prompt``: its reference recording, already kept)."""
         _check_length(req.text, max_text)
         if req.model is not None and req.model != self.narrator.model:
             raise RequestError(f"Model '{req.model}' is not served here; this server runs '{self.narrator.model}'. "
                                "Leave 'model' out or name that one.")
         if req.voice is not None and req.reference_audio is not None:
             raise RequestError("Give either 'voice' or 'reference_audio', not both.")
+        defaults = self.config.defaults
         fields = ("language", "exaggeration", "temperature", "cfg_weight", "min_p", "top_p", "top_k",
-                  "repetition_penalty", "seed", "max_tokens", "retries", "sample_rate", "speed", "volume")
-        options = check_options(NarrationOptions, _label, voice=req.voice, preset=req.preset or self.config.preset,
-                                **{name: getattr(req, name) for name in fields})
+                  "repetition_penalty", "seed", "max_tokens", "retries", "max_chars", "sample_rate", "speed", "volume")
+        values = {name: getattr(req, name) for name in fields}
+        values["max_tokens"] = req.max_tokens if req.max_tokens is not None else defaults.max_tokens
+        values["retries"] = req.retries if req.retries is not None else defaults.retries
+        voice = req.voice
+        if voice is None and prompt is None and req.reference_audio is None:
+            voice = defaults.voice
+        options = check_options(NarrationOptions, _label, voice=voice, preset=req.preset or self.config.preset,
+                                **{name: value for name, value in values.items() if value is not None})
         if req.bitrate is not None:
             from cbx_cli.api import check_bitrate
 
@@ -111,12 +138,40 @@ class Service:
             prompt = self.reference(req.reference_audio)
         return self._prepare(req.text, options, prompt, req.markdown)
 
-    def speech_job(self, req: SpeechRequest) -> Job:
-        """The checked, planned job for an OpenAI-style /v1/audio/speech body."""
-        _check_length(req.input, self.config.limits.max_text)
-        voice = None if req.voice in OPENAI_VOICES and not _in_library(req.voice) else req.voice
-        options = check_options(NarrationOptions, _label, voice=voice, speed=req.speed, preset=self.config.preset)
-        return self._prepare(req.input, options, None, False)
+    def speaking_voice(self, name: str, stand_ins: frozenset[str] = frozenset()) -> str | None:
+        """The library voice a request naming ``name`` speaks with: ``name`` itself if the library has it, else for a
+        name in ``stand_ins`` (another service's voice names) the server's default voice (None: built-in)."""
+        if name in stand_ins and not _in_library(name):
+            return self.config.defaults.voice
+        return name
+
+    def voices(self) -> list[dict]:
+        """The voice library: each voice's name, seconds of reference and when it was added (ISO 8601)."""
+        from cbx_cli.api import list_voices
+
+        return [{"name": v.name, "seconds": v.seconds, "added": v.added} for v in list_voices()]
+
+    def folder_voice(self, key: str) -> VoicePrompt | None:
+        """The recording ``key`` names: a path inside the operator's voice folder (never outside it), else a voice
+        library name; checked as a voice. None when neither has it."""
+        from cbx_cli.api import check_voice
+
+        folder = self.config.defaults.voices_dir
+        if folder is not None and key and "\0" not in key and not Path(key).is_absolute():
+            root = folder.resolve()
+            try:
+                path = (root / key).resolve()
+                found = path.is_relative_to(root) and path.is_file()
+            except (OSError, RuntimeError):  # a name too long, a loop of links
+                found = False
+            if found:
+                check_voice(path, self.narrator.model)
+                return VoicePrompt(path)
+        if _in_library(key):
+            from cbx_cli.api import library_voice
+
+            return library_voice(key, self.narrator.model)
+        return None
 
     def _prepare(self, text: str, options: NarrationOptions, prompt: VoicePrompt | None, markdown: bool) -> Job:
         from cbx_cli.api import prepare, script_from_text
@@ -133,25 +188,27 @@ class Service:
     def reference(self, value: str) -> VoicePrompt:
         """A reference recording from a URL (public hosts only, unless allowed) or base64, checked as a voice and
         kept in the data folder (so a queued job still has it after a restart)."""
-        from cbx_cli.api import fetch_voice
-        from cbx_cli.config.names import is_url
+        if value.lower().startswith(("http://", "https://")):
+            answer = fetch(value, "reference_audio", self.config.allow_private_urls,
+                           max_bytes=self.config.limits.max_reference)
+            if answer.status != 200:
+                raise VoiceError(f"reference_audio '{cut(value, 80)}' answered HTTP {answer.status}. Check the "
+                                 "address.")
+            return VoicePrompt(self.keep_reference(answer.body))
+        return VoicePrompt(self.keep_reference(_base64(value)))
 
-        model = self.narrator.model
-        if is_url(value):
-            check_public_url(value, "reference_audio", self.config.allow_private_urls)
-            fetched = fetch_voice(value, max_bytes=self.config.limits.max_reference, model=model)
-            return VoicePrompt(self.keep_reference(fetched.read_bytes()))
-        data = _base64(value)
-        if len(data) > self.config.limits.max_reference:
-            raise RequestError(f"reference_audio is {len(data):,} bytes; the limit is "
-                               f"{self.config.limits.max_reference:,}. Use a 5 to 15 s clip.", 413)
-        return VoicePrompt(self.keep_reference(data))
+    def uploaded_voice(self, data: bytes, label: str) -> VoicePrompt:
+        """A recording sent in a request (its bytes), checked and kept (`keep_reference`)."""
+        return VoicePrompt(self.keep_reference(data, label))
 
-    def keep_reference(self, data: bytes) -> Path:
+    def keep_reference(self, data: bytes, label: str = "reference_audio") -> Path:
         """Check uploaded audio like a voice file, then keep it in the data folder under its digest."""
         from cbx_cli.api import check_audio
 
-        check_audio(io.BytesIO(data), self.narrator.model, "reference_audio")
+        if len(data) > self.config.limits.max_reference:
+            raise RequestError(f"{label} is {len(data):,} bytes; the limit is {self.config.limits.max_reference:,}. "
+                               "Use a 5 to 15 s clip.", 413)
+        check_audio(io.BytesIO(data), self.narrator.model, label)
         path = self.refs / (hashlib.sha256(data).hexdigest()[:32] + _audio_suffix(data))
         if not path.is_file():
             write_bytes_atomic(path, data)
@@ -178,6 +235,8 @@ class Service:
         from cbx_cli.api import export
 
         if fmt == "pcm":
+            from cbx_cli.api import pcm16
+
             return pcm16(narration.audio)
         fd, name = tempfile.mkstemp(prefix="out-", suffix="." + fmt, dir=self.scratch)
         os.close(fd)
@@ -187,21 +246,31 @@ class Service:
         finally:
             Path(name).unlink(missing_ok=True)
 
-    def stream(self, job: Job, fmt: str) -> Iterator[bytes]:
-        """wav or pcm, a take at a time in chunk order as takes are ready. Each take is finished alone (trim, speed,
-        loudness, volume, rate), so the level is set per take rather than over the whole program."""
+    def output_rate(self, job: Job) -> int:
+        """The sample rate of the job's audio."""
+        return job.options.sample_rate or self.narrator.engine().sample_rate
+
+    def pieces(self, job: Job) -> Iterator[np.ndarray]:
+        """The job's audio a take at a time, in chunk order, as takes are ready: each take finished alone (trim,
+        speed, loudness, volume, rate) and followed by its pause, so a one-take job gives exactly its narration's
+        audio; with more takes the level is set per take rather than over the whole program."""
         from cbx_cli.api import finish_take
 
-        engine = self.narrator.engine()
-        sr_in = engine.sample_rate
-        sr = job.options.sample_rate or sr_in
-        if fmt == "wav":
-            yield wav_header(sr)
-        pause = 0.0
+        sr_in = self.narrator.engine().sample_rate
         for take in self.narrator.iter_takes(job):
-            audio = finish_take(job, take, sr_in)
-            yield pcm16(np.concatenate([np.zeros(int(pause * sr), np.float32), audio]))
-            pause = take.chunk.pause_after
+            yield finish_take(job, take, sr_in)
+
+    def encoder(self, fmt: str, sample_rate: int, bitrate: str | None = None):
+        """A `StreamEncoder`: audio pieces fed in as they come (a live session's), one ``fmt`` stream out."""
+        from cbx_cli.api import StreamEncoder
+
+        return StreamEncoder(fmt, sample_rate, bitrate)
+
+    def stream(self, job: Job, fmt: str, bitrate: str | None = None) -> Iterator[bytes]:
+        """The job's audio encoded as one ``fmt`` stream, a take at a time as takes are ready (`pieces`)."""
+        from cbx_cli.api import encode_stream
+
+        return encode_stream(self.pieces(job), fmt, self.output_rate(job), bitrate)
 
 
 def job_metrics(narration: Narration) -> dict:
@@ -239,16 +308,3 @@ def _audio_suffix(data: bytes) -> str:
         if data.startswith(magic):
             return suffix
     return ".audio"
-
-
-def pcm16(audio: np.ndarray) -> bytes:
-    return (np.clip(audio, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
-
-
-def wav_header(sr: int) -> bytes:
-    """A WAV header for 16-bit mono audio of unknown length (sizes set to the maximum, as streaming servers do)."""
-    import struct
-
-    return (b"RIFF" + struct.pack("<I", 0xFFFFFFFF) + b"WAVEfmt " + struct.pack("<IHHIIHH", 16, 1, 1, sr, sr * 2, 2, 16)
-            + b"data" + struct.pack("<I", 0xFFFFFFFF))
-
