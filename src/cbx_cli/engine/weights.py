@@ -116,6 +116,7 @@ def load_model(checkpoint: Checkpoint, device: str) -> Loaded:
         raise ModelError(f"chatterbox-tts cannot be imported ({exc}). {INSTALL_HINT}") from None
     model, folder = checkpoint.model, checkpoint.folder
     cls = model_class(model)
+    no_bars()
     said = io.StringIO()  # the loaders print progress notes; stdout may be carrying audio (-o -)
     with contextlib.redirect_stdout(said), quiet_hub(), _warnings_to_debug(), torch.inference_mode():
         with t3_sized_to(folder / T3_FILE[model]), lazy_chinese():
@@ -129,6 +130,22 @@ def load_model(checkpoint: Checkpoint, device: str) -> Loaded:
         log.debug("loader said: %s", said.getvalue().strip())
     snapshot = checkpoint.source != "folder" and folder.parent.name == "snapshots"
     return Loaded(loaded, checkpoint_identity(folder, FILES[model]), folder.name if snapshot else None)
+
+
+def no_bars() -> None:
+    """chatterbox-tts 0.1.7 draws a tqdm bar for every chunk it samples (`T3.inference`, `inference_turbo`, the
+    turbo decoder's steps), over cbx's own display. TQDM_DISABLE only counts when it is set before tqdm is first
+    imported, which another library may have done already (huggingface_hub does), so the `tqdm` these modules call
+    is replaced by one that draws nothing."""
+    import functools
+
+    from chatterbox.models.s3gen import flow_matching
+    from chatterbox.models.t3 import t3
+
+    for module in (t3, flow_matching):
+        bar = getattr(module, "tqdm", None)
+        if bar is not None and not isinstance(bar, functools.partial):
+            module.tqdm = functools.partial(bar, disable=True)
 
 
 def model_class(model: str):
