@@ -28,6 +28,7 @@ from cbx_cli.config.models import check_language
 from cbx_cli.config.params import (
     AssemblySettings,
     NarrationOptions,
+    ReadingOptions,
     RunOptions,
     SynthesisParams,
     VerifySettings,
@@ -84,11 +85,12 @@ kept in memory only); save them once the output is written."""
     return replace(job, plan=replace(job.plan, chunks=chunks), retakes=retakes)
 
 
-def load_script(source: str, stdin=None) -> tuple[Script, str]:
-    """A script file (.md, .txt) or ``-`` for Markdown on stdin; returns the script and its name."""
+def load_script(source: str, stdin=None, reading: ReadingOptions | None = None) -> tuple[Script, str]:
+    """A script or book file (.md, .txt, .epub, .docx, .html, .pdf) or ``-`` for stdin; returns the script and its
+    name. ``reading`` says how a book's notes and front and back matter are read."""
     from cbx_cli.parse.sources import load_book
 
-    return load_book(source, stdin)
+    return load_book(source, stdin, reading)
 
 
 def script_from_text(text: str, markdown: bool = False) -> Script:
@@ -158,7 +160,7 @@ def plan_script(
     outputs are checked against every file the run reads; with ``cache_dir``, the take cache's folder (`prepare`)."""
     from cbx_cli.config.presets import resolve
     from cbx_cli.parse.directives import check_voices
-    from cbx_cli.plan.chunks import check_silence, plan
+    from cbx_cli.plan.chunks import check_silence, plan, select_chapters
     from cbx_cli.voices.library import list_voices
 
     language = check_language(model, options.language)
@@ -173,6 +175,8 @@ def plan_script(
 
     check_voices(script, {v.name for v in list_voices()}, source_name)
     the_plan = plan(script, synthesis, assembly, model, language, lexicon, block_params, options.date_order)
+    if options.chapters:
+        the_plan = select_chapters(the_plan, options.chapters)
     check_silence(the_plan)
     _check_run_files(delivery, script, options, the_plan, model_dir, cache_dir)
     if hints:
@@ -396,9 +400,11 @@ class Narration:
         return build_manifest(self.takes, self.spans, info)
 
     def export(self, path: str | Path, fmt: str | None = None, *, bitrate: str | None = None,
-               title: str | None = None, author: str | None = None, cover: Path | None = None, stdout=None) -> None:
+               title: str | None = None, author: str | None = None, cover=None, stdout=None,
+               language: str | None = None) -> None:
         """Write the audio to ``path`` atomically (``-``: to ``stdout``, WAV unless ``fmt`` says otherwise).
-        The format follows the extension unless ``fmt`` is given; .m4b/.m4a get a chapter mark per chapter."""
+        The format follows the extension unless ``fmt`` is given; .m4b/.m4a get a chapter mark per chapter.
+        ``cover`` is an image file or a book's own `Cover`; ``language`` tags the audio track."""
         from cbx_cli.deliver.export import export, format_for
         from cbx_cli.deliver.ffmpeg import export_ffmpeg, uses_ffmpeg
 
@@ -407,7 +413,7 @@ class Narration:
         if uses_ffmpeg(fmt, bitrate):
             chapters = self.chapters if len(self.chapters) > 1 else None
             export_ffmpeg(self.audio, self.sample_rate, path, fmt, chapters, title, author, cover, bitrate,
-                          stdout=stdout)
+                          stdout=stdout, language=language)
         else:
             export(self.audio, self.sample_rate, path, fmt, stdout=stdout)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,12 +21,13 @@ from cbx_cli.deliver.export import (
     probe_folder,
     write_bytes_atomic,
 )
-from cbx_cli.deliver.ffmpeg import check_options, export_ffmpeg, uses_ffmpeg
+from cbx_cli.deliver.ffmpeg import COVER_FORMATS, check_options, export_ffmpeg, image_kind, uses_ffmpeg
 from cbx_cli.deliver.safety import Named, check_clashes, run_reads, stream_alias
 from cbx_cli.errors import OutputError
 
 if TYPE_CHECKING:
     from cbx_cli.api import Narration
+    from cbx_cli.parse.script import Cover
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,10 @@ class Delivery:
     bitrate: str | None = None
     title: str | None = None
     author: str | None = None
-    cover: Path | None = None
+    cover: Path | Cover | None = None
+    """An image file (--cover), or a book's own cover."""
+    language: str | None = None
+    """The language the audio track is tagged with ("en", "fr-CA")."""
 
     @property
     def format(self) -> str:
@@ -56,6 +60,23 @@ class Delivery:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "output", stream_alias(self.output))  # -o /dev/stdout streams like -o -
+
+    def with_book_tags(self, script) -> Delivery:
+        """These outputs tagged with what the script says of itself (front matter, a book's title, author, language
+        and cover) wherever the flags left a tag unset; a book's cover only where the format carries one."""
+        tags = script.metadata
+        cover = self.cover
+        if cover is None and script.cover is not None and self._takes_cover() and image_kind(script.cover.data):
+            cover = script.cover
+        return replace(self, title=self.title or tags.get("title"), author=self.author or tags.get("author"),
+                       language=self.language or tags.get("language"), cover=cover)
+
+    def _takes_cover(self) -> bool:
+        try:
+            fmt = self.format
+        except OutputError:
+            return False
+        return fmt in COVER_FORMATS and uses_ffmpeg(fmt, self.bitrate)
 
     def outputs(self) -> list[Named]:
         """The files this delivery writes, each with its flag (--split-chapters' files: `chapter_paths`)."""
@@ -83,7 +104,7 @@ class Delivery:
                   model_dir: Path | None = None, cache_dir: Path | None = None) -> None:
         """`check` against every file the run reads (`cbx_cli.deliver.safety.run_reads`) and the take cache, and
         the files of --split-chapters (one per title in ``chapter_titles``) too."""
-        reads = run_reads(script, voice, lexicon, self.cover, model_dir)
+        reads = run_reads(script, voice, lexicon, self.cover if isinstance(self.cover, Path) else None, model_dir)
         self.check(reads, [Named("--cache-dir", Path(cache_dir))] if cache_dir is not None else [])
         if self.split_chapters:
             files = [Named(f"the chapter file {p.name}", p) for p in self.chapter_paths(chapter_titles)]
@@ -102,7 +123,7 @@ class Delivery:
             write_chapter_files(narration, Path(self.output), self.format, self)
         else:
             narration.export(self.output, self.format, bitrate=self.bitrate, title=self.title, author=self.author,
-                             cover=self.cover, stdout=stdout)
+                             cover=self.cover, stdout=stdout, language=self.language)
         if self.manifest is not None:
             narration.write_manifest(self.manifest)
         if self.srt is not None:
@@ -138,7 +159,8 @@ def write_chapter_files(narration: Narration, folder: Path, fmt: str, tags: Deli
     for (start, end, title), path in zip(narration.chapters, paths, strict=True):
         piece = narration.audio[int(round(start * sr)) : int(round(end * sr))]
         if uses_ffmpeg(fmt, tags.bitrate):
-            export_ffmpeg(piece, sr, str(path), fmt, None, title, tags.author, tags.cover, tags.bitrate)
+            export_ffmpeg(piece, sr, str(path), fmt, None, title, tags.author, tags.cover, tags.bitrate,
+                          language=tags.language)
         else:
             export(piece, sr, str(path), fmt)
     return paths
