@@ -33,6 +33,10 @@ MAX_DEPTH = 256
 """Deepest element nesting read in an XML or HTML document (books nest a few dozen deep)."""
 
 
+class Refused(InputError):
+    """A file refused whole for what it would cost to read (a bomb), not skipped in part like a damaged one."""
+
+
 @dataclass
 class Archive:
     """A zip archive opened for bounded reads; ``label`` names the file in messages ("'novel.epub'")."""
@@ -51,7 +55,7 @@ class Archive:
             raise InputError(f"{label} is not a readable {kind} file: its zip archive is broken ({exc}). "
                              "Export it again from the program that made it.") from None
         if len(infos) > MAX_ENTRIES:
-            raise InputError(f"{label} has {len(infos):,} entries in its zip archive; cbx reads at most "
+            raise Refused(f"{label} has {len(infos):,} entries in its zip archive; cbx reads at most "
                              f"{MAX_ENTRIES:,}. This is not a book file cbx can read.")
         return cls(archive, label)
 
@@ -75,13 +79,13 @@ class Archive:
         if info.flag_bits & 0x1:
             raise InputError(f"{where} is encrypted: cbx reads only unprotected files. Use a DRM-free copy.")
         if info.file_size > limit:
-            raise InputError(f"{where} is {info.file_size / 2**20:.0f} MB uncompressed; cbx reads parts of at most "
+            raise Refused(f"{where} is {info.file_size / 2**20:.0f} MB uncompressed; cbx reads parts of at most "
                              f"{limit / 2**20:.0f} MB. This is not a book file cbx can read.")
         if info.file_size > 2**20 and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-            raise InputError(f"{where} expands {info.file_size // max(info.compress_size, 1):,}-fold: refused as an "
+            raise Refused(f"{where} expands {info.file_size // max(info.compress_size, 1):,}-fold: refused as an "
                              "archive bomb.")
         if self.read_total + info.file_size > MAX_READ_BYTES:
-            raise InputError(f"{self.label} holds more than {MAX_READ_BYTES / 2**20:.0f} MB of text to read: "
+            raise Refused(f"{self.label} holds more than {MAX_READ_BYTES / 2**20:.0f} MB of text to read: "
                              "refused. Split the book.")
         self.read_total += info.file_size
         try:
@@ -118,11 +122,11 @@ def parse_xml(data: bytes, where: str) -> Element:
                 depth += 1
                 root = element if root is None else root
                 if depth > MAX_DEPTH:
-                    raise InputError(f"{where} nests elements more than {MAX_DEPTH} deep: refused.")
+                    raise Refused(f"{where} nests elements more than {MAX_DEPTH} deep: refused.")
             else:
                 depth -= 1
     except DefusedXmlException as exc:
-        raise InputError(f"{where} declares XML entities or external references ({type(exc).__name__}): refused, "
+        raise Refused(f"{where} declares XML entities or external references ({type(exc).__name__}): refused, "
                          "as XML bombs do.") from None
     except ParseError as exc:
         raise InputError(f"{where} is not well-formed XML ({exc}). The file is damaged; export it again.") from None

@@ -21,7 +21,7 @@ import re
 from functools import cache
 
 from cbx_cli.errors import InputError
-from cbx_cli.parse.archive import MAX_ENTRY_BYTES, MAX_RATIO, MAX_READ_BYTES, Archive
+from cbx_cli.parse.archive import MAX_ENTRY_BYTES, MAX_RATIO, MAX_READ_BYTES, Archive, Refused
 from cbx_cli.parse.book import Block, BookBuilder, Item, Note, NoteRef, Skip, chapter_level
 from cbx_cli.parse.script import Script, collapse
 
@@ -63,7 +63,7 @@ def parse_docx(data: bytes, name: str | None = None, notes: str = "end", read_ma
     book.skipping = None
     book.part = name or "the document"
     items = reader.blocks(document.element.body)
-    _chapters(book, items, label)
+    _chapters(book, items)
     _asides(document, related, RT, reader, book)
     core = document.core_properties
     for key, value in (("title", core.title), ("author", core.author), ("language", core.language)):
@@ -82,7 +82,7 @@ def _check_sizes(archive: Archive) -> None:
         total += info.file_size
         if info.file_size > MAX_ENTRY_BYTES or total > MAX_READ_BYTES or \
                 (info.file_size > 2**20 and info.file_size > MAX_RATIO * max(info.compress_size, 1)):
-            raise InputError(f"{archive.label} holds a part of {info.file_size / 2**20:.0f} MB ({info.filename}), "
+            raise Refused(f"{archive.label} holds a part of {info.file_size / 2**20:.0f} MB ({info.filename}), "
                              f"{total / 2**20:.0f} MB in all, uncompressed: refused as an archive bomb.")
 
 
@@ -240,11 +240,11 @@ def _notes(blob: bytes, kind: str, reader: _Reader) -> list[Note]:
     return notes
 
 
-def _chapters(book: BookBuilder, items: list[Item], label: str) -> None:
+def _chapters(book: BookBuilder, items: list[Item]) -> None:
     """Chapters start at the headings of the rank `chapter_level` picks (a lone Title above them starts one too)."""
     level = chapter_level(i.level for i in items if isinstance(i, Block))
     if level is None:
-        book.warn(f"{label} has no headings (styles Title or Heading 1-9): it is read as one chapter.")
+        book.warn("no headings (styles Title or Heading 1-9): it is read as one chapter.")
     for item in items:
         if isinstance(item, Block) and level is not None and 0 < item.level <= level:
             book.chapter(item.text)

@@ -22,8 +22,8 @@ from pathlib import PurePosixPath
 from xml.etree.ElementTree import Element
 
 from cbx_cli.errors import InputError
-from cbx_cli.parse.archive import MAX_IMAGE_BYTES, Archive, join, local, parse_xml
-from cbx_cli.parse.book import Anchor, Block, BookBuilder, Item, chapter_level
+from cbx_cli.parse.archive import MAX_IMAGE_BYTES, Archive, Refused, join, local, parse_xml
+from cbx_cli.parse.book import Anchor, Block, BookBuilder, Item, Note, Skip, chapter_level
 from cbx_cli.parse.html import MATTER, Node, decode, elements, parse_tree, read_document, text_of
 from cbx_cli.parse.script import Cover, Script, collapse
 
@@ -300,11 +300,14 @@ def _read_spine(archive: Archive, package: Package, toc: list[TocEntry], matter:
         notes = {k.partition("#")[2] for k in note_targets if k.partition("#")[0] == doc}
         try:
             items, info = read_document(text, f"{archive.label} ({doc})", key, notes, wanted, read_matter)
-        except InputError as exc:
+        except Refused:
+            raise
+        except InputError as exc:  # a damaged document is named, and the rest of the book read
             book.skip("unreadable part", "")
             book.warn(str(exc))
             continue
         note_targets.update(key(href) for href in info.refs)
+        items = _notes_page(items)
         reason = None if read_matter else \
             _matter_of(doc, info, package, matter, position) or (None if linear else NOT_READ_LINEAR)
         book.skipping = reason
@@ -321,6 +324,15 @@ def _read_spine(archive: Archive, package: Package, toc: list[TocEntry], matter:
                 book.chapter(item.text)
             book.add(item)
         book.skipping = None
+
+
+def _notes_page(items: list[Item]) -> list[Item]:
+    """A document of notes whose only other text is headings ("Notes", "Chapter 1"): those headings name the notes
+    section, and are not read (the notes are, where they belong)."""
+    blocks = [i for i in items if isinstance(i, Block)]
+    if not any(isinstance(i, Note) for i in items) or not blocks or any(b.level == 0 for b in blocks):
+        return items
+    return [Skip("notes section", i.text, i.line) if isinstance(i, Block) else i for i in items]
 
 
 def _start_chapters(book: BookBuilder, items: list[Item], entries: list[TocEntry], use_toc: bool, info) -> None:

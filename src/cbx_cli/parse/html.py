@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
 from cbx_cli.errors import InputError
-from cbx_cli.parse.archive import MAX_DEPTH
+from cbx_cli.parse.archive import MAX_DEPTH, Refused
 from cbx_cli.parse.book import (
     SEPARATOR_PAUSE,
     Anchor,
@@ -108,7 +108,7 @@ class _TreeBuilder(HTMLParser):
         self.stack[-1].children.append(node)
         if tag not in VOID:
             if len(self.stack) > MAX_DEPTH:
-                raise InputError(f"{self.where} nests elements more than {MAX_DEPTH} deep: refused.")
+                raise Refused(f"{self.where} nests elements more than {MAX_DEPTH} deep: refused.")
             self.stack.append(node)
 
     def handle_startendtag(self, tag, attrs):

@@ -93,10 +93,10 @@ def parse_pdf(data: bytes, name: str | None = None, notes: str = "end", read_mat
         raise InputError(f"{label} has no text to read: its pages are images (a scan?). cbx reads text; run OCR "
                          "first (for example ocrmypdf), then narrate the result.")
     lines = _without_furniture(pages, book)
-    starts = _chapter_starts(_outline(reader, book, label), lines)
+    starts = _chapter_starts(_outline(reader, book), lines)
     body = _body_size(lines)
     paragraphs = _paragraphs(lines, {index for index, _ in starts})
-    _emit(book, paragraphs, starts, body, pages, label)
+    _emit(book, paragraphs, starts, body, pages)
     _metadata(reader, book)
     return book.script()
 
@@ -167,7 +167,25 @@ def _page_lines(page, number: int) -> tuple[list[Line], float, float]:
 
     page.extract_text(visitor_text=visit)
     end_line()
-    return lines, bottom, height
+    return _rejoined(lines), bottom, height
+
+
+def _rejoined(lines: list[Line]) -> list[Line]:
+    """A raised note mark that came out as a line of its own goes back to its line as a mark; pieces of one line
+    (same baseline) are joined."""
+    out: list[Line] = []
+    for line in lines:
+        prev = out[-1] if out else None
+        if prev is not None and NOTE_MARK_RE.match(line.text.strip()) and line.size <= 0.8 * prev.size and \
+                0 < line.y - prev.y < prev.size:
+            prev.marks.append(line.text.strip())
+        elif prev is not None and abs(line.y - prev.y) < 0.3 * prev.size and line.x > prev.x and \
+                abs(line.size - prev.size) < 0.5:
+            prev.text = f"{prev.text.rstrip()} {line.text.lstrip()}"
+            prev.marks += line.marks
+        else:
+            out.append(line)
+    return out
 
 
 def _multiply(a, b) -> tuple[float, ...]:
@@ -251,7 +269,7 @@ def _starts_paragraph(prev: Line, line: Line, left: float, usual: dict[float, fl
     return ends_sentence and 0.8 * line.size <= indent <= 10 * line.size
 
 
-def _outline(reader, book: BookBuilder, label: str) -> list[tuple[int, float | None, str]]:
+def _outline(reader, book: BookBuilder) -> list[tuple[int, float | None, str]]:
     """(page number, top of the entry's place on the page or None, title) of each outline entry, in order."""
     entries: list[tuple[int, float | None, str]] = []
     try:
@@ -266,7 +284,7 @@ def _outline(reader, book: BookBuilder, label: str) -> list[tuple[int, float | N
                 if page is not None and page >= 0:
                     entries.append((page + 1, float(top) if top is not None else None, collapse(str(item.title))))
     except Exception as exc:  # a damaged outline: chapters from headings instead
-        book.warn(f"{label}'s outline cannot be read ({type(exc).__name__}); chapters come from its headings.")
+        book.warn(f"the outline cannot be read ({type(exc).__name__}); chapters come from the headings.")
         return []
     return entries
 
@@ -283,7 +301,7 @@ def _chapter_starts(entries: list[tuple[int, float | None, str]], lines: list[Li
 
 
 def _emit(book: BookBuilder, paragraphs: list[tuple[int, _Para]], starts: list[tuple[int, str]], body: float,
-          pages, label: str) -> None:
+          pages) -> None:
     """Paragraphs into chapters: at the outline's entries, else at the largest headings."""
     heading_sizes = sorted({round(p.size * 2) / 2 for _, p in paragraphs if _is_heading(p, body)}, reverse=True)
     rank = {size: i + 1 for i, size in enumerate(heading_sizes)}
@@ -291,9 +309,8 @@ def _emit(book: BookBuilder, paragraphs: list[tuple[int, _Para]], starts: list[t
     split = None
     if not starts:
         split = chapter_level(level_of.values())
-        book.warn(f"{label} has no outline (bookmarks): " + (
-            "its chapters start at its headings in the largest type." if split else
-            "it has no headings in larger type either, so it is read as one chapter."))
+        book.warn("no outline (bookmarks): " + ("chapters start at the headings in the largest type." if split else
+                                                "no headings in larger type either, so it is read as one chapter."))
     pending = list(starts)
     notes = 0
     for index, para in paragraphs:
