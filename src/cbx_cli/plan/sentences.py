@@ -109,7 +109,9 @@ def _inside_tag(pos: int, spans: list[tuple[int, int]]) -> bool:
 def _pysbd_cuts(norm: str, lang: str) -> list[int] | None:
     """Positions just after each pysbd segment in ``norm``, or None when the segments don't line up."""
     try:
-        segments = _segmenter(lang).segment(norm)
+        # pysbd's segment() ends by locating each sentence with a regex made for it, a fresh compile per sentence
+        # that also flushes Python's pattern cache for every other rule; the sentences are located here instead
+        segments = _segmenter(lang).processor(norm).process() if norm else []
     except Exception:  # pysbd has crashed on odd input; the regex fallback still works
         return None
     cuts: list[int] = []
