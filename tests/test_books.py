@@ -12,6 +12,8 @@ import zipfile
 from collections import Counter
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from books import Doc, epub, novel, pdf_file, png, word_file
 from cbx_cli.api import load_script, plan_script
@@ -374,3 +376,51 @@ def test_library_loads_books(tmp_path):
     assert name == "novel.epub" and [c.text for c in the_plan.chunks] == NOVEL_CHAPTERS[2][1]
     with pytest.raises(InputError, match="has no text to read"):
         load_book(str(write(tmp_path, "empty.epub", epub([Doc("c.xhtml", '<img src="a.png" alt=""/>', "C")]))))
+
+
+WORD = st.sampled_from("tide lamp rock gull fog bell rope keeper north stairs night boat log salt wind 1907 "
+                       "oil glass harbour shore".split())
+SENTENCE = st.lists(WORD, min_size=1, max_size=10).map(lambda ws: " ".join(ws).capitalize() + ".")
+PARAGRAPH = st.lists(SENTENCE, min_size=1, max_size=3).map(" ".join)
+CHAPTER = st.fixed_dictionaries({
+    "heading": st.lists(WORD, min_size=1, max_size=4).map(" ".join),
+    "paragraphs": st.lists(PARAGRAPH, min_size=1, max_size=3),
+    "note": st.none() | PARAGRAPH,
+    "alt": st.none() | st.lists(WORD, min_size=1, max_size=4).map(" ".join),
+    "hidden": st.none() | PARAGRAPH,
+})
+
+
+@settings(max_examples=30)
+@given(book=st.lists(CHAPTER, min_size=1, max_size=4), copyright_page=st.booleans(), nav_in_spine=st.booleans(),
+       notes=st.sampled_from(["end", "skip"]), version=st.sampled_from([2, 3]))
+def test_every_word_is_spoken_or_named(book, copyright_page, nav_in_spine, notes, version):
+    """For generated EPUBs: the plan's spoken words and the words of the parts it names as not read are the book's
+    words, each exactly once."""
+    docs, words = [], Counter()
+    if copyright_page:
+        text = "Copyright \u00a9 2024 Ann Author. All rights reserved."
+        docs.append(Doc("rights.xhtml", f'<section epub:type="copyright-page"><p>{text}</p></section>', "Rights"))
+        words.update(text.split())
+    for n, chapter in enumerate(book, start=1):
+        body = f"<h1>{chapter['heading']}</h1>" + "".join(f"<p>{p}</p>" for p in chapter["paragraphs"])
+        words.update(chapter["heading"].split() + " ".join(chapter["paragraphs"]).split())
+        if chapter["note"]:
+            body += (f'<p>See<a epub:type="noteref" href="#fn{n}">{n}</a>.</p>'
+                     f'<aside epub:type="footnote" id="fn{n}"><p>{chapter["note"]}</p></aside>')
+            words.update(["See.", str(n)] + chapter["note"].split())
+        if chapter["alt"]:
+            body += f'<p><img src="x.png" alt="{chapter["alt"]}"/></p>'
+            words.update(chapter["alt"].split())
+        if chapter["hidden"]:
+            body += f'<p hidden="hidden">{chapter["hidden"]}</p>'
+            words.update(chapter["hidden"].split())
+        docs.append(Doc(f"c{n}.xhtml", body, f"Part {n}"))
+    if nav_in_spine and version == 3:
+        words.update(["Contents"] + [w for d in docs for w in (d.label or "").split()])
+    data = epub(docs, version=version, nav_in_spine=nav_in_spine)
+    script, _ = load_book("-", io.BytesIO(data), reading=ReadingOptions(notes=notes))
+    the_plan, _, _ = plan_script(script, NarrationOptions())
+    spoken = Counter(w for c in the_plan.chunks for w in c.text.split())
+    named = Counter(w for s in the_plan.skipped for w in s.text.split())
+    assert spoken + named == words
