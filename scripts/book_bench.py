@@ -80,14 +80,16 @@ def measure(path: str) -> dict:
     from cbx_cli.config.params import NarrationOptions
 
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     script, _ = load_script(path)
-    read = time.perf_counter() - started
+    read, read_cpu = time.perf_counter() - started, time.process_time() - cpu
     the_plan, _, _ = plan_script(script, NarrationOptions())
-    planned = time.perf_counter() - started - read
+    planned, plan_cpu = time.perf_counter() - started - read, time.process_time() - cpu - read_cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"read_s": read, "plan_s": planned, "chapters": len(the_plan.chapters), "chunks": len(the_plan.chunks),
-            "words": sum(c.words for c in the_plan.chapters), "rss_before_mb": before / 1024, "rss_peak_mb": peak / 1024}
+    return {"read_s": read, "plan_s": planned, "read_cpu_s": read_cpu, "plan_cpu_s": plan_cpu,
+            "chapters": len(the_plan.chapters), "chunks": len(the_plan.chunks),
+            "words": sum(c.words for c in the_plan.chapters), "rss_before_mb": before / 1024,
+            "rss_peak_mb": peak / 1024}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -111,11 +113,14 @@ def main(argv: list[str] | None = None) -> None:
     out = io.StringIO()
     out.write(f"book: {result['chapters']} chapters, {mb:.1f} MB of XHTML ({size / 1e6:.1f} MB as EPUB), "
               f"{result['words']:,} words, {result['chunks']:,} chunks\n")
-    out.write(f"read: {result['read_s']:.1f} s ({result['read_s'] / mb:.2f} s/MB)\n")
-    out.write(f"plan: {result['plan_s']:.1f} s ({result['plan_s'] / mb:.2f} s/MB)\n")
-    out.write(f"total: {total:.1f} s, {total / mb:.2f} s/MB\n")
-    out.write(f"peak memory: {result['rss_peak_mb']:.0f} MB resident ({result['rss_peak_mb'] - result['rss_before_mb']:.0f}"
-              f" MB above the {result['rss_before_mb']:.0f} MB before reading)\n")
+    for stage in ("read", "plan"):
+        wall, cpu = result[f"{stage}_s"], result[f"{stage}_cpu_s"]
+        out.write(f"{stage}: {wall:.1f} s ({wall / mb:.2f} s/MB; {cpu / mb:.2f} s/MB of CPU time)\n")
+    cpu = result["read_cpu_s"] + result["plan_cpu_s"]
+    out.write(f"total: {total:.1f} s, {total / mb:.2f} s/MB ({cpu / mb:.2f} s/MB of CPU time; one core)\n")
+    grew = result["rss_peak_mb"] - result["rss_before_mb"]
+    out.write(f"peak memory: {result['rss_peak_mb']:.0f} MB resident ({grew:.0f} MB above the "
+              f"{result['rss_before_mb']:.0f} MB before reading)\n")
     sys.stdout.write(out.getvalue())
 
 

@@ -177,7 +177,8 @@ def word_file(path: Path, footnotes: dict[int, str] | None = None, title: str = 
 
 def pdf_file(path: Path, outline: bool = True, password: str | None = None) -> Path:
     """A five-page PDF by reportlab: a running header and page numbers on every page, three chapters in large
-    type (each in the outline when ``outline``), a word hyphenated across two lines, a raised note mark."""
+    type (each in the outline when ``outline``), a word hyphenated across two lines, a raised note mark and its
+    note at the page's foot."""
     from reportlab.lib.pagesizes import A5
     from reportlab.pdfgen import canvas
 
@@ -213,6 +214,11 @@ def pdf_file(path: Path, outline: bool = True, password: str | None = None) -> P
                     pdf.drawString(40 + pdf.stringWidth(line, "Times-Roman", 11) + 1, y + 4, "1")
                     pdf.setFont("Times-Roman", 11)
             y -= 14 if line else 14
+        if number == 1:  # the note the raised mark refers to, in small type at the page's foot
+            pdf.setFont("Times-Roman", 5)
+            pdf.drawString(40, 64, "1")
+            pdf.setFont("Times-Roman", 8)
+            pdf.drawString(44, 60, "The log is kept in the tower.")
         pdf.showPage()
     pdf.setTitle("The Keeper's Log")
     pdf.setAuthor("Kim Keeper")

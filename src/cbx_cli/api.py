@@ -176,7 +176,8 @@ def plan_script(
     check_voices(script, {v.name for v in list_voices()}, source_name)
     the_plan = plan(script, synthesis, assembly, model, language, lexicon, block_params, options.date_order)
     if options.chapters:
-        the_plan = select_chapters(the_plan, options.chapters)
+        the_plan = select_chapters(the_plan, options.chapters, source_name)
+    the_plan.warnings += _language_warning(script, model, language)
     check_silence(the_plan)
     _check_run_files(delivery, script, options, the_plan, model_dir, cache_dir)
     if hints:
@@ -187,6 +188,18 @@ def plan_script(
             shown = ", ".join(unknown[:12]) + (", ..." if len(unknown) > 12 else "")
             the_plan.warnings.append(f"{len(unknown)} word(s) may need a --lexicon respelling: {shown}")
     return the_plan, synthesis, assembly
+
+
+def _language_warning(script: Script, model: str, language: str | None) -> list[str]:
+    """A book in another language than the one the model will read it in."""
+    written = script.metadata.get("language", "")
+    primary = written.replace("_", "-").split("-")[0].lower()
+    reading = (language or "en").split("-")[0].lower()
+    if not primary or primary == reading or model == "multilingual" and language is None:
+        return []
+    fix = f"--model multilingual --language {primary}" if model != "multilingual" else f"--language {primary}"
+    return [f"The book's language is {written}, and it will be read as {reading}. For {written}, narrate it with "
+            f"{fix}."]
 
 
 def _check_run_files(delivery: Delivery | None, script: Script, options: NarrationOptions, the_plan: Plan,

@@ -37,8 +37,8 @@ def plan_cmd(
                             max_tokens=opts.max_tokens, lexicon=opts.lexicon, date_order=opts.date_order,
                             chapters=opts.chapters)
     model = Model.multilingual if opts.language and opts.model is Model.original else opts.model
-    parsed, _ = load_script(script, reading=reading_options(opts))
-    the_plan, _, _ = plan_script(parsed, options, model.value, hints=True)
+    parsed, name = load_script(script, reading=reading_options(opts))
+    the_plan, _, _ = plan_script(parsed, options, model.value, name, hints=True)
     total = sum(estimate_seconds(c) + c.pause_after for c in the_plan.chunks)
     if as_json:
         typer.echo(json.dumps(plan_json(the_plan, total, spoken), indent=2, ensure_ascii=False))

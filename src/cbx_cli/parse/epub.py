@@ -423,7 +423,11 @@ def _cover(archive: Archive, package: Package, book: BookBuilder) -> Cover | Non
         if entry is None:
             continue
         try:
-            return Cover(archive.read(entry, MAX_IMAGE_BYTES), entry)
+            data = archive.read(entry, MAX_IMAGE_BYTES)
+            if data.lstrip()[:1] == b"<":
+                book.warn("its cover is an SVG image, which audio files cannot carry; give --cover FILE for one.")
+                return None
+            return Cover(data, entry)
         except InputError as exc:
             book.warn(f"its cover image is not used: {exc}")
             return None

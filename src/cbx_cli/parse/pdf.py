@@ -52,6 +52,8 @@ class Line:
     page: int
     marks: list[str] = field(default_factory=list)
     """Raised note marks taken out of the line."""
+    opens_with_mark: bool = False
+    """Whether the line began with one (a footnote's own number)."""
 
 
 @dataclass
@@ -145,10 +147,11 @@ def _page_lines(page, number: int) -> tuple[list[Line], float, float]:
             sizes[round(size, 1)] += len(text.strip())
         size = sizes.most_common(1)[0][0] if sizes else current[0][3]
         first = next(p for p in current if p[0].strip())
-        line = Line("", first[1], first[2], size, number)
+        line = Line("", first[1], _baseline(current), size, number)
         for text, _, y, piece_size in current:
-            if NOTE_MARK_RE.match(text.strip()) and piece_size <= 0.8 * size and y - first[2] > 0.15 * size:
+            if NOTE_MARK_RE.match(text.strip()) and piece_size <= 0.8 * size and y - _baseline(current) > 0.15 * size:
                 line.marks.append(text.strip())  # a raised, smaller mark: a note reference
+                line.opens_with_mark = line.opens_with_mark or not line.text.strip()
             else:
                 line.text += text
         if line.text.strip():
@@ -174,9 +177,18 @@ def _rejoined(lines: list[Line]) -> list[Line]:
     """A raised note mark that came out as a line of its own goes back to its line as a mark; pieces of one line
     (same baseline) are joined."""
     out: list[Line] = []
-    for line in lines:
+    leading: list[str] = []
+    for i, line in enumerate(lines):
         prev = out[-1] if out else None
-        if prev is not None and NOTE_MARK_RE.match(line.text.strip()) and line.size <= 0.8 * prev.size and \
+        after = lines[i + 1] if i + 1 < len(lines) else None
+        mark = NOTE_MARK_RE.match(line.text.strip())
+        if mark and after is not None and line.size <= 0.8 * after.size and 0 < line.y - after.y < after.size and \
+                line.x <= after.x:
+            leading.append(line.text.strip())  # a note's own number, raised before its first line
+            continue
+        if leading:
+            line.marks[:0], line.opens_with_mark, leading = leading, True, []
+        if prev is not None and mark and line.size <= 0.8 * prev.size and \
                 0 < line.y - prev.y < prev.size:
             prev.marks.append(line.text.strip())
         elif prev is not None and abs(line.y - prev.y) < 0.3 * prev.size and line.x > prev.x and \
@@ -186,6 +198,12 @@ def _rejoined(lines: list[Line]) -> list[Line]:
         else:
             out.append(line)
     return out
+
+
+def _baseline(pieces: list[tuple[str, float, float, float]]) -> float:
+    """The lowest y of a line's pieces in the line's own type size: its baseline (a raised mark sits above it)."""
+    size = max(p[3] for p in pieces)
+    return min((p[2] for p in pieces if p[3] >= 0.8 * size and p[0].strip()), default=pieces[0][2])
 
 
 def _multiply(a, b) -> tuple[float, ...]:
@@ -340,7 +358,7 @@ def _is_note(para: _Para, body: float, pages) -> bool:
     first = para.lines[0]
     lines, bottom, height = pages[first.page - 1]
     return para.size <= NOTE_RATIO * body and first.y < bottom + 0.4 * height and \
-        bool(re.match(r"^([*\u2020\u2021]|\d{1,3}[.)]?\s)", para.text()))
+        (first.opens_with_mark or bool(re.match(r"^([*\u2020\u2021]|\d{1,3}[.)]?\s)", para.text())))
 
 
 def _metadata(reader, book: BookBuilder) -> None:

@@ -189,14 +189,15 @@ def _skipped_warning(skipped) -> list[str]:
             "its words."]
 
 
-def select_chapters(the_plan: Plan, numbers: tuple[int, ...]) -> Plan:
+def select_chapters(the_plan: Plan, numbers: tuple[int, ...], name: str | None = None) -> Plan:
     """The plan of chapters ``numbers`` only (from 1, as `cbx plan` lists them), chunks numbered afresh. Seeds and
-    cache keys do not depend on the selection, so a later run with more chapters renders only the new ones."""
+    cache keys do not depend on the selection, so a later run with more chapters renders only the new ones.
+    ``name`` (the script's) names it in messages."""
     total = len(the_plan.chapters)
     wrong = [n for n in numbers if n > total]
     if wrong:
-        raise InputError(f"--chapters {wrong[0]}: the script has {total} chapter(s), numbered 1 to {total} as "
-                         "`cbx plan` lists them.")
+        raise InputError(f"--chapters {wrong[0]}: {name or 'the script'} has {total} chapter(s), numbered 1 to "
+                         f"{total} as `cbx plan` lists them.")
     wanted = {n - 1 for n in numbers}
     chunks = [replace(c, index=i) for i, c in enumerate(c for c in the_plan.chunks if c.chapter in wanted)]
     if not chunks:
