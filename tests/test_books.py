@@ -287,6 +287,7 @@ def test_plan_lists_chapters_and_what_is_not_read(tmp_path):
     assert [(c["number"], c["title"], c["words"], c["selected"]) for c in data["chapters"]] == [
         (1, "Arrival", 25, True), (2, "The Log", 16, True), (3, "North Window", 15, True)]
     assert all(c["estimated_seconds"] > 0 for c in data["chapters"])
+    assert data["metadata"] == {"title": "The Lighthouse Keeper", "author": "Ann Author", "language": "en"}
     assert {"part": "OEBPS/rights.xhtml:6", "reason": "copyright page", "words": 2,
             "text": "ISBN 978-0-00-000000-0"} in data["skipped"]
     r = run(["plan", str(path), "--chapters", "2-3", "--json"])
@@ -297,6 +298,7 @@ def test_plan_lists_chapters_and_what_is_not_read(tmp_path):
     r = run(["plan", str(path), "--chapters", "2"])
     assert r.exit_code == 0
     assert "1 of 3 chapter(s), 4 chunk(s)" in r.stdout and "Not read" in r.stdout
+    assert r.stdout.endswith("Tags: title The Lighthouse Keeper; author Ann Author; language en.\n")
     assert "warning: Not read: 8 part(s) of the book, 23 word(s) (1 cover page, 2 copyright page" in r.stderr
 
 
@@ -447,3 +449,26 @@ def test_book_bench_prints_its_figures():
     lines = done.stdout.splitlines()
     assert lines[0].startswith("book: 3 chapters, ") and lines[-1].startswith("peak memory: ")
     assert any(line.startswith("total: ") and " s/MB (" in line for line in lines)
+
+
+@pytest.mark.parametrize("module, make, hint", [
+    ("docx", lambda tmp: word_file(tmp / "w.docx"),
+     "Reading Word files needs python-docx: pip install 'cbx-cli[docx]'."),
+    ("pypdf", lambda tmp: pdf_file(tmp / "p.pdf"), "Reading PDF files needs pypdf: pip install 'cbx-cli[pdf]'."),
+])
+def test_a_missing_format_library_says_how_to_install_it(tmp_path, monkeypatch, module, make, hint):
+    import sys
+
+    path = make(tmp_path)
+    monkeypatch.setitem(sys.modules, module, None)  # as if the extra were not installed
+    r = run(["plan", str(path)])
+    assert r.exit_code == 2 and r.stderr == f"cbx: error: {hint}\n"
+
+
+def test_epub2_footnotes_in_the_same_document(tmp_path):
+    body = ('<h2>One</h2><p>It was cold<a href="#fn1" id="r1"><sup>1</sup></a> outside.</p><p>More.</p>'
+            '<hr/><p id="fn1"><a href="#r1">1.</a> Very cold.</p>')
+    script, _ = load_book(str(write(tmp_path, "b.epub", epub([Doc("c1.xhtml", body, "One"),
+                                                              Doc("c2.xhtml", "<h2>Two</h2><p>x.</p>", "Two")],
+                                                             version=2))))
+    assert chapters(script)[0] == ("One", ["One", "It was cold outside.", "More.", "Very cold."])

@@ -41,11 +41,24 @@ def plan_cmd(
     the_plan, _, _ = plan_script(parsed, options, model.value, name, hints=True)
     total = sum(estimate_seconds(c) + c.pause_after for c in the_plan.chunks)
     if as_json:
-        typer.echo(json.dumps(plan_json(the_plan, total, spoken), indent=2, ensure_ascii=False))
+        data = {**plan_json(the_plan, total, spoken), "metadata": book_tags(parsed)}
+        typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
     _print_tables(the_plan, total, spoken, opts.chapters is not None)
+    tags = book_tags(parsed)
+    if tags:
+        typer.echo("Tags: " + "; ".join(f"{key} {value}" for key, value in tags.items()) + ".")
     for warning in the_plan.warnings:
         warn(warning)
+
+
+def book_tags(script) -> dict:
+    """What the output will be tagged with, from the script itself (front matter, a book's own): title, author,
+    language, and the name of a book's cover image."""
+    tags = {key: script.metadata[key] for key in ("title", "author", "language") if script.metadata.get(key)}
+    if script.cover is not None:
+        tags["cover"] = script.cover.name
+    return tags
 
 
 def plan_json(the_plan, total: float, spoken: bool = False) -> dict:

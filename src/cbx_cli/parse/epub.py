@@ -282,7 +282,8 @@ def _read_spine(archive: Archive, package: Package, toc: list[TocEntry], matter:
     for entry in toc:
         starts.setdefault(entry.doc, []).append(entry)
     use_toc = len(toc) >= 2 or (len(toc) == 1 and sum(linear for _, linear in package.spine) == 1)
-    note_targets: set[str] = set()
+    note_targets: dict[str, set[str]] = {}
+    """Entry name → ids that note references (in the documents read so far) point at in it."""
     for position, (doc, linear) in enumerate(package.spine):
         book.part = doc
         found = archive.find(doc)
@@ -297,17 +298,20 @@ def _read_spine(archive: Archive, package: Package, toc: list[TocEntry], matter:
             target, fragment = join(base, href)
             return f"{target}#{fragment}"
 
-        notes = {k.partition("#")[2] for k in note_targets if k.partition("#")[0] == doc}
         try:
-            items, info = read_document(text, f"{archive.label} ({doc})", key, notes, wanted, read_matter)
+            items, info = read_document(text, f"{archive.label} ({doc})", key, note_targets.get(doc, set()), wanted,
+                                        read_matter)
         except Refused:
             raise
         except InputError as exc:  # a damaged document is named, and the rest of the book read
             book.skip("unreadable part", "")
             book.warn(str(exc))
             continue
-        note_targets.update(key(href) for href in info.refs)
+        for href in info.refs:
+            target, _, fragment = key(href).partition("#")
+            note_targets.setdefault(target, set()).add(fragment)
         items = _notes_page(items)
+        split = None if use_toc else _split_level(info)
         reason = None if read_matter else \
             _matter_of(doc, info, package, matter, position) or (None if linear else NOT_READ_LINEAR)
         book.skipping = reason
@@ -320,7 +324,7 @@ def _read_spine(archive: Archive, package: Package, toc: list[TocEntry], matter:
                     if labels:
                         book.chapter(": ".join(dict.fromkeys(labels)))
                 continue
-            if reason is None and not use_toc and _splits_at(item, info):
+            if reason is None and split is not None and isinstance(item, Block) and 0 < item.level <= split:
                 book.chapter(item.text)
             book.add(item)
         book.skipping = None
@@ -359,11 +363,6 @@ def _split_level(info) -> int | None:
     """Without a table of contents, a document holding several headings of one rank is split at them."""
     level = chapter_level(lv for lv, _ in info.headings)
     return level if level is not None and sum(lv == level for lv, _ in info.headings) > 1 else None
-
-
-def _splits_at(item: Item, info) -> bool:
-    level = _split_level(info)
-    return isinstance(item, Block) and level is not None and 0 < item.level <= level
 
 
 def _matter_of(doc: str, info, package: Package, matter: dict[str, str], position: int) -> str | None:

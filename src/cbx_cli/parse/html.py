@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
 from cbx_cli.errors import InputError
-from cbx_cli.parse.archive import MAX_DEPTH, Refused
+from cbx_cli.parse.archive import MAX_DEPTH, Refused, join
 from cbx_cli.parse.book import (
     SEPARATOR_PAUSE,
     Anchor,
@@ -406,7 +406,7 @@ class Walker:
     def leave(self, node: Node) -> None:
         tag = node.tag
         if tag == "tr" and self.rows:
-            cells = [collapse("".join(cell)) for cell in self.rows.pop()]
+            cells = [collapse("".join(cell).replace("\u00ad", "")) for cell in self.rows.pop()]
             if not self.rows:
                 self.buffer_to_cells(cells)
             self.emit(Block(ROW_SEPARATOR.join(c for c in cells if c), node.line))
@@ -444,7 +444,7 @@ class Walker:
             self.buffer.append(data)
 
     def flush(self) -> None:
-        text = collapse("".join(self.buffer))
+        text = collapse("".join(self.buffer).replace("\u00ad", ""))  # soft hyphens only say where a word may break
         self.buffer = []
         if text:
             self.emit(Block(text, self.line, self.level))
@@ -517,10 +517,14 @@ def _noteref_inside(sup: Node) -> Node | None:
 
 def read_document(text: str, where: str, key, notes: set[str], anchors: set[str] = frozenset(),
                   read_matter: bool = False) -> tuple[list[Item], DocInfo]:
-    """One HTML document's pieces in reading order, and what `survey` found in it."""
+    """One HTML document's pieces in reading order, and what `survey` found in it. ``key`` turns an href into a
+    note key ("doc#id"); ``notes`` are ids in this document that earlier documents' note references point at (its
+    own references' targets are added here)."""
     root = parse_tree(text, where)
     info = survey(root)
-    return Walker(key, notes, anchors, read_matter).walk(root, info), info
+    here = key("#").partition("#")[0]
+    own = {fragment for target, _, fragment in (key(href).partition("#") for href in info.refs) if target == here}
+    return Walker(key, notes | own, anchors, read_matter).walk(root, info), info
 
 
 def parse_html(data: bytes, name: str | None = None, notes: str = "end", read_matter: bool = False) -> Script:
@@ -529,11 +533,7 @@ def parse_html(data: bytes, name: str | None = None, notes: str = "end", read_ma
     where = name or "stdin"
     book = BookBuilder(name, notes)
     text = decode(data, where, book.out.warnings)
-    root = parse_tree(text, where)
-    info = survey(root)
-    own = {href.partition("#")[2] for href in info.refs if href.startswith("#")}
-    items = Walker(lambda href: href.partition("#")[2] if href.startswith("#") else href, own, set(),
-                   read_matter).walk(root, info)
+    items, info = read_document(text, where, lambda href: "#".join(join("", href)), set(), set(), read_matter)
     level = chapter_level(lv for lv, _ in info.headings)
     for item in items:
         if isinstance(item, Block) and level is not None and 0 < item.level <= level:
