@@ -279,7 +279,7 @@ def test_locked_and_scanned_pdfs_one_line_exit_2(tmp_path):
     assert r.exit_code == 2 and "has no text to read: its pages are images (a scan?)" in r.stderr
 
 
-def test_plan_lists_chapters_and_what_is_not_read(tmp_path):
+def test_plan_lists_chapters_and_what_is_not_read(tmp_path, monkeypatch):
     path = write(tmp_path, "novel.epub", novel())
     r = run(["plan", str(path), "--json"])
     assert r.exit_code == 0, r.output
@@ -299,6 +299,10 @@ def test_plan_lists_chapters_and_what_is_not_read(tmp_path):
     assert r.exit_code == 0
     assert "1 of 3 chapter(s), 4 chunk(s)" in r.stdout and "Not read" in r.stdout
     assert r.stdout.endswith("Tags: title The Lighthouse Keeper; author Ann Author; language en.\n")
+    monkeypatch.setattr("cbx_cli.cli.plan.MAX_ROWS", 2)  # a big book's tables are cut short, with a line saying so
+    r = run(["plan", str(path)])
+    assert "... and 9 more chunks (11 in all): pick chapters with --chapters, or see them all with --json." in r.stdout
+    assert "... and 6 more parts not read (8 in all): see them all with --json." in r.stdout
     assert "warning: Not read: 8 part(s) of the book, 23 word(s) (1 cover page, 2 copyright page" in r.stderr
 
 

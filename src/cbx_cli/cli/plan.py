@@ -15,6 +15,8 @@ from cbx_cli.cli.options import with_options
 
 EXCERPT = 60
 """Characters of a skipped part's text shown in the table (--json gives it whole)."""
+MAX_ROWS = 2000
+"""Rows a table prints at most (a big book has hundreds of thousands of chunks): --chapters or --json for more."""
 
 
 @app.command("plan")
@@ -102,11 +104,12 @@ def _print_tables(the_plan, total: float, spoken: bool = False, selecting: bool 
     columns = ("#", "chapter", "as written", "as read", "est. s") if spoken else ("#", "chapter", "chunk", "est. s")
     for column in columns:
         table.add_column(column, overflow="fold")
-    for c in the_plan.chunks:
+    for c in the_plan.chunks[:MAX_ROWS]:
         title = the_plan.chapter_titles[c.chapter] or "-"
         texts = (c.text, c.spoken) if spoken else (c.text,)
         table.add_row(str(c.index + 1), escape(title[:24]), *(escape(t) for t in texts), f"{estimate_seconds(c):.1f}")
     out.print(table)
+    _more(out, len(the_plan.chunks), "chunks", "pick chapters with --chapters, or")
     chapters = Table(title="Chapters")
     for column in ("#", "title", "words", "est. min", *(("read",) if selecting else ())):
         chapters.add_column(column, overflow="fold")
@@ -118,11 +121,19 @@ def _print_tables(the_plan, total: float, spoken: bool = False, selecting: bool 
         skipped = Table(title="Not read")
         for column in ("where", "why", "words", "text"):
             skipped.add_column(column, overflow="fold")
-        for part in the_plan.skipped:
+        for part in the_plan.skipped[:MAX_ROWS]:
             text = part.text if len(part.text) <= EXCERPT else part.text[: EXCERPT - 1] + "…"
             skipped.add_row(escape(part.part), part.reason, str(part.words), escape(text))
         out.print(skipped)
+        _more(out, len(the_plan.skipped), "parts not read", "")
     read = sum(info.selected for info in the_plan.chapters)
     of = f" of {len(the_plan.chapters)}" if read != len(the_plan.chapters) else ""
     out.print(f"{read}{of} chapter(s), {len(the_plan.chunks)} chunk(s), about {total / 60:.1f} min of audio.",
               markup=False)
+
+
+def _more(out, total: int, what: str, hint: str) -> None:
+    """The line that stands for a table's rows past `MAX_ROWS`."""
+    if total > MAX_ROWS:
+        out.print(f"... and {total - MAX_ROWS:,} more {what} ({total:,} in all): " + (f"{hint} " if hint else "")
+                  + "see them all with --json.", markup=False, soft_wrap=True)
