@@ -101,7 +101,8 @@ def test_retake_from_a_manifest_writes_what_retake_with_the_options_typed_writes
     """Two copies of one script, narrated with the same options: one retaken from its manifest alone, the other with
     every option typed again. Same bytes; the manifest's options hold unless a flag is given."""
     outs = {}
-    flags = ["--preset", "audiobook", "--no-verify", "--seed", "3", "--speed", "1.1", "--title", "Harbour"]
+    flags = ["--preset", "audiobook", "--no-verify", "--seed", "3", "--speed", "1.1", "--title", "Harbour",
+             "--chapters", "1"]
     for kind in ("manifest", "typed"):
         folder = tmp_path / kind
         folder.mkdir()
@@ -121,6 +122,7 @@ def test_retake_from_a_manifest_writes_what_retake_with_the_options_typed_writes
     recorded = outs["manifest"][2]["command"]
     assert recorded["script"] == str(tmp_path / "manifest" / "book.md")
     assert recorded["options"]["seed"] == 3 and recorded["options"]["speed"] == 1.1
+    assert recorded["options"]["chapters"] == "1" and len(chunks[0]) == 3  # the book's reading options too
     assert recorded["options"]["retakes"] == str(tmp_path / "manifest" / "book.md.retakes.json")
 
     manifest = tmp_path / "manifest" / "book.json"

@@ -21,6 +21,7 @@ from cbx_cli.api import (
     Job,
     Narrator,
     Retakes,
+    Script,
     Synthesis,
     TakeCache,
     TakeRequest,
@@ -33,7 +34,7 @@ from cbx_cli.api import (
 )
 from cbx_cli.batch.pools import Event, LocalPool, RayPool
 from cbx_cli.batch.worker import ModelFacts, Piece
-from cbx_cli.config.params import NarrationOptions
+from cbx_cli.config.params import NarrationOptions, ReadingOptions
 from cbx_cli.config.presets import Presets
 from cbx_cli.errors import OutputError, ParamError
 from cbx_cli.files import write_text
@@ -54,12 +55,14 @@ class BatchOutputs:
     author: str | None = None
     cover: Path | None = None
 
-    def delivery(self, script: Path, tags: dict) -> Delivery:
-        base = self.folder / script.stem
+    def delivery(self, path: Path, script: Script) -> Delivery:
+        """The outputs of the script read from ``path``, tagged with its own title, author, language and cover
+        where the flags leave them unset."""
+        base = self.folder / path.stem
         sides = {kind: base.with_suffix(f".{kind}") if kind in self.subtitles else None for kind in ("srt", "vtt")}
         return Delivery(str(base.with_suffix(f".{self.fmt}")), self.fmt, base.with_suffix(".json") if self.manifests
-                        else None, sides["srt"], sides["vtt"], False, self.bitrate, tags.get("title"),
-                        self.author or tags.get("author"), self.cover)
+                        else None, sides["srt"], sides["vtt"], False, self.bitrate, None, self.author,
+                        self.cover).with_book_tags(script)
 
 
 @dataclass
@@ -146,14 +149,16 @@ def make_pool(spec: EngineSpec, batch_size: int | None, cluster: str | None, wor
 
 
 def prepare_jobs(scripts: list[Path], outputs: BatchOutputs, options: NarrationOptions, spec: EngineSpec,
-                 cache_dir: Path | None, retakes: Path | None = None) -> list[tuple[Job, Delivery]]:
-    """Every script read, checked and planned with its retake picks (beside it, or all in ``retakes``), and its
-    outputs checked, before any worker starts; the preset files are read once for all of them."""
+                 cache_dir: Path | None, reading: ReadingOptions | None = None,
+                 retakes: Path | None = None) -> list[tuple[Job, Delivery]]:
+    """Every script read (books as ``reading`` says), checked and planned with its retake picks (beside it, or all
+    in ``retakes``), and its outputs checked, before any worker starts; the preset files are read once for all of
+    them."""
     presets = Presets()
     jobs = []
     for path in scripts:
-        script, name = load_script(str(path))
-        out = outputs.delivery(path, script.metadata)
+        script, name = load_script(str(path), reading=reading)
+        out = outputs.delivery(path, script)
         picks = Retakes.load(retakes) if retakes is not None else Retakes.beside(path)
         jobs.append((prepare(script, options, model=spec.model, source_name=name, delivery=out,
                              model_dir=spec.model_dir, cache_dir=cache_dir, presets=presets, retakes=picks), out))
@@ -176,14 +181,16 @@ def check_batchable(options: NarrationOptions) -> None:
 
 def narrate_batch(scripts: list[Path], outputs: BatchOutputs, options: NarrationOptions, spec: EngineSpec,
                   pool_factory: Callable[[], LocalPool | RayPool], cache_dir: Path | None, batch_size: int = 8,
-                  on_progress: Callable[[RunState], None] | None = None, retakes: Path | None = None,
+                  on_progress: Callable[[RunState], None] | None = None,
+                  reading: ReadingOptions | None = None, retakes: Path | None = None,
                   command: Callable[[Job, Delivery], dict] | None = None) -> BatchSummary:
-    """Narrate every script into ``outputs``; ``cache_dir`` None keeps takes in a folder removed afterwards.
-    ``retakes``: one file of retake picks for every script (default: each script's own, beside it); ``command``
-    gives what each manifest records of the run (`cbx retake MANIFEST` reads it)."""
+    """Narrate every script into ``outputs``; ``cache_dir`` None keeps takes in a folder removed afterwards;
+    ``reading`` says how books are read. ``options.chapters`` picks the same chapters of every script. ``retakes``:
+    one file of retake picks for every script (default: each script's own, beside it); ``command`` gives what each
+    manifest records of the run (`cbx retake MANIFEST` reads it)."""
     check_batchable(options)
     started = time.monotonic()
-    jobs = prepare_jobs(scripts, outputs, options, spec, cache_dir, retakes)
+    jobs = prepare_jobs(scripts, outputs, options, spec, cache_dir, reading, retakes)
     with _cache_folder(cache_dir) as cache_root:
         pool = pool_factory()
         try:

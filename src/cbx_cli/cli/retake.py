@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from cbx_cli.cli.app import app, err, warn
-from cbx_cli.cli.narrate import RECORDED, narrate
+from cbx_cli.cli.narrate import RECORDED, narrate, reading_options
 from cbx_cli.cli.options import GROUPS, OPTIONS, with_options
 
 try:  # typer 0.2x carries its own copy of click
@@ -25,12 +25,13 @@ except ImportError:  # pragma: no cover - older typer uses click itself
 
 
 @app.command()
-@with_options("chunk", "chunks", "take_seed", "retake_output", *GROUPS["output"][1:], "narration", "retakes",
+@with_options("chunk", "chunks", "take_seed", "retake_output", *GROUPS["output"][1:], "narration", "book", "retakes",
               "run_seed", "model", "run")
 def retake(
     ctx: typer.Context,
     target: Annotated[str, typer.Argument(metavar="MANIFEST|SCRIPT",
-            help="The manifest the output's run wrote (its script and options are used), or the script itself.")],
+            help="The manifest the output's run wrote (its script or book and options are used), or the script or "
+                 "book itself.")],
     opts,
 ) -> None:
     """Render chunks again with their next derived seed (or --take-seed), keep the pick so every later run of the
@@ -69,7 +70,7 @@ def retake(
         chosen.extend(chunk_numbers(opts.chunk, opts.chunks, len(job.chunks)))
         return pick(job, chosen, opts.take_seed)
 
-    job = narrate(opts, lambda: load_script(script), choose)
+    job = narrate(opts, lambda: load_script(script, reading=reading_options(opts)), choose)
     if not opts.quiet:
         seeds = ", ".join(f"{n} (seed {job.chunks[n - 1].seed})" for n in chosen)
         err.print(f"Retook chunk(s) {seeds}; the pick is kept in {job.retakes.path}.", markup=False)
