@@ -3,6 +3,8 @@
 Each voice is a folder ``<data dir>/voices/NAME/`` holding ``reference<ext>`` (a copy of the checked
 recording), ``voice.json`` (name, source, seconds, time added) and, once a model has computed it,
 ``conds-<model>-<checkpoint id>.pt`` (Chatterbox ``Conditionals``), so a run with that voice skips the work.
+Every function takes the library's folder as ``root`` (default: the user's, `voices_dir`): `cbx serve` keeps
+libraries of its own in its data folder.
 """
 
 from __future__ import annotations
@@ -79,6 +81,7 @@ class LibraryConditioning:
 
     A library voice's prompt is its stored reference recording, so its folder is the recording's; prompts from
     elsewhere (a file, a URL) are not stored. A folder being staged by `add_voice` counts as the voice's folder.
+    ``root`` holds the libraries (default: the user's); a voice of any library beneath it is stored.
     """
 
     def __init__(self, root: Path | None = None):
@@ -88,8 +91,8 @@ class LibraryConditioning:
         if prompt.name is None:
             return None
         folder = Path(prompt.path).parent
-        root = self._root or voices_dir()
-        return folder if folder.resolve().parent == root.resolve() else None
+        root = (self._root or voices_dir()).resolve()
+        return folder if root in folder.resolve().parents else None
 
     def find(self, prompt: VoicePrompt, model: str, checkpoint_id: str) -> Path | None:
         return stored_conditioning(self.folder(prompt), model, checkpoint_id)
@@ -112,36 +115,36 @@ def _read(folder: Path, name: str | None = None) -> Voice | None:
         return None
 
 
-def get_voice(name: str) -> Voice | None:
+def get_voice(name: str, root: Path | None = None) -> Voice | None:
     """The library voice called ``name``, or None."""
     if not VOICE_NAME_RE.fullmatch(name):
         return None
-    folder = voices_dir() / name
+    folder = (root or voices_dir()) / name
     if not (folder / META_FILE).is_file():
         return None
     return _read(folder)
 
 
-def list_voices() -> list[Voice]:
+def list_voices(root: Path | None = None) -> list[Voice]:
     """Every voice in the library, by name."""
-    root = voices_dir()
+    root = root or voices_dir()
     if not root.is_dir():
         return []
     found = (_read(d) for d in sorted(root.iterdir()) if VOICE_NAME_RE.fullmatch(d.name) and (d / META_FILE).is_file())
     return [v for v in found if v is not None]
 
 
-def _unknown(name: str) -> VoiceError:
-    known = [v.name for v in list_voices()]
+def _unknown(name: str, root: Path | None = None) -> VoiceError:
+    known = [v.name for v in list_voices(root)]
     if not known:
         return VoiceError(NO_VOICES)
     return VoiceError(f"Unknown voice '{name}'. Known: {', '.join(known)}.")
 
 
-def check_new(name: str, replace: bool = False) -> None:
+def check_new(name: str, replace: bool = False, root: Path | None = None) -> None:
     """Fail unless ``name`` is a valid name that is free (or ``replace`` is set)."""
     check_name(name)
-    if not replace and get_voice(name) is not None:
+    if not replace and get_voice(name, root) is not None:
         raise VoiceError(f"Voice '{name}' already exists. Pass --replace to overwrite it, or choose another name.")
 
 
@@ -151,15 +154,16 @@ def source_audio(source: str, model: str) -> tuple[Path, float]:
     return path, check_voice(path, model)
 
 
-def add_voice(name: str, source: str, model: str, replace: bool = False, engine: Engine | None = None) -> Voice:
+def add_voice(name: str, source: str, model: str, replace: bool = False, engine: Engine | None = None,
+              root: Path | None = None) -> Voice:
     """Store ``source`` (a file or URL) as voice ``name``; with a loaded ``engine``, store its conditioning too.
 
     The engine's conditioning store must be the library (`LibraryConditioning`): that is where it saves it.
     The voice folder appears complete or not at all; with ``replace`` the old voice is swapped out at the end.
     """
-    check_new(name, replace)
+    check_new(name, replace, root)
     audio, seconds = source_audio(source, model)
-    root = voices_dir()
+    root = root or voices_dir()
     root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".new", dir=root))
     try:
@@ -190,17 +194,17 @@ def add_voice(name: str, source: str, model: str, replace: bool = False, engine:
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
-    voice = get_voice(name)
+    voice = get_voice(name, root)
     assert voice is not None
     return voice
 
 
-def remove_voice(name: str) -> None:
+def remove_voice(name: str, root: Path | None = None) -> None:
     """Delete voice ``name`` and its stored conditioning."""
-    voice = get_voice(name)
+    voice = get_voice(name, root)
     if voice is None:
-        raise _unknown(name)
-    root = voices_dir()
+        raise _unknown(name, root)
+    root = root or voices_dir()
     trash = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".old", dir=root))
     os.replace(voice.dir, trash / name)
     shutil.rmtree(trash, ignore_errors=True)
