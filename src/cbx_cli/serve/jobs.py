@@ -364,6 +364,9 @@ class Workers:
         except Cancelled:
             log.info("job %s cancelled; its finished takes stay in the cache", job_id)
             return
+        except StorageError as exc:  # the server's side failed, not the request
+            log.error("job %s failed: %s", job_id, exc.message)
+            ended = self.store.leave(job_id, status="FAILED", error=exc.message, finished=time.time(), internal=1)
         except CbxError as exc:
             ended = self.store.leave(job_id, status="FAILED", error=exc.message, finished=time.time())
         except Exception as exc:  # noqa: BLE001 - recorded on the job; the worker goes on
