@@ -191,7 +191,7 @@ def test_a_webhook_name_that_rebinds_reaches_only_the_address_it_checked(net, ro
     ("255.255.255.255", False), ("0.0.0.0", False), ("::1", False), ("::", False), ("fe80::1", False),
     ("fd00::1", False), ("::ffff:127.0.0.1", False), ("::ffff:93.184.216.34", True), ("64:ff9b::7f00:1", False),
     ("64:ff9b::5db8:d822", True), ("2002:7f00:1::", False), ("2002:5db8:d822::", True), ("::127.0.0.1", False),
-    ("ff02::1", False),
+    ("ff02::1", False), ("64:ff9b:1::5db8:d822", False), ("2001:0:5ef5:79fd::1", False),
 ])
 def test_public_addresses_and_the_ipv4_an_ipv6_address_carries(address, public):
     from cbx_cli.serve.urls import is_public

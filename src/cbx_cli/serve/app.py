@@ -101,7 +101,11 @@ def refuse(scope, status: int, message: str, headers: dict[str, str] | None = No
 
 class _BodyRefused(HTTPException):
     """A body too large or too slow, found while it arrives (an HTTPException, so FastAPI's body reader passes it on
-    as it is and the answer is its status)."""
+    as it is and the answer is its status). The connection closes after the answer: the rest of the body will not
+    be read."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(status, message, {"Connection": "close"})
 
 
 class Guard:
@@ -137,7 +141,7 @@ class Guard:
                 await self.app(scope, self._bounded(receive), noted_send)
         except _BodyRefused as exc:
             if "status" not in sent:
-                await refuse(scope, exc.status_code, str(exc.detail))(scope, receive, noted_send)
+                await refuse(scope, exc.status_code, str(exc.detail), exc.headers)(scope, receive, noted_send)
         except Exception as exc:  # noqa: BLE001 - one line in the log and a 500 in the API's shape, never a traceback
             scope["state"]["refusal"] = f"{type(exc).__name__}: {cut(str(exc), 300)}"
             if "status" in sent:
@@ -161,7 +165,7 @@ class Guard:
         if not declared.isdigit():
             return refuse(scope, 400, "Bad Content-Length header.")
         if int(declared) > self.max_body:
-            return refuse(scope, 413, self._too_large())
+            return refuse(scope, 413, self._too_large(), {"Connection": "close"})  # the body is not read
         return None
 
     def _too_large(self) -> str:
@@ -346,7 +350,12 @@ def _voices(app: FastAPI, server: Server) -> None:
         check_new(req.name, req.replace, own)
         await run_in_threadpool(service.check_writable)
         prompt = await run_in_threadpool(service.reference, req.reference_audio)
-        voice = await run_in_threadpool(add_voice, req.name, str(prompt.path), service.narrator, req.replace, own)
+        try:
+            voice = await run_in_threadpool(add_voice, req.name, str(prompt.path), service.narrator, req.replace,
+                                            own)
+        except OSError as exc:
+            raise StorageError(f"The server's voices cannot be written in '{own}' ({exc.strerror or exc}); new "
+                               "voices are refused until they can be.") from None
         return {"name": voice.name, "seconds": voice.seconds}
 
     @app.delete("/v1/voices/{name}", status_code=204)
@@ -356,7 +365,11 @@ def _voices(app: FastAPI, server: Server) -> None:
 
         own = service.key_voices(key_id)
         if VOICE_NAME_RE.fullmatch(name) and get_voice(name, own) is not None:
-            await run_in_threadpool(remove_voice, name, own)
+            try:
+                await run_in_threadpool(remove_voice, name, own)
+            except OSError as exc:
+                raise StorageError(f"The server's voices cannot be written in '{own}' ({exc.strerror or exc}).") \
+                    from None
             return Response(status_code=204)
         if VOICE_NAME_RE.fullmatch(name) and get_voice(name, service.shared) is not None:
             raise RequestError(f"Voice '{name}' is one of this server's shared voices: only its operator can remove "

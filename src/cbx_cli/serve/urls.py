@@ -33,6 +33,8 @@ MAX_REDIRECTS = 5
 REDIRECTS = (301, 302, 303, 307, 308)
 NAT64 = ipaddress.ip_network("64:ff9b::/96")
 """The well-known NAT64 prefix: its last 32 bits are an IPv4 address, reached through a translator."""
+LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")
+"""NAT64 prefixes for a network's own use: what they reach is that network's choice, never public as such."""
 
 
 def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
@@ -40,6 +42,8 @@ def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     NAT64) counts as the IPv4 address it carries."""
     if isinstance(address, ipaddress.IPv6Address):
         embedded = address.ipv4_mapped or address.sixtofour
+        if address in LOCAL_NAT64:
+            return False
         if embedded is None and address in NAT64:
             embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
         if embedded is not None:
