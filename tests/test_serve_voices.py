@@ -256,3 +256,12 @@ def test_bombs_are_refused_on_every_upload_route_before_decoding(world, bombs, c
         assert_refused(answer, status, api, words, caplog.records)
     assert not (world.data / "voices" / "keys" / A_ID / "bomb").exists()
     assert sorted((world.data / "references").iterdir()) == kept  # none of them was kept
+
+
+def test_the_operator_removes_a_shared_voice_from_the_cli(world):
+    removed = run(["voices", "remove", "house", "--server-data", world.data])
+    unknown = run(["voices", "remove", "house", "--server-data", world.data])
+    answer = world.b.post("/v1/tts", json={"text": "Hi.", "voice": "house"})
+    assert removed.exit_code == 0 and "Removed voice 'house'" in removed.stdout
+    assert unknown.exit_code != 0 and "No voices yet" in unknown.stderr and "Traceback" not in unknown.stderr
+    assert answer.status_code == 422 and "Unknown voice 'house'" in answer.json()["detail"]
