@@ -213,6 +213,33 @@ def test_a_job_database_deleted_between_runs_is_noticed(fake_engine, tmp_path, c
         assert http.post("/v2/tts", json={"text": "Afresh."}).status_code == 202
 
 
+def empty_database(path: Path) -> None:
+    import sqlite3
+
+    path.unlink()
+    sqlite3.connect(path).close()
+
+
+@pytest.mark.parametrize("spoil, words", [
+    (lambda path: path.write_bytes(b""), "holds no jobs table"),
+    (empty_database, "holds no jobs table"),
+    (lambda path: path.write_bytes(b"not a database" * 100), "cannot be opened"),
+], ids=["emptied", "replaced-by-an-empty-database", "garbage"])
+def test_a_job_database_emptied_or_spoiled_between_runs_is_not_taken_for_a_new_one(fake_engine, tmp_path, caplog,
+                                                                                   spoil, words):
+    caplog.set_level(logging.WARNING)
+    data = tmp_path / "serve"
+    with running(data, fake_engine) as base, client(base) as http:
+        wait_done(http, http.post("/v2/tts", json={"text": "Kept."}).json()["request_id"])
+    for name in ("jobs.sqlite3-wal", "jobs.sqlite3-shm"):
+        (data / name).unlink(missing_ok=True)
+    spoil(data / "jobs.sqlite3")
+    spoiled = (data / "jobs.sqlite3").read_bytes()
+    with running(data, fake_engine) as base:
+        refuse_every_queue(base, caplog, words)
+    assert (data / "jobs.sqlite3").read_bytes() == spoiled  # left as it was found, for its owner to restore
+
+
 def test_a_job_database_deleted_while_the_server_runs_refuses_new_jobs(fake_engine, tmp_path, caplog):
     caplog.set_level(logging.WARNING)
     data = tmp_path / "serve"

@@ -8,8 +8,9 @@ the chunks still missing, giving the same bytes. On shutdown the workers stop af
 leave their jobs queued. Each change of a job's status is reported to ``on_change`` (the server queues the job's
 webhooks there, `serve/webhooks.py`); a worker never waits for a receiver.
 
-A database that cannot be opened, that went missing (a marker file beside it says the folder had one), or that was
-deleted or replaced while the server ran takes no new job: `StorageError`, which the server answers with a 503.
+A database that cannot be opened, that went missing or lost its table (a marker file beside it says the folder had
+one), or that was deleted or replaced while the server ran takes no new job: `StorageError`, which the server
+answers with a 503.
 
 sqlite3 from the standard library: one small table needs nothing more.
 """
@@ -97,6 +98,12 @@ class JobStore:
         try:
             db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             db.row_factory = sqlite3.Row
+            if self.marker.exists() and not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'jobs'").fetchone():
+                db.close()
+                raise StorageError(f"The job database '{self.path}' holds no jobs table, though this data folder had "
+                                   "one (emptied or replaced): its jobs are lost unless it is restored. Restore it, "
+                                   f"or delete it and {self.marker.name} beside it to start an empty one; new jobs "
+                                   "are refused until then.")
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
             db.executescript(SCHEMA)
