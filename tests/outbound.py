@@ -11,9 +11,11 @@ name is unknown, so no traffic can leave the machine.
 from __future__ import annotations
 
 import datetime
+import itertools
 import socket
 import ssl
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -165,3 +167,49 @@ def certificate_authority(folder: Path, *hosts: str) -> tuple[Path, Callable[[],
         return context
 
     return ca_file, server_context
+
+
+class Trickle:
+    """A server on 127.0.0.1 that reads each request, sends ``head`` (default: nothing) and then a byte at a time,
+    every ``every`` seconds, never finishing: a read timeout never fires on it, only a deadline on the whole answer.
+    With no ``head`` it never finishes its status line."""
+
+    def __init__(self, every: float = 0.1, head: bytes = b""):
+        self.every = every
+        self.head = head
+        self.calls: list[float] = []
+        """When each connection came (time.monotonic)."""
+        self.ended: list[float] = []
+        """When the far end closed each connection."""
+        self._stop = threading.Event()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn: socket.socket) -> None:
+        self.calls.append(time.monotonic())
+        with conn:
+            conn.recv(65536)
+            try:
+                conn.sendall(self.head)
+                for byte in itertools.cycle(b"HTTP/1.1 200 OK"):
+                    if self._stop.wait(self.every):
+                        return
+                    conn.sendall(bytes([byte]))
+            except OSError:
+                self.ended.append(time.monotonic())
+
+    def close(self) -> None:
+        self._stop.set()
+        self._listener.close()

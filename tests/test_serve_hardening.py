@@ -22,7 +22,7 @@ import pytest
 from cbx_cli.serve import Defaults
 from cbx_cli.serve.service import Limits
 from cbx_cli.tools.checkpoints import write_voice_wav
-from outbound import Site
+from outbound import Site, Trickle
 from servers import KEY, OTHER_KEY, assert_refused, client, running
 
 PIXAZO = "/chatterbox-text-to-speech/v1/chatterbox-text-to-speech-request"
@@ -376,3 +376,28 @@ def test_two_unanswered_webhooks_never_hold_another_keys_job_queued(fake_engine,
         silent.close()
     assert len(silent.calls) == 2 and all(p == {"attempts": 1, "delivered": False} for p in pending)
     assert state["status"] == "COMPLETED" and took < 2.0
+
+
+def test_a_webhook_receiver_that_answers_a_byte_at_a_time_holds_a_sender_no_longer_than_one_try(
+        fake_engine, tmp_path, monkeypatch):
+    """Each byte comes well within the read timeout; the try still ends when its time (TIMEOUT, 1 s here) is up, and
+    the webhook fails after its 3 tries."""
+    monkeypatch.setattr("cbx_cli.serve.server.TIMEOUT", 1.0)
+    trickle = Trickle(every=0.1)
+    try:
+        with running(tmp_path / "serve", fake_engine) as base, client(base) as http:
+            request_id = http.post("/v2/tts", json={"text": "Slow hook.", "webhook": trickle.url("/hook")}) \
+                .json()["request_id"]
+            wait_done(http, request_id)
+            deadline = time.monotonic() + 20
+            while (hook := http.get(f"/v2/requests/{request_id}").json()["webhook"])["attempts"] < 3 \
+                    or len(trickle.ended) < 3:
+                assert time.monotonic() < deadline, (hook, trickle.calls, trickle.ended)
+                time.sleep(0.05)
+            time.sleep(0.2)
+            hook = http.get(f"/v2/requests/{request_id}").json()["webhook"]
+    finally:
+        trickle.close()
+    assert hook == {"attempts": 3, "delivered": False}
+    tries = [end - start for start, end in zip(trickle.calls, trickle.ended, strict=True)]
+    assert all(0.8 < took < 2.0 for took in tries), tries

@@ -197,3 +197,25 @@ def test_public_addresses_and_the_ipv4_an_ipv6_address_carries(address, public):
     from cbx_cli.serve.urls import is_public
 
     assert is_public(ipaddress.ip_address(address)) is public
+
+
+@pytest.mark.parametrize("head", [
+    b"",  # the status line a byte at a time
+    b"HTTP/1.1 200 OK\r\nContent-Type: audio/wav\r\nContent-Length: 1000000\r\n\r\n",  # the body a byte at a time
+    b"HTTP/1.1 200 OK\r\nContent-Type: audio/wav\r\nConnection: close\r\n\r\n",  # read to its close: never whole
+], ids=["status-line", "body", "body-to-close"])
+def test_a_far_end_that_sends_a_byte_at_a_time_is_cut_off_when_the_fetch_time_is_up(head):
+    """Every byte comes well within the read timeout (0.1 s apart, 1 s allowed); the fetch still ends when its
+    whole time (0.5 s) is up, and never takes what it read by then for the whole answer."""
+    from cbx_cli.errors import InputError
+    from cbx_cli.serve.urls import fetch
+    from outbound import Trickle
+
+    trickle = Trickle(every=0.1, head=head)
+    started = time.monotonic()
+    try:
+        with pytest.raises(InputError, match=r"took longer than 0.5 s"):
+            fetch(trickle.url("/voice.wav"), "reference_audio", True, timeout=1.0, seconds=0.5)
+    finally:
+        trickle.close()
+    assert time.monotonic() - started < 1.5 and len(trickle.calls) == 1

@@ -244,9 +244,12 @@ class Server:
         self.deliveries.add(delivery)
 
     def _post(self, delivery: Delivery) -> int:
+        """One try at ``delivery``: its HTTP status, all within `TIMEOUT` (a receiver that answers a byte at a time
+        holds a sender no longer than one that never answers)."""
         https_only = delivery.https_only and not self.config.defaults.http_webhooks
         answer = fetch(delivery.url, "webhook", self.config.allow_private_urls, method="POST", body=delivery.body,
-                       headers=delivery.headers, timeout=TIMEOUT, max_bytes=1_000_000, https_only=https_only)
+                       headers=delivery.headers, timeout=TIMEOUT, seconds=TIMEOUT, max_bytes=1_000_000,
+                       https_only=https_only)
         return answer.status
 
 

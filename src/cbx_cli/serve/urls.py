@@ -22,6 +22,7 @@ import http.client
 import ipaddress
 import socket
 import ssl
+import threading
 import time
 import urllib.parse
 from dataclasses import dataclass
@@ -122,14 +123,17 @@ class Answer:
 
 
 class _Pinned(http.client.HTTPConnection):
-    """An HTTP connection to ``address`` (numeric, already checked) for ``host``: the Host header names the host."""
+    """An HTTP connection to ``address`` (numeric, already checked) for ``host``: the Host header names the host. Its
+    socket is watched by ``deadline``."""
 
-    def __init__(self, host: str, port: int, address: str, timeout: float):
-        super().__init__(host, port, timeout=timeout)
+    def __init__(self, host: str, port: int, address: str, deadline: _Deadline):
+        super().__init__(host, port, timeout=deadline.timeout())
         self.address = address
+        self.deadline = deadline
 
     def connect(self) -> None:
         self.sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.deadline.watch(self.sock)
 
 
 class _PinnedTLS(_Pinned):
@@ -137,20 +141,32 @@ class _PinnedTLS(_Pinned):
 
     default_port = 443
 
-    def __init__(self, host: str, port: int, address: str, timeout: float):
-        super().__init__(host, port, address, timeout)
+    def __init__(self, host: str, port: int, address: str, deadline: _Deadline):
+        super().__init__(host, port, address, deadline)
         self.context = ssl.create_default_context()
 
     def connect(self) -> None:
         super().connect()
-        self.sock = self.context.wrap_socket(self.sock, server_hostname=self.host)
+        self.sock = self.context.wrap_socket(self.sock, server_hostname=self.host, do_handshake_on_connect=False)
+        self.deadline.watch(self.sock)  # the handshake too ends when the time is up
+        self.sock.do_handshake()
 
 
 class _Deadline:
+    """The time one fetch may take in all, and each network step in it. A read timeout alone does not end a far end
+    that sends a byte at a time, so when the time is up every socket the fetch opened is shut down (its blocked read
+    returns at once)."""
+
     def __init__(self, seconds: float, per_read: float):
         self.seconds = seconds
         self.per_read = per_read
         self.end = time.monotonic() + seconds
+        self._socks: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._expired = False
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
 
     def timeout(self) -> float:
         """The time the next network step may take: its own limit, or what is left of the whole."""
@@ -161,7 +177,31 @@ class _Deadline:
 
     @property
     def passed(self) -> bool:
-        return time.monotonic() >= self.end
+        return self._expired or time.monotonic() >= self.end
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._socks.append(sock)
+            if self._expired:
+                _shutdown(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self._expired = True
+            for sock in self._socks:
+                _shutdown(sock)
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+
+def _shutdown(sock: socket.socket) -> None:
+    """Shut ``sock`` down at the socket level (a TLS socket's too, without touching its TLS state, which the thread
+    reading it may be using)."""
+    try:
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    except OSError:
+        pass
 
 
 def fetch(url: str, what: str, allow_private: bool, *, method: str = "GET", body: bytes | None = None,
@@ -173,22 +213,25 @@ def fetch(url: str, what: str, allow_private: bool, *, method: str = "GET", body
     answer is too large or too slow."""
     from cbx_cli import __version__
 
-    deadline = _Deadline(seconds, timeout)
     sent = {"User-Agent": f"cbx-serve/{__version__}", "Connection": "close", **(headers or {})}
     where = check_public_url(url, what, allow_private, https_only)
-    for _ in range(MAX_REDIRECTS + 1):
-        conn, response = _ask(where, method, body, sent, deadline, what, url)
-        try:
-            location = response.getheader("Location")
-            if method != "GET" or response.status not in REDIRECTS or not location:
-                data = _read(conn, response, deadline, what, url, max_bytes) if response.status == 200 else b""
-                return Answer(response.status, response.getheader("Content-Type"), data)
-        finally:
-            conn.close()
-        hop = urllib.parse.urljoin(where.url, location)
-        where = _check(hop, f"{what} '{cut(url, 80)}' redirects to '{cut(hop, 80)}', which", allow_private,
-                       https_only)
-    raise InputError(f"{what} '{cut(url, 80)}' redirects more than {MAX_REDIRECTS} times.")
+    deadline = _Deadline(seconds, timeout)
+    try:
+        for _ in range(MAX_REDIRECTS + 1):
+            conn, response = _ask(where, method, body, sent, deadline, what, url)
+            try:
+                location = response.getheader("Location")
+                if method != "GET" or response.status not in REDIRECTS or not location:
+                    data = _read(conn, response, deadline, what, url, max_bytes) if response.status == 200 else b""
+                    return Answer(response.status, response.getheader("Content-Type"), data)
+            finally:
+                conn.close()
+            hop = urllib.parse.urljoin(where.url, location)
+            where = _check(hop, f"{what} '{cut(url, 80)}' redirects to '{cut(hop, 80)}', which", allow_private,
+                           https_only)
+        raise InputError(f"{what} '{cut(url, 80)}' redirects more than {MAX_REDIRECTS} times.")
+    finally:
+        deadline.cancel()
 
 
 def _ask(where: Target, method: str, body: bytes | None, headers: dict[str, str], deadline: _Deadline, what: str,
@@ -197,13 +240,15 @@ def _ask(where: Target, method: str, body: bytes | None, headers: dict[str, str]
     kind = _PinnedTLS if where.scheme == "https" else _Pinned
     problem: BaseException | None = None
     for address in where.addresses:
-        conn = kind(where.host, where.port, address, deadline.timeout())
+        conn = None
         try:
+            conn = kind(where.host, where.port, address, deadline)
             conn.request(method, where.target, body=body, headers=headers)
             conn.sock.settimeout(deadline.timeout())
             return conn, conn.getresponse()
         except (OSError, http.client.HTTPException, ValueError) as exc:
-            conn.close()
+            if conn is not None:
+                conn.close()
             problem = exc
             if deadline.passed:
                 break
@@ -231,6 +276,8 @@ def _read(conn: _Pinned, response: http.client.HTTPResponse, deadline: _Deadline
         if deadline.passed or isinstance(exc, TimeoutError):
             raise _unreachable(what, url, exc, deadline) from None
         raise InputError(f"{what} '{cut(url, 80)}' broke off: {cut(str(exc) or type(exc).__name__, 120)}.") from None
+    if deadline.passed:  # the end of an answer read to its close may be the deadline's shutdown: not all of it
+        raise _unreachable(what, url, None, deadline)
     return b"".join(blocks)
 
 
