@@ -62,6 +62,14 @@ SYLLABLE_WEIGHT = 2
 """A kana or a Hangul syllable block: about two letters' worth."""
 
 
+def _char_class(ranges: tuple[tuple[int, int], ...]) -> re.Pattern:
+    return re.compile("[" + "".join(f"{chr(low)}-{chr(high)}" for low, high in ranges) + "]")
+
+
+_HAN_RE = _char_class(_HAN)
+_SYLLABLES_RE = _char_class(_SYLLABLES)
+
+
 def _in(code: int, ranges: tuple[tuple[int, int], ...]) -> bool:
     return any(low <= code <= high for low, high in ranges)
 
@@ -75,11 +83,10 @@ def is_wide(ch: str) -> bool:
 def spoken_length(text: str) -> int:
     """How long ``text`` is to say, in letters: a Chinese character counts `HAN_WEIGHT`, a kana or Hangul
     syllable `SYLLABLE_WEIGHT`, anything else one."""
-    total = 0
-    for ch in text:
-        code = ord(ch)
-        total += HAN_WEIGHT if _in(code, _HAN) else SYLLABLE_WEIGHT if _in(code, _SYLLABLES) else 1
-    return total
+    if text.isascii():  # the common case, and a book's planning time is mostly spent here otherwise
+        return len(text)
+    return (len(text) + (HAN_WEIGHT - 1) * len(_HAN_RE.findall(text))
+            + (SYLLABLE_WEIGHT - 1) * len(_SYLLABLES_RE.findall(text)))
 
 
 def _base(language: str | None) -> str:
@@ -102,7 +109,9 @@ def _inside_tag(pos: int, spans: list[tuple[int, int]]) -> bool:
 def _pysbd_cuts(norm: str, lang: str) -> list[int] | None:
     """Positions just after each pysbd segment in ``norm``, or None when the segments don't line up."""
     try:
-        segments = _segmenter(lang).segment(norm)
+        # pysbd's segment() ends by locating each sentence with a regex made for it, a fresh compile per sentence
+        # that also flushes Python's pattern cache for every other rule; the sentences are located here instead
+        segments = _segmenter(lang).processor(norm).process() if norm else []
     except Exception:  # pysbd has crashed on odd input; the regex fallback still works
         return None
     cuts: list[int] = []
