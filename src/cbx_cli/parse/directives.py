@@ -15,10 +15,23 @@ from cbx_cli.parse.script import BlockOverrides, Script, where
 
 DIRECTIVE_KEYS = ("exaggeration", "model", "preset", "seed", "voice")
 DIRECTIVE_START_RE = re.compile(r"<!--\s*cbx\s*:")
-DIRECTIVE_RE = re.compile(r"<!--\s*cbx\s*:(.*?)-->", re.DOTALL)
-COMMENT_RE = re.compile(r"<!--.*?-->", re.DOTALL)
 SHOWN = "<!-- cbx: ... -->"
 """How messages show a directive."""
+
+
+def strip_comments(content: str) -> tuple[str, bool]:
+    """``content`` without its HTML comments, cut where a comment opens that is never closed; and whether one was
+    left open. One pass: a pattern such as ``<!--.*?-->`` would rescan to the end from every unclosed opening."""
+    kept: list[str] = []
+    pos = 0
+    while (start := content.find("<!--", pos)) >= 0:
+        kept.append(content[pos:start])
+        end = content.find("-->", start + 4)
+        if end < 0:
+            return "".join(kept), True
+        pos = end + 3
+    kept.append(content[pos:])
+    return "".join(kept), False
 
 
 def parse_directive(body: str, line: int, name: str | None) -> BlockOverrides:
@@ -71,13 +84,16 @@ def block_directives(content: str, line: int, name: str | None) -> list[BlockOve
     if not DIRECTIVE_START_RE.search(content):
         return []
     found = []
+    lines_before, counted = 0, 0
     for m in DIRECTIVE_START_RE.finditer(content):
-        at_line = line + content.count("\n", 0, m.start())
-        full = DIRECTIVE_RE.match(content, m.start())
-        if full is None:
+        lines_before += content.count("\n", counted, m.start())
+        counted = m.start()
+        at_line = line + lines_before
+        close = content.find("-->", m.end())
+        if close < 0:
             raise InputError(f"{where(name, at_line)}{SHOWN} is not closed: end it with -->.")
-        found.append(parse_directive(full.group(1), at_line, name))
-    rest = COMMENT_RE.sub("", content)
+        found.append(parse_directive(content[m.end() : close], at_line, name))
+    rest, _ = strip_comments(content)
     if rest.strip():
         raise InputError(
             f"{where(name, line)}put {SHOWN} on a line of its own: text next to it would not be spoken."
