@@ -167,7 +167,8 @@ CASES = [
     Case("script-wrong-type", ["book", "{tmp}/c.docx", *OUT],
          "Script '{tmp}/c.docx' is not a .md or .txt file. Rename it or pipe it in with '-'.",
          setup=write("c.docx", "Hello.")),
-    Case("script-only-markup", ["book", "{tmp}/code.md", *OUT], NO_TEXT,
+    Case("script-only-markup", ["book", "{tmp}/code.md", *OUT],
+         "Script 'code.md' has no text to speak: it is empty or has only markup. Give it some words.",
          setup=write("code.md", "```\nprint(1)\n```\n<!-- note -->\n")),
     Case("unknown-directive", ["book", "{tmp}/d.md", *OUT],
          "d.md:3: unknown directive 'voise' in <!-- cbx: ... -->. Known: exaggeration, model, preset, seed, voice.",
@@ -371,10 +372,10 @@ SAFETY_CASES = [
          setup=lambda tmp: (paths.cache_dir().mkdir(parents=True), (paths.cache_dir() / "takes").write_text("x"))),
     Case("cache-folder-at-an-entry", SAY,
          f"Cache folder '{{cache}}/cbx/takes' has a folder at '{{cache}}/cbx/takes/ab/{ENTRY}', where the cache keeps its own "
-         "files. Run 'cbx cache clear' to repair it, or pass --no-cache.", setup=in_cache(f"ab/{ENTRY}")),
+         "files. Move or remove it (cbx deletes only the takes it wrote), or pass --no-cache.", setup=in_cache(f"ab/{ENTRY}")),
     Case("cache-file-at-an-entry-folder", SAY,
-         "Cache folder '{cache}/cbx/takes' has a file at '{cache}/cbx/takes/ab', where the cache keeps its own files. Run "
-         "'cbx cache clear' to repair it, or pass --no-cache.", setup=in_cache("ab", folder=False)),
+         "Cache folder '{cache}/cbx/takes' has a file at '{cache}/cbx/takes/ab', where the cache keeps its own files. Move or "
+         "remove it (cbx deletes only the takes it wrote), or pass --no-cache.", setup=in_cache("ab", folder=False)),
     # voices
     Case("voice-nan", [*SAY, "--voice", "{tmp}/n.wav"],
          "Voice file '{tmp}/n.wav' has samples that are not numbers (NaN or infinite). Export it again, e.g. as 16-bit WAV.",
@@ -449,7 +450,7 @@ SAFETY_CASES = [
          "{tmp}/p.yaml: lexicon is not a file. Pass a YAML file of 'word: respelling' lines.", setup=fifo("p.yaml")),
     # pauses that add up to more than a script means
     Case("pauses-add-up-to-an-hour", ["say", "Go. [pause 30s] " * 121, *OUT],
-         "The script asks for 60.0 min of pauses and about 0.4 min of speech; pauses may add up to 10 min, or to as long "
+         "The script asks for 60.5 min of pauses and about 0.4 min of speech; pauses may add up to 10 min, or to as long "
          "as the speech. Use fewer or shorter [pause] tags or separators."),
     Case("separators-add-up", ["book", "{tmp}/sep.txt", *OUT],
          "The script asks for 12.5 min of pauses and about 1.8 min of speech; pauses may add up to 10 min, or to as long "
