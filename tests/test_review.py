@@ -122,8 +122,8 @@ def test_cache_dir_is_found_through_the_manifest_or_given(tmp_path, fake_engine)
 
 @pytest.mark.parametrize("content, message", [
     (None, "does not exist; write one with `cbx book ... --manifest FILE`"),
-    ("{not json", "cannot be read as JSON"),
-    ('{"chunks": 3}', "is not a cbx manifest"),
+    ("{not json", "cannot be read: it is not valid JSON (line 1, column 2). Pass the file --manifest wrote."),
+    ('{"chunks": 3}', "chunks = 3: Input should be a valid list. Pass the file --manifest wrote."),
 ])
 def test_bad_manifest_is_one_line(tmp_path, content, message):
     manifest = tmp_path / "m.json"

@@ -11,9 +11,16 @@ around the `FileProblem` raised here.
 from __future__ import annotations
 
 import errno
+import json
 import os
 import stat
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+M = TypeVar("M", bound="BaseModel")
 
 KINDS = {stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device", stat.S_IFIFO: "a FIFO (named pipe)",
          stat.S_IFSOCK: "a socket", stat.S_IFDIR: "a folder", stat.S_IFLNK: "a symbolic link"}
@@ -103,3 +110,45 @@ def check_regular(path: str | Path, limit: int | None = None) -> os.stat_result:
     if limit is not None and info.st_size > limit:
         raise FileProblem(f"is {size_text(info.st_size)}; at most {size_text(limit)} is read")
     return info
+
+
+def parse_json(data: bytes) -> Any:
+    """JSON as the standard library reads it, with what it lets through refused: NaN and Infinity (not JSON), and
+    nesting deep enough to exhaust the recursion limit. ValueError, with a short reason, for anything it refuses."""
+
+    def no_constants(name: str) -> Any:
+        raise ValueError(f"it holds {name}, which is not a JSON number")
+
+    try:
+        return json.loads(data, parse_constant=no_constants)
+    except RecursionError:
+        raise ValueError("it nests too deep") from None
+    except UnicodeDecodeError:
+        raise ValueError("it is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"it is not valid JSON (line {exc.lineno}, column {exc.colno})") from None
+    except ValueError as exc:  # a number of thousands of digits, or no_constants
+        reason = str(exc)
+        raise ValueError(reason if reason.startswith("it holds") else "it holds a number too long to read") from None
+
+
+def read_record(path: str | Path, schema: type[M], limit: int, what: str, hint: str) -> M:
+    """A JSON file cbx wrote and reads back (a manifest, a retake file, a voice's record), read within ``limit``
+    bytes and validated by ``schema``; anything else is an `InputError` of one line naming the file (``what`` and
+    the path) and, for a bad value, the field, ending with ``hint`` (what to do)."""
+    from pydantic import ValidationError
+
+    from cbx_cli.config.params import describe_validation_error
+    from cbx_cli.errors import InputError
+
+    label = f"{what} '{path}'"
+    try:
+        data = parse_json(read_limited(path, limit))
+    except FileProblem as problem:
+        raise InputError(f"{label} {problem}. {hint}") from None
+    except ValueError as exc:
+        raise InputError(f"{label} cannot be read: {exc}. {hint}") from None
+    try:
+        return schema.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(f"{describe_validation_error(exc, label)} {hint}") from None

@@ -8,6 +8,7 @@ import json
 import shutil
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -17,7 +18,9 @@ from cbx_cli.api import Job, Narrator, load_script, prepare
 from cbx_cli.batch.pools import Event, LocalPool, RayPool
 from cbx_cli.batch.worker import ModelFacts, Piece
 from cbx_cli.config.params import NarrationOptions
+from cbx_cli.deliver.export import check_output_path
 from cbx_cli.deliver.output import Delivery, write_text
+from cbx_cli.deliver.safety import Named, check_clashes, run_reads
 from cbx_cli.engine.base import EngineSpec, Synthesis, TakeRequest, Voice, VoicePrompt
 from cbx_cli.errors import OutputError, ParamError
 from cbx_cli.render.cache import TakeCache, take_key
@@ -128,7 +131,10 @@ def make_pool(spec: EngineSpec, batch_size: int | None, cluster: str | None, wor
 
 def prepare_jobs(scripts: list[Path], outputs: BatchOutputs, options: NarrationOptions, spec: EngineSpec,
                  cache_dir: Path | None) -> list[tuple[Job, Delivery]]:
-    """Every script read, checked and planned, and its outputs checked, before any worker starts."""
+    """Every script read, checked and planned, and every output of the run (each script's files and the summary)
+    checked against every input of every script, before any worker starts."""
+    summary = outputs.folder / SUMMARY
+    check_output_path(str(summary), SUMMARY)
     jobs = []
     for path in scripts:
         script, name = load_script(str(path))
@@ -136,11 +142,22 @@ def prepare_jobs(scripts: list[Path], outputs: BatchOutputs, options: NarrationO
         jobs.append((prepare(script, options, model=spec.model, source_name=name, delivery=out,
                              model_dir=spec.model_dir, cache_dir=cache_dir), out))
     written = [p for _, out in jobs for p in (Path(out.output), *[n.path for n in out.outputs()[1:]])]
-    written.append(outputs.folder / SUMMARY)
-    repeated = next((p for p in written if written.count(p) > 1), None)
+    written.append(summary)
+    counts = Counter(written)
+    repeated = next((p for p in written if counts[p] > 1), None)
     if repeated is not None:
         raise OutputError(f"Two outputs of this batch would be '{repeated}'. Rename the script named like it.")
+    check_clashes([Named(p.name, p) for p in written], _reads(jobs, options, spec))
     return jobs
+
+
+def _reads(jobs: list[tuple[Job, Delivery]], options: NarrationOptions, spec: EngineSpec) -> list[Named]:
+    """Every file the run reads, once: each script with its directives' voices, and what all of them share."""
+    found: dict[Path, Named] = {}
+    for job, out in jobs:
+        for named in run_reads(job.script, options.voice, options.lexicon, out.cover, spec.model_dir):
+            found.setdefault(Path(named.path), named)
+    return list(found.values())
 
 
 def check_batchable(options: NarrationOptions) -> None:
@@ -165,15 +182,16 @@ def narrate_batch(scripts: list[Path], outputs: BatchOutputs, options: Narration
             facts = _describe([job for job, _ in jobs], pool)
             cache = TakeCache(cache_root)
             keyed = [_keyed(job, facts) for job, _ in jobs]
-            missing = {key: piece for pieces in keyed for key, piece in pieces if not _cached(cache, key, facts)}
+            missing = {key: piece for pieces in keyed for key, piece in pieces
+                       if not _cached(cache, key, piece.chunk.spoken, facts)}
             state = RunState(len(missing), sum(len(k) for k in keyed) - len(missing),
                              {name: WorkerState(pid) for name, pid in pool.workers.items()})
             render_started = time.monotonic()
             on_event = _storing(cache, state, on_progress)
             state.requeued = pool.run(_batches(list(missing.values()), batch_size), options.retries, on_event)
             render_wall = time.monotonic() - render_started
-            owners = _owners(keyed, missing)
-            results = [_narrate(job, out, facts, pool, spec, cache_root, owners.count(n))
+            owners = Counter(_owners(keyed, missing))
+            results = [_narrate(job, out, facts, pool, spec, cache_root, owners[n])
                        for n, (job, out) in enumerate(jobs)]
         finally:
             pool.close()
@@ -220,8 +238,8 @@ def _keyed(job: Job, facts: dict[str, ModelFacts]) -> list[tuple[str, Piece]]:
     return pieces
 
 
-def _cached(cache: TakeCache, key: str, facts: dict[str, ModelFacts]) -> bool:
-    hit = cache.get(key)
+def _cached(cache: TakeCache, key: str, text: str, facts: dict[str, ModelFacts]) -> bool:
+    hit = cache.get(key, text)
     return hit is not None and hit.sample_rate in {f.sample_rate for f in facts.values()}
 
 

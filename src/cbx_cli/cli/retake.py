@@ -37,9 +37,22 @@ def retake(
 
     def choose(job):
         chosen.extend(chunk_numbers(opts.chunk, opts.chunks, len(job.chunks)))
-        return pick(job, chosen, opts.take_seed)
+        picked = pick(job, chosen, opts.take_seed)
+        check_retake_file(picked, opts)
+        return picked
 
     job = narrate(opts, lambda: load_book(script), choose)
     if not opts.quiet:
         seeds = ", ".join(f"{n} (seed {job.chunks[n - 1].seed})" for n in chosen)
         err.print(f"Retook chunk(s) {seeds}; the pick is kept in {job.retakes.path}.", markup=False)
+
+
+def check_retake_file(job, opts) -> None:
+    """The retake file is an output too: before any model loads, it must be writable and none of the run's inputs."""
+    from cbx_cli.deliver.export import check_output_path
+    from cbx_cli.deliver.safety import Named, check_clashes, run_reads
+
+    path = job.retakes.path
+    check_output_path(str(path), "the retake file")
+    check_clashes([Named("the retake file", path)], run_reads(job.script, opts.voice, opts.lexicon, opts.cover,
+                                                              opts.model_dir))

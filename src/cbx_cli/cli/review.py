@@ -25,7 +25,7 @@ def review(
 
     check_output_path(str(opts.page), "-o")
     check_clashes([Named("-o", opts.page)], [Named("the manifest", manifest)])
-    page = build_review(manifest, opts.cache_dir)
+    page = build_review(manifest, opts.cache_dir, opts.page)
     write_bytes_atomic(opts.page, page.encode("utf-8"))
     if not opts.quiet:
         err.print(f"Wrote {opts.page} ({len(page) / 1e6:.1f} MB).", markup=False)

@@ -50,6 +50,12 @@ def bench(
 
     setup_logging(opts.debug)
     work = check_options(BenchOptions, chunks=chunks, tokens=tokens, repeats=repeats)
+    if json_path is not None:  # an output like any other: checked before anything loads
+        from cbx_cli.deliver.export import check_output_path
+        from cbx_cli.deliver.safety import Named, check_clashes, model_dir_files, user_files
+
+        check_output_path(str(json_path), "--json")
+        check_clashes([Named("--json", json_path)], [*user_files(), *model_dir_files(opts.model_dir)])
     where, _ = resolve_device(opts.device.value)
     if opts.asr:
         from cbx_cli.verify.bench import format_asr_report, run_asr_bench

@@ -22,12 +22,12 @@ def voices_add(
     """Check a recording, store it under NAME, and store its conditioning for --model."""
     from cbx_cli.engine import make_engine
     from cbx_cli.engine.base import EngineSpec
-    from cbx_cli.voices.library import LibraryConditioning, add_voice, check_new, get_voice, source_audio
+    from cbx_cli.voices.library import LibraryConditioning, add_voice, check_new, source_audio, voice_folder
 
     check_new(name, replace)
     model = opts.model
     source_audio(source, model.value)  # a bad recording fails before the model loads
-    existed = get_voice(name) is not None
+    existed = voice_folder(name) is not None
     spec = EngineSpec.from_options(model.value, opts.model_dir, opts.device.value, None, batched=False,
                                    revision=opts.revision)
     engine = make_engine(spec, LibraryConditioning())

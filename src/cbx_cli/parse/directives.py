@@ -10,12 +10,15 @@ import re
 import shlex
 
 from cbx_cli.config.models import MODELS
-from cbx_cli.errors import InputError
+from cbx_cli.config.ranges import RANGES
+from cbx_cli.errors import InputError, cut
 from cbx_cli.parse.script import BlockOverrides, Script, where
 
 DIRECTIVE_KEYS = ("exaggeration", "model", "preset", "seed", "voice")
 DIRECTIVE_START_RE = re.compile(r"<!--\s*cbx\s*:")
 SHOWN = "<!-- cbx: ... -->"
+MAX_SEED = int(RANGES["seed"].high)
+"""The largest seed, as --seed allows."""
 """How messages show a directive."""
 
 
@@ -70,8 +73,8 @@ def _directive_value(key: str, value: str, at: str) -> object:
             raise InputError(f"{at}exaggeration={value} in {SHOWN} is not a number from 0 to 2.")
         return number
     if key == "seed":
-        if not value.isascii() or not value.isdigit():
-            raise InputError(f"{at}seed={value} in {SHOWN} is not a whole number, 0 or more.")
+        if not value.isascii() or not value.isdigit() or len(value) > 19 or int(value) > MAX_SEED:
+            raise InputError(f"{at}seed={cut(value, 30)} in {SHOWN} is not a whole number from 0 to {MAX_SEED}.")
         return int(value)
     if key == "model" and value not in MODELS:
         raise InputError(f"{at}model={value} in {SHOWN} is not a model. Known: {', '.join(sorted(MODELS))}.")

@@ -204,6 +204,10 @@ class TakeCache:
     def _path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}{SUFFIX}"
 
+    def path_of(self, key: str) -> Path:
+        """Where the entry of ``key`` is (or would be) kept."""
+        return self._path(key)
+
     def get(self, key: str, text: str | None = None) -> CachedTake | None:
         """The stored take of ``key`` (whose text is ``text``, when given), or None when absent or unusable. An
         entry that is damaged, or holds another key's or another text's take, is corrupt: counted, named in a
