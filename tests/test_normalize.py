@@ -141,3 +141,24 @@ def test_language_without_number_words_lists_every_figure():
     result = normalize_text("2024年に3回", "zh")
     assert result.spoken == "2024年に3回"
     assert result.left_as_written == ("2024", "3")
+
+
+def test_what_is_left_as_written_is_listed_whatever_its_figures():
+    result = normalize_text("It hit 1e5-2e5 and 1st-99th; H₂O; chapter Ⅻ; 25:61.")
+    assert result.left_as_written == ("1e5-2e5", "1st-99th", "H₂O", "Ⅻ", "25:61")
+    assert normalize_text("٣ تفاحات", "xx").left_as_written == ("٣",)  # a language without number words
+
+
+_FIGURE_ISH = st.text(alphabet="0123456789eE.,:-+$%ampst ²₂٣١Ⅻ", max_size=24)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_FIGURE_ISH)
+def test_every_figure_is_said_or_listed(text: str):
+    """Whatever holds a figure (a digit of any script, a superscript, a numeral) is read in words or left whole, as
+    written, and listed: the plan names everything the model will read as figures."""
+    result = normalize_text(text)
+    written = set(_tokens(text))
+    for token in _tokens(result.spoken):
+        if any(ch.isnumeric() for ch in token):
+            assert token in written and token in result.left_as_written, (text, result)

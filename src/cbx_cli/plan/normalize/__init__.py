@@ -17,6 +17,8 @@ test file with its table of cases.
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
 from cbx_cli.plan.normalize import (
@@ -57,6 +59,7 @@ RULES: tuple[Rule, ...] = (
     # Then whatever contains numbers, the most specific shapes before the plain ones that would eat them:
     # figures with a slash or a dash that are one thing (24/7, a telephone number, a date) before ranges.
     numbers.ABOUT,
+    numbers.SCIENTIFIC,
     fractions.IDIOM,
     years.YEAR_RANGE,
     phones.TELEPHONE,
@@ -87,6 +90,7 @@ RULES: tuple[Rule, ...] = (
     fractions.FRACTION,
     measures.FEET_INCHES,
     measures.MEASURE,
+    numbers.POWER,
     numbers.TIMES,
     ordinals.ORDINAL,
     years.ERA_AFTER,
@@ -107,13 +111,46 @@ class Normalized(NamedTuple):
 
     spoken: str
     left_as_written: tuple[str, ...]
-    """Tokens with figures in them that are read as written ("1.2.3.4", "x86-64"); every figure for a
-    language num2words does not say."""
+    """Tokens with figures in them that are read as written ("1.2.3.4", "x86-64", "H₂O"); every figure for a
+    language num2words does not say. A figure is a digit of any script or another number character."""
 
 
 _TOKEN_RE = re.compile(f"[^\\s{UNSPACED}]+")
 _FIGURES = frozenset("0123456789")
 _EDGES = "\"'“”‘’«»()[]{}.,;:!?…"
+_DIGIT_RE = re.compile(r"\d")
+"""Any decimal digit: 0-9, and those of other scripts (٣, ३, ３), which the rules read once they are 0-9."""
+
+
+def _has_figures(token: str) -> bool:
+    """Whether ``token`` holds a figure: a digit of any script, or another number character (², ₂, ½, Ⅻ)."""
+    if token.isascii():
+        return not _FIGURES.isdisjoint(token)
+    return any(unicodedata.category(ch) in ("Nd", "No") or "\u2160" <= ch <= "\u2188" for ch in token)
+
+
+def _ascii_digits(text: str) -> str:
+    """``text`` with every decimal digit of another script as its 0-9 figure, so the rules read it."""
+    if text.isascii():
+        return text
+    return _DIGIT_RE.sub(lambda m: str(unicodedata.digit(m.group())), text)
+
+
+def _digits_put_back(text: str) -> Callable[[str], str] | None:
+    """For ``text`` about to go through `_ascii_digits`: the function that writes back, as they were, the tokens of
+    other scripts' digits that no rule read (left as written means as written); None when there are none."""
+    waiting: dict[str, list[str]] = {}
+    for token in _TOKEN_RE.findall(text):
+        if not token.isascii() and (plain := _ascii_digits(token)) != token:
+            waiting.setdefault(plain, []).append(token)
+    if not waiting:
+        return None
+
+    def put_back(match: re.Match[str]) -> str:
+        queue = waiting.get(match.group(0))
+        return queue.pop(0) if queue else match.group(0)
+
+    return lambda result: _TOKEN_RE.sub(put_back, result)
 
 
 def normalize_text(
@@ -129,10 +166,13 @@ def normalize_text(
     lang = resolve_language(language)
     if lang is not None:
         reading = Reading(lang, date_order)
+        put_back = _digits_put_back(hidden)
+        hidden = _ascii_digits(hidden)
         for rule in RULES:
             if rule.runs_for(lang):
                 hidden = rule.apply(hidden, reading)
-    left = tuple(token.strip(_EDGES) for token in _TOKEN_RE.findall(hidden) if not _FIGURES.isdisjoint(token))
+        hidden = put_back(hidden) if put_back else hidden
+    left = tuple(token.strip(_EDGES) for token in _TOKEN_RE.findall(hidden) if _has_figures(token))
     return Normalized(restore(hidden), left)
 
 

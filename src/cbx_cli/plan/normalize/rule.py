@@ -65,7 +65,7 @@ class Rule:
                 return match.group(0)
             try:
                 words = self.say(text, match, reading)
-            except Unsupported:
+            except (Unsupported, ValueError, OverflowError):  # int() refuses thousands of digits; num2words limits
                 return match.group(0)
             return match.group(0) if words is None else words
 
@@ -95,4 +95,9 @@ def figures_around(text: str, start: int, end: int) -> bool:
         right += 1
         if right - end > _TOKEN_REACH:
             return True
-    return not _FIGURES.isdisjoint(text[left:start]) or not _FIGURES.isdisjoint(text[end:right])
+    return _has_figure(text[left:start]) or _has_figure(text[end:right])
+
+
+def _has_figure(part: str) -> bool:
+    """A digit of any script or another figure (², ½, Ⅻ) in ``part``."""
+    return not _FIGURES.isdisjoint(part) if part.isascii() else any(ch.isnumeric() for ch in part)
