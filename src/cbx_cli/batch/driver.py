@@ -134,7 +134,11 @@ def prepare_jobs(scripts: list[Path], outputs: BatchOutputs, options: NarrationO
     """Every script read, checked and planned, and every output of the run (each script's files and the summary)
     checked against every input of every script, before any worker starts."""
     summary = outputs.folder / SUMMARY
-    check_output_path(str(summary), SUMMARY)
+    what = _not_a_file(summary)
+    if what is not None:
+        raise OutputError(f"-o folder '{outputs.folder}' has {what} named {SUMMARY}, where cbx batch writes its "
+                          "summary. Move it, or choose another -o folder.")
+    check_output_path(str(summary), "-o")
     jobs = []
     for path in scripts:
         script, name = load_script(str(path))
@@ -147,8 +151,18 @@ def prepare_jobs(scripts: list[Path], outputs: BatchOutputs, options: NarrationO
     repeated = next((p for p in written if counts[p] > 1), None)
     if repeated is not None:
         raise OutputError(f"Two outputs of this batch would be '{repeated}'. Rename the script named like it.")
-    check_clashes([Named(p.name, p) for p in written], _reads(jobs, options, spec))
+    check_clashes([Named(f"{p.name} in -o", p) for p in written], _reads(jobs, options, spec))
     return jobs
+
+
+def _not_a_file(path: Path) -> str | None:
+    """What ``path`` is when it exists and is not a regular file ("a folder", "a FIFO (named pipe)"), else None."""
+    from cbx_cli.files import kind
+
+    try:
+        return kind(path.stat().st_mode)
+    except OSError:
+        return None
 
 
 def _reads(jobs: list[tuple[Job, Delivery]], options: NarrationOptions, spec: EngineSpec) -> list[Named]:

@@ -71,8 +71,8 @@ def check_text(text: str, name: str | None = None) -> None:
     if bad is not None:
         byte = ord(bad.group()) - 0xDC00 if 0xDC80 <= ord(bad.group()) <= 0xDCFF else None
         shown = f"byte 0x{byte:02X}" if byte is not None else "character"
-        raise InputError(f"{what} is not UTF-8 text (a {shown} at character {bad.start() + 1}). Pass UTF-8 text, or "
-                         "convert the file with iconv -t UTF-8 and give it to cbx book.")
+        raise InputError(f"{what} is not valid UTF-8: a {shown} at character {bad.start() + 1}. Pass UTF-8 text "
+                         "(convert it with iconv -t UTF-8).")
     bad = _CONTROL_RE.search(text)
     if bad is not None:
         code = ord(bad.group())
