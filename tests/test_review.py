@@ -135,6 +135,19 @@ def test_bad_manifest_is_one_line(tmp_path, content, message):
     assert not (tmp_path / "r.html").exists()
 
 
+def test_a_take_that_is_not_a_cache_entry_is_missing_not_read(tmp_path, fake_engine):
+    """An entry swapped for a link to /dev/zero, or for another chunk's entry: the page says those takes are missing,
+    and reads neither."""
+    manifest = render(tmp_path, fake_engine, "--cache-dir", str(tmp_path / "takes"))
+    keys = [c["take"] for c in json.loads(manifest.read_text())["chunks"]]
+    entry = lambda key: tmp_path / "takes" / key[:2] / f"{key}.take"  # noqa: E731
+    entry(keys[0]).unlink()
+    entry(keys[0]).symlink_to("/dev/zero")
+    entry(keys[1]).write_bytes(entry(keys[3]).read_bytes())
+    page = review(tmp_path, manifest)
+    assert page.count("not in the take cache") == 2 and "2 without audio in the cache" in page
+
+
 def test_page_is_never_written_over_the_manifest(tmp_path, fake_engine):
     manifest = render(tmp_path, fake_engine)
     before = manifest.read_bytes()

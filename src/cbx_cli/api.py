@@ -159,7 +159,7 @@ def plan_script(
     from cbx_cli.config.presets import resolve
     from cbx_cli.parse.directives import check_voices
     from cbx_cli.plan.chunks import check_silence, plan
-    from cbx_cli.voices.library import list_voices
+    from cbx_cli.voices.library import voice_names
 
     language = check_language(model, options.language)
     flags = options.synthesis()
@@ -171,7 +171,7 @@ def plan_script(
         picked = {k: getattr(over, k) for k in ("exaggeration", "seed") if getattr(over, k) is not None}
         return values.model_copy(update=picked)
 
-    check_voices(script, {v.name for v in list_voices()}, source_name)
+    check_voices(script, voice_names(), source_name)
     the_plan = plan(script, synthesis, assembly, model, language, lexicon, block_params, options.date_order)
     check_silence(the_plan)
     _check_run_files(delivery, script, options, the_plan, model_dir, cache_dir)

@@ -132,7 +132,7 @@ def setup_logging(debug: bool) -> None:
     level = logging.DEBUG if State.debug else logging.WARNING
     root = logging.getLogger()
     if not any(getattr(h, "_cbx", False) for h in root.handlers):
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _Stderr()
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
         handler.addFilter(_own_records)
         handler._cbx = True  # type: ignore[attr-defined]
@@ -149,6 +149,18 @@ def setup_logging(debug: bool) -> None:
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", category=UserWarning, module=r"(torch|transformers|diffusers|librosa|perth)")
+
+
+class _Stderr(logging.StreamHandler):
+    """A handler writing to whatever ``sys.stderr`` is when a record comes (a test runner swaps it for each run)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
 
 
 def _own_records(record: logging.LogRecord) -> bool:

@@ -155,6 +155,14 @@ def get_voice(name: str) -> Voice | None:
     return _read(folder, strict=True) if folder is not None else None
 
 
+def voice_names() -> set[str]:
+    """The names of the library's voices, without reading their records."""
+    root = voices_dir()
+    if not root.is_dir():
+        return set()
+    return {d.name for d in root.iterdir() if VOICE_NAME_RE.fullmatch(d.name) and os.path.lexists(d / META_FILE)}
+
+
 def list_voices() -> list[Voice]:
     """Every voice in the library, by name."""
     root = voices_dir()
