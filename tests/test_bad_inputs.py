@@ -12,6 +12,7 @@ import http.server
 import io
 import json
 import os
+import shutil
 import socket
 import stat
 import threading
@@ -760,6 +761,10 @@ HARDENING_CASES = [
          setup=lambda tmp: (paths.user_presets_dir().mkdir(parents=True), sparse("big.yaml")(paths.user_presets_dir()))),
     Case("config-link-to-dev-zero", SAY, "{cfg}/cbx/config.yaml: not a regular file. Remove it or replace it with a YAML file.",
          setup=lambda tmp: (paths.config_dir().mkdir(parents=True), paths.user_config_file().symlink_to("/dev/zero"))),
+    Case("cover-sparse-300mb", ["say", "Hi.", "-o", "{tmp}/o.m4b", "--cover", "{tmp}/c.png"],
+         "Cover image '{tmp}/c.png' is larger than 20 MB. Give a smaller .jpg or .png file (1400 to 3000 pixels square "
+         "is what stores ask for).", setup=setups(png("c.png"), lambda tmp: os.truncate(tmp / "c.png", 300_000_000)),
+         marks=[pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")]),
     # cbx bench --json: an output like any other
     Case("bench-json-is-a-checkpoint-file", ["bench", "--model-dir", "{tmp}/ckpt", "--json", "{tmp}/ckpt/tokenizer.json"],
          f"--json and --model-dir name the same file ('{{tmp}}/ckpt/tokenizer.json'): {NEVER} Choose another path for "
@@ -861,7 +866,7 @@ def test_there_are_at_least_forty_cases():
     assert len(HARDENING_CASES) >= 60
 
 
-@pytest.mark.parametrize("case", ALL_CASES, ids=[c.id for c in ALL_CASES])
+@pytest.mark.parametrize("case", [pytest.param(c, marks=c.marks, id=c.id) for c in ALL_CASES])
 def test_bad_input(case: Case, tmp_path, url, isolated_env, monkeypatch):
     root = tmp_path
     tmp_path = tmp_path / "work"  # the case's own folder; user folders live beside it
