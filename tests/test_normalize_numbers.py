@@ -62,6 +62,14 @@ CASES = [
     ("1e5-2e5", "1e5-2e5"),
     ("1e5x", "1e5x"),
     ("H₂O", "H₂O"),
+    ("~9;04", "~9;04"),  # a sign is said only with the one thing it stands before
+    ("#4,PB", "#4,PB"),
+    ("a4~9x91", "a4~9x91"),
+    ("No.0'€8", "No.0'€8"),
+    ("5-10st", "5-10st"),
+    ("~10km", "about ten kilometers"),
+    ("~$2bn", "about two billion dollars"),
+    ("2x4-inch", "two by four-inch"),
 ]
 
 

@@ -33,6 +33,7 @@ from cbx_cli.plan.normalize import (
     phones,
     ranges,
     roman,
+    signs,
     times,
     years,
 )
@@ -58,7 +59,7 @@ RULES: tuple[Rule, ...] = (
     roman.LEADING,
     # Then whatever contains numbers, the most specific shapes before the plain ones that would eat them:
     # figures with a slash or a dash that are one thing (24/7, a telephone number, a date) before ranges.
-    numbers.ABOUT,
+    signs.ABOUT,
     numbers.SCIENTIFIC,
     fractions.IDIOM,
     years.YEAR_RANGE,
@@ -86,7 +87,7 @@ RULES: tuple[Rule, ...] = (
     money.CODE_AFTER,
     money.CENTS,
     money.PERCENT,
-    numbers.BY,
+    signs.BY,
     fractions.FRACTION,
     measures.FEET_INCHES,
     measures.MEASURE,
@@ -97,7 +98,7 @@ RULES: tuple[Rule, ...] = (
     years.ERA_BEFORE,
     years.DECADE,
     years.YEAR,
-    numbers.NUMBER_SIGN,
+    signs.NUMBER_SIGN,
     numbers.DOTTED,
     numbers.BARE_FRACTION,
     numbers.NUMBER,

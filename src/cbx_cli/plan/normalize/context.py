@@ -31,9 +31,12 @@ word (COVID-19); never glued to another figure, a letter, a slash or a point. Wi
 only when it reads the whole of what is written there: "x86-64", "3/4/5/6", "1.2.3.4" and "0:%:0" are never
 read in parts (a hyphen between figures is not a minus sign, a slash not a word)."""
 _STOP = rf"[\s)\]}}\"'”’»\ue000-\uf8ff{UNSPACED}]"
-END = rf"(?=$|{_STOP}|[.,;:!?…]+(?:$|{_STOP})|[-–—](?![{NUMBER_SIGNS}])[^\W\d_])"
+_LETTER = rf"(?![{NUMBER_SIGNS}])[^\W\d_]"
+_PHRASE_END = rf"(?:$|{_STOP}|[.,;:!?…]+(?:$|{_STOP}))"
+END = rf"(?={_PHRASE_END}|[-–—]{_LETTER}+(?:[-–—]{_LETTER}+)*{_PHRASE_END})"
 """Where a number (or an amount with its sign or unit) may end: before a space, a closing bracket or quote,
-punctuation that ends a phrase, or a hyphen and a word (a 5-year-old)."""
+punctuation that ends a phrase, or hyphenated words that end the token (a 5-year-old), never a hyphen before
+anything else ("1-xNo.2"), which is not one thing."""
 LOOK_BACK = 120
 """How many characters before a match the rules look at (never the whole text: that would be quadratic)."""
 

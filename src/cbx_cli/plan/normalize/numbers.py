@@ -1,5 +1,5 @@
 """Numbers in words: cardinals and decimals as each language writes them, version numbers, bare fractions,
-"#5", multipliers (3x), dimensions (2x4), scientific notation (6.02e23), powers (x², 10⁻⁶), and words with figures
+multipliers (3x), scientific notation (6.02e23), powers (x², 10⁻⁶), and words with figures
 in them (MP3, COVID-19).
 
 English and the languages that write 3.14 group thousands with commas; the others (`words.DECIMAL_COMMA`)
@@ -52,13 +52,7 @@ _BARE_FRACTION_RE = {
     dc: re.compile(rf"(?P<sign>{MINUS})?(?<![^\s(\[{{\-−]){_point(dc)}(?P<frac>[0-9]+){END}") for dc in (False, True)
 }
 _DOTTED_RE = re.compile(rf"{BEGIN}[0-9]+\.[0-9]+\.[0-9]+{END}")
-_ABOUT_RE = re.compile(r"(?<!\S)[~≈](?=[0-9$£€¥₹])")
-_HASH_RE = re.compile(r"(?<![\w&#])#(?=[0-9]+(?![\w/]|[-–.:,][0-9]))")
 _TIMES_RE = {dc: re.compile(rf"{BEGIN}{number_pattern(dc)}[x×](?![\w/])") for dc in (False, True)}
-_BY_RE = {
-    dc: re.compile(rf"{BEGIN}{number_pattern(dc, 'a')}(?P<gap>\s?)[x×](?P=gap)(?={number_pattern(dc, 'b')}{END})")
-    for dc in (False, True)
-}
 _MIXED_RE = re.compile(rf"{BEGIN}(?<![\w-])(?=[\w-]*[0-9])(?=[\w-]*[^\W\d_])[^\W_]+(?:-[^\W_]+)*{END}")
 _RUN_RE = re.compile(r"[0-9]+|[^\W0-9_]+|-")
 _ASCII_DIGITS = "0123456789"
@@ -92,20 +86,8 @@ def _dotted(text: str, match: re.Match[str], reading: Reading) -> str:
     return " point ".join(cardinal(part, reading.lang) for part in match.group(0).split("."))
 
 
-def _hash(text: str, match: re.Match[str], reading: Reading) -> str:
-    return "number "
-
-
-def _about(text: str, match: re.Match[str], reading: Reading) -> str:
-    return "about "
-
-
 def _times(text: str, match: re.Match[str], reading: Reading) -> str:
     return f"{said_number(match, reading)} times"
-
-
-def _by(text: str, match: re.Match[str], reading: Reading) -> str:
-    return f"{said_number(match, reading, 'a')} by "
 
 
 def _scientific(text: str, match: re.Match[str], reading: Reading) -> str:
@@ -153,10 +135,7 @@ def _mixed(text: str, match: re.Match[str], reading: Reading) -> str | None:
     return " ".join(said).replace(" - ", "-")
 
 
-BY = Rule("dimensions (2x4, 10 x 20 cm)", _BY_RE, _by, language="en", whole_tokens=False)
 TIMES = Rule("multiplier (3x)", _TIMES_RE, _times, language="en")
-NUMBER_SIGN = Rule("number sign (#5)", _HASH_RE, _hash, language="en", whole_tokens=False)
-ABOUT = Rule("about (~5)", _ABOUT_RE, _about, language="en", whole_tokens=False)
 DOTTED = Rule("dotted number (version 1.2.3)", _DOTTED_RE, _dotted, language="en")
 BARE_FRACTION = Rule("decimal without a whole part (.5)", _BARE_FRACTION_RE, _bare_fraction)
 NUMBER = Rule("number", _PLAIN_RE, _plain)

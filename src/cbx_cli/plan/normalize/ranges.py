@@ -40,6 +40,8 @@ def _range(text: str, match: re.Match[str], reading: Reading) -> str | None:
         return None
     if (cur_a or cur_b) and (suf_a or suf_b):  # "£0%": an amount with a unit is no one thing, left as written
         return None
+    if {suf_a, suf_b} & {"st", "nd", "rd", "th"}:  # "5-10st": stone, or an ordinal? Left as written
+        return None
     first = said_number(match, reading, "a")
     currency, suffix = cur_b or cur_a or "", match.group("sufb") or match.group("sufa") or ""
     if not currency and not suffix:
