@@ -31,10 +31,11 @@ class FileProblem(Exception):
     """Why a file cannot be read, as the end of a sentence about it: "does not exist", "is a FIFO (named pipe), not
     a regular file", "is 300 MB; at most 50 MB is read"."""
 
-    def __init__(self, reason: str, missing: bool = False):
+    def __init__(self, reason: str, missing: bool = False, too_large: bool = False):
         super().__init__(reason)
         self.reason = reason
         self.missing = missing
+        self.too_large = too_large
 
     def __str__(self) -> str:
         return self.reason
@@ -75,7 +76,7 @@ def read_limited(path: str | Path, limit: int, *, follow_links: bool = True) -> 
         if what is not None:
             raise FileProblem(f"is {what}, not a regular file")
         if info.st_size > limit:
-            raise FileProblem(f"is {size_text(info.st_size)}; at most {size_text(limit)} is read")
+            raise FileProblem(f"is {size_text(info.st_size)}; at most {size_text(limit)} is read", too_large=True)
         os.set_blocking(fd, True)
         chunks, total = [], 0
         while total <= limit:
@@ -88,7 +89,7 @@ def read_limited(path: str | Path, limit: int, *, follow_links: bool = True) -> 
             chunks.append(chunk)
             total += len(chunk)
         if total > limit:  # it grew while being read
-            raise FileProblem(f"is larger than {size_text(limit)}, the most that is read")
+            raise FileProblem(f"is larger than {size_text(limit)}, the most that is read", too_large=True)
     finally:
         os.close(fd)
     return b"".join(chunks)
@@ -108,7 +109,7 @@ def check_regular(path: str | Path, limit: int | None = None) -> os.stat_result:
     if what is not None:
         raise FileProblem(f"is {what}, not a regular file")
     if limit is not None and info.st_size > limit:
-        raise FileProblem(f"is {size_text(info.st_size)}; at most {size_text(limit)} is read")
+        raise FileProblem(f"is {size_text(info.st_size)}; at most {size_text(limit)} is read", too_large=True)
     return info
 
 

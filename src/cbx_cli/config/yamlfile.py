@@ -83,7 +83,7 @@ def read_yaml(path: Path, max_chars: int = MAX_CHARS) -> Any:
     try:
         text = read_limited(path, 4 * max_chars).decode("utf-8")
     except FileProblem as problem:
-        if "at most" in problem.reason:
+        if problem.too_large:
             raise YamlProblem(f"it is larger than {max_chars:,} characters. Use a smaller file.") from None
         raise YamlProblem(f"cannot be read ({problem}). Fix or remove the file.") from None
     except UnicodeDecodeError:

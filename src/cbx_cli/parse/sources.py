@@ -51,7 +51,7 @@ def read_file(path: Path) -> str:
             raise InputError(f"Script '{path}' does not exist. Check the path.") from None
         if path.is_dir():
             raise InputError(f"Script '{path}' is a folder. Pass a .md or .txt file.") from None
-        hint = "Split it into several scripts (cbx batch narrates them in one run)." if "at most" in problem.reason \
+        hint = "Split it into several scripts (cbx batch narrates them in one run)." if problem.too_large \
             else "Pass a .md or .txt file."
         raise InputError(f"Script '{path}' {problem}. {hint}") from None
     try:

@@ -46,7 +46,7 @@ def check_voice(path: Path, model: str = "original") -> float:
         if problem.missing:
             raise VoiceError(f"Voice file '{path}' does not exist. Pass a WAV/FLAC/MP3 recording with --voice.") \
                 from None
-        if "at most" in problem.reason:
+        if problem.too_large:
             raise VoiceError(f"Voice file '{path}' {problem}. Use a short clip: 5 to 15 s of speech is enough.") \
                 from None
         raise VoiceError(f"Voice '{path}' is not a file. Pass an audio recording with --voice.") from None
