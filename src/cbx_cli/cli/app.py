@@ -79,6 +79,8 @@ class CbxGroup(typer.core.TyperGroup):
         except Exception as exc:  # the last net: still one line, unless --debug
             if State.debug:
                 raise
+            if signals.received() is not None:  # the interrupt surfaced wrapped (raised inside an import, say)
+                fail(f"{signals.stopped_by()}.", EXIT_INTERRUPTED)
             fail(f"{type(exc).__name__}: {exc}. Run again with --debug for details.", 1)
         if code == EXIT_INTERRUPTED:  # Typer turns a KeyboardInterrupt into this code, silently
             fail(f"{signals.stopped_by()}.", EXIT_INTERRUPTED)
