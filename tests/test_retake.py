@@ -138,3 +138,13 @@ def test_library_retake_as_the_readme_shows(book, tmp_path):
     again = narrator.prepare(script, cbx.Options(), source_name=name, retakes=cbx.Retakes.beside(book))
     assert [c.seed for c in again.chunks] == [c.seed for c in job.chunks]
     assert cbx.manifest(narrator.narrate(again))["chunks"][1]["retake"] == 1
+
+
+def test_a_library_retake_checks_its_seed(tmp_path):
+    from cbx_cli import api
+    from cbx_cli.errors import ParamError
+
+    job = api.prepare("One sentence. Another one.")
+    with pytest.raises(ParamError, match="--seed 1208925819614629174706176 is out of range"):
+        api.retake(job, [1], seed=2**80)
+    assert api.retake(job, [1], seed=7).chunks[0].seed == 7

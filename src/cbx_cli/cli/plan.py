@@ -51,11 +51,12 @@ def plan_json(the_plan, total: float, spoken: bool = False) -> dict:
             entry["spoken"] = c.spoken
         return entry
 
+    by_chapter: list[list[dict]] = [[] for _ in the_plan.chapter_titles]
+    for c in the_plan.chunks:
+        by_chapter[c.chapter].append(chunk_json(c))
     return {
-        "chapters": [
-            {"title": title, "chunks": [chunk_json(c) for c in the_plan.chunks if c.chapter == ci]}
-            for ci, title in enumerate(the_plan.chapter_titles)
-        ],
+        "chapters": [{"title": title, "chunks": chunks} for title, chunks in zip(the_plan.chapter_titles, by_chapter,
+                                                                                   strict=True)],
         "chunks": len(the_plan.chunks),
         "estimated_seconds": round(total, 1),
         "language": the_plan.chunks[0].language if the_plan.chunks else None,

@@ -42,3 +42,4 @@ def retake(
     if not opts.quiet:
         seeds = ", ".join(f"{n} (seed {job.chunks[n - 1].seed})" for n in chosen)
         err.print(f"Retook chunk(s) {seeds}; the pick is kept in {job.retakes.path}.", markup=False)
+

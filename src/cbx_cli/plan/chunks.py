@@ -56,6 +56,9 @@ class Plan:
     chapter_titles: list[str | None]
     warnings: list[str] = field(default_factory=list)
     split_between_words: int = 0
+    written_pauses: float = 0.0
+    """Seconds of silence the script writes itself (``[pause]`` tags, separators); the preset's pauses between
+    sentences and paragraphs are not counted (`check_silence`)."""
 
     @property
     def left_as_written(self) -> list[str]:
@@ -143,7 +146,8 @@ def plan(
     chunks = state.chunks
     if chunks:
         chunks[-1] = replace(chunks[-1], pause_after=0.0)
-    planned = Plan(chunks, [c.title for c in script.chapters], [], state.split_words)
+    written = sum(p.pause_after or 0.0 for c in script.chapters for p in c.paragraphs)
+    planned = Plan(chunks, [c.title for c in script.chapters], [], state.split_words, written)
     planned.warnings += [*script.warnings, *_warnings(state.dropped_tags, state.split_words),
                          *_long_words(script, assembly.max_chars), *_left_warnings(planned, language)]
     return planned
@@ -198,9 +202,10 @@ MAX_SILENCE = 600.0
 
 
 def check_silence(the_plan: Plan) -> None:
-    """Fail when a plan's pauses add up to more than `MAX_SILENCE` and more than its speech: 120 ``[pause 30s]``
-    tags would make an hour of silence, gigabytes of samples held in memory, and no script means that."""
-    silence = sum(c.pause_after for c in the_plan.chunks)
+    """Fail when the pauses a script writes add up to more than `MAX_SILENCE` and more than its speech: 120
+    ``[pause 30s]`` tags would make an hour of silence, gigabytes of samples held in memory, and no script means
+    that. Paragraph breaks are not written pauses: a script of many short paragraphs is only a long script."""
+    silence = the_plan.written_pauses
     speech = sum(estimate_seconds(c) for c in the_plan.chunks)
     if silence > max(MAX_SILENCE, speech):
         raise InputError(

@@ -277,10 +277,9 @@ def _voices(app: FastAPI, server: Server) -> None:
 
     @app.delete("/v1/voices/{name}", status_code=204)
     async def remove(name: str, key_id: str = Depends(server.key(CBX))):
-        from cbx_cli.api import get_voice, remove_voice
-        from cbx_cli.config.names import VOICE_NAME_RE
+        from cbx_cli.api import remove_voice, voice_folder
 
-        if not VOICE_NAME_RE.fullmatch(name) or get_voice(name) is None:
+        if voice_folder(name) is None:  # a voice whose record is broken can be removed too
             raise RequestError(f"No voice '{cut(name, 40)}' in the library.", 404)
         await run_in_threadpool(remove_voice, name)
         return Response(status_code=204)
