@@ -255,13 +255,30 @@ CASES = [
     Case("book-stdin-not-utf8", ["book", "-", *OUT],
          "Standard input is not UTF-8 text (bad byte at offset 0). Convert it with iconv -t UTF-8.", input=b"\xff\xfe"),
     Case("missing-script", ["book", "{tmp}/nope.md", *OUT], "Script '{tmp}/nope.md' does not exist. Check the path."),
-    Case("script-is-folder", ["book", "{tmp}", *OUT], "Script '{tmp}' is a folder. Pass a .md or .txt file."),
+    Case("script-is-folder", ["book", "{tmp}", *OUT],
+         "Script '{tmp}' is a folder. Pass a .md, .txt, .epub, .docx, .html or .pdf file."),
     Case("script-not-utf8", ["book", "{tmp}/l1.md", *OUT],
          "Script '{tmp}/l1.md' is not UTF-8 text (bad byte at offset 5). Convert it with: iconv -t UTF-8 {tmp}/l1.md",
          setup=write("l1.md", "# Caf\xe9".encode("latin-1"))),
-    Case("script-wrong-type", ["book", "{tmp}/c.docx", *OUT],
-         "Script '{tmp}/c.docx' is not a .md or .txt file. Rename it or pipe it in with '-'.",
+    Case("script-wrong-type", ["book", "{tmp}/c.rtf", *OUT],
+         "Script '{tmp}/c.rtf' is not a .md, .txt, .epub, .docx, .html or .pdf file. Rename it or pipe it in with '-'.",
+         setup=write("c.rtf", "Hello.")),
+    Case("book-not-its-type", ["book", "{tmp}/c.docx", *OUT],
+         "Script '{tmp}/c.docx' is not the .docx file its name says: its content is not one. Check the file.",
          setup=write("c.docx", "Hello.")),
+    Case("book-old-word", ["book", "{tmp}/old.doc", *OUT],
+         "Script '{tmp}/old.doc' is an old Word (.doc) or other Office file. Save it as .docx (or .epub) and narrate "
+         "that.", setup=write("old.doc", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))),
+    Case("book-word-password", ["book", "{tmp}/locked.docx", *OUT],
+         "Script '{tmp}/locked.docx' is a Word file protected by a password: cbx reads only unprotected files. Save a "
+         "copy without the password.",
+         setup=write("locked.docx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504) + "EncryptedPackage".encode("utf-16-le"))),
+    Case("book-kindle", ["book", "{tmp}/k.azw3", *OUT],
+         "Script '{tmp}/k.azw3' is a Kindle (MOBI/AZW) book. Convert it to EPUB (Calibre does) and narrate that.",
+         setup=write("k.azw3", bytes(60) + b"BOOKMOBI" + bytes(100))),
+    Case("book-broken-zip", ["book", "{tmp}/b.epub", *OUT],
+         "Script '{tmp}/b.epub' is a broken zip archive (an EPUB or Word file?). Export it again.",
+         setup=write("b.epub", b"PK\x03\x04" + bytes(40))),
     Case("script-only-markup", ["book", "{tmp}/code.md", *OUT],
          "Script 'code.md' has no text to speak: it is empty or has only markup. Give it some words.",
          setup=write("code.md", "```\nprint(1)\n```\n<!-- note -->\n")),
@@ -552,7 +569,8 @@ SAFETY_CASES = [
          "as the speech. Use fewer or shorter [pause] tags or separators.", setup=write("sep.txt", "Go.\n\n***\n\n" * 500)),
 ]
 
-FIFO_SCRIPT = "Script '{tmp}/p.md' is a FIFO (named pipe), not a regular file. Pass a .md or .txt file."
+FORMATS = "Pass a .md, .txt, .epub, .docx, .html or .pdf file."
+FIFO_SCRIPT = f"Script '{{tmp}}/p.md' is a FIFO (named pipe), not a regular file. {FORMATS}"
 SPLIT = "Split it into several scripts (cbx batch narrates them in one run)."
 NUL = ("has a control character U+0000 (NUL) on line 1, which is not text (the file may be UTF-16: convert it with "
        "iconv -f UTF-16 -t UTF-8). Remove it and run again.")
@@ -572,16 +590,27 @@ HARDENING_CASES = [
     Case("plan-fifo", ["plan", "{tmp}/p.md"], FIFO_SCRIPT, setup=fifo("p.md")),
     Case("book-fifo", ["book", "{tmp}/p.md", *OUT], FIFO_SCRIPT, setup=fifo("p.md")),
     Case("book-dev-zero", ["book", "/dev/zero", *OUT],
-         "Script '/dev/zero' is a character device, not a regular file. Pass a .md or .txt file."),
+         f"Script '/dev/zero' is a character device, not a regular file. {FORMATS}"),
     Case("plan-link-to-dev-zero", ["plan", "{tmp}/z.md"],
-         "Script '{tmp}/z.md' is a character device, not a regular file. Pass a .md or .txt file.",
+         f"Script '{{tmp}}/z.md' is a character device, not a regular file. {FORMATS}",
          setup=link_to("z.md", "/dev/zero")),
-    Case("plan-socket", ["plan", "{tmp}/s.md"], "Script '{tmp}/s.md' is a socket, not a regular file. Pass a .md or .txt file.",
+    Case("plan-socket", ["plan", "{tmp}/s.md"], f"Script '{{tmp}}/s.md' is a socket, not a regular file. {FORMATS}",
          setup=unix_socket("s.md")),
     Case("plan-sparse-300mb", ["plan", "{tmp}/big.md"], f"Script '{{tmp}}/big.md' is 300 MB; at most 50 MB is read. {SPLIT}",
          setup=sparse("big.md")),
     Case("book-sparse-300mb-txt", ["book", "{tmp}/big.txt", *OUT], f"Script '{{tmp}}/big.txt' is 300 MB; at most 50 MB is read. {SPLIT}",
          setup=sparse("big.txt")),
+    # books too: the file is checked before it is read, and a book has its own, larger bound
+    Case("book-epub-fifo", ["book", "{tmp}/p.epub", *OUT],
+         f"Script '{{tmp}}/p.epub' is a FIFO (named pipe), not a regular file. {FORMATS}", setup=fifo("p.epub")),
+    Case("plan-pdf-link-to-dev-zero", ["plan", "{tmp}/z.pdf"],
+         f"Script '{{tmp}}/z.pdf' is a character device, not a regular file. {FORMATS}",
+         setup=link_to("z.pdf", "/dev/zero")),
+    Case("plan-sparse-600mb-epub", ["plan", "{tmp}/big.epub"],
+         "Script '{tmp}/big.epub' is 600 MB; at most 512 MB is read. Split the book into several files.",
+         setup=sparse("big.epub", 600_000_000)),
+    Case("batch-docx-fifo", ["batch", "{tmp}/p.docx", "-o", "{tmp}/out"],
+         f"Script '{{tmp}}/p.docx' is a FIFO (named pipe), not a regular file. {FORMATS}", setup=fifo("p.docx")),
     # text that is not text
     Case("say-stdin-nul", ["say", "-", *OUT], f"The text {NUL}", input=b"Hello\x00there."),
     Case("plan-stdin-nul", ["plan", "-"], f"The text {NUL.replace('line 1', 'line 3')}", input=b"# One\n\nHi\x00.\n"),
@@ -590,6 +619,14 @@ HARDENING_CASES = [
     Case("book-escape-character", ["book", "{tmp}/e.md", *OUT],
          "Script 'e.md' has a control character U+001B (ESC) on line 3, which is not text. Remove it and run again.",
          setup=write("e.md", "# One\n\n\x1b[31mRed text.\n")),
+    Case("book-html-nul", ["book", "{tmp}/n.html", *OUT],
+         "Script 'n.html' has a control character U+0000 (NUL) in the paragraph that begins 'Hello there.', which is "
+         "not text. Remove it from the book and run again.",
+         setup=write("n.html", b"<!doctype html><html><body><h1>One</h1><p>Hello\x00there.</p></body></html>")),
+    Case("plan-stdin-html-escape", ["plan", "-"],
+         "Standard input has a control character U+001B (ESC) in the paragraph that begins '[31mRed.', which is not "
+         "text. Remove it from the book and run again.",
+         input=b"<!doctype html><html><body><h1>One</h1><p>\x1b[31mRed.</p></body></html>"),
     Case("say-byte-0xff", ["say", "caf\udcff au lait", *OUT],
          "The text is not valid UTF-8: a byte 0xFF at character 4. Pass UTF-8 text (convert it with iconv -t UTF-8)."),
     Case("book-empty-names-the-script", ["book", "{tmp}/e.txt", *OUT],

@@ -41,7 +41,7 @@ def test_bad_script_arguments_say_what_to_do(scripts, tmp_path):
     with pytest.raises(InputError, match="No file matches"):
         expand_scripts([str(scripts / "*.markdown")])
     (tmp_path / "empty").mkdir()
-    with pytest.raises(InputError, match="has no .md or .txt scripts"):
+    with pytest.raises(InputError, match="has no scripts or books"):
         expand_scripts([str(tmp_path / "empty")])
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "ch01.txt").write_text("Hi.")

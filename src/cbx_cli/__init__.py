@@ -29,6 +29,7 @@ _PUBLIC = {
     "plan_script": "cbx_cli.api",
     "assemble": "cbx_cli.api",
     "load_script": "cbx_cli.api",
+    "ReadingOptions": "cbx_cli.api",
     "script_from_text": "cbx_cli.api",
     "export": "cbx_cli.api",
     "manifest": "cbx_cli.api",

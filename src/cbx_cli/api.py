@@ -30,6 +30,7 @@ from cbx_cli.config.models import check_language
 from cbx_cli.config.params import (
     AssemblySettings,
     NarrationOptions,
+    ReadingOptions,
     RunOptions,
     SynthesisParams,
     VerifySettings,
@@ -57,8 +58,8 @@ from cbx_cli.engine.base import (
 from cbx_cli.engine.weights import resolve_device
 from cbx_cli.errors import RenderError
 from cbx_cli.narration import Narration
-from cbx_cli.parse.script import Script
-from cbx_cli.parse.sources import MARKDOWN_SUFFIXES, TEXT_SUFFIXES
+from cbx_cli.parse.script import Cover, Script
+from cbx_cli.parse.sources import BOOK_SUFFIXES, FORMATS, MARKDOWN_SUFFIXES, TEXT_SUFFIXES
 from cbx_cli.plan.chunks import Chunk, Plan, estimate_seconds
 from cbx_cli.plan.retakes import Retakes, chunk_numbers
 from cbx_cli.render.cache import CachedTake, TakeCache
@@ -74,12 +75,13 @@ __all__ = [
     "finish_take", "load_say", "load_script", "manifest", "plan_script", "prepare", "retake", "run_inputs",
     "script_from_text", "take_keys", "versions", "write_manifest", "write_subtitles",
     # the stages' and the engine seam's names the clients use
-    "MARKDOWN_SUFFIXES", "NO_VOICES", "TEXT_SUFFIXES", "CachedTake", "Chunk", "Delivery", "Engine", "EngineFactory",
-    "EngineInfo", "EngineSpec", "Named", "Progress", "ProgressFn", "RenderInterrupted", "RenderStats", "Retakes",
-    "Synthesis", "Take", "TakeCache", "TakeRequest", "Voice", "VoicePrompt", "check_audio", "check_bitrate",
-    "check_clashes", "check_new", "chunk_numbers", "estimate_seconds", "fetch_voice", "format_for", "get_voice",
-    "list_voices", "make_engine", "remove_voice", "resolve_device", "voice_folder",
-    "StreamEncoder", "check_voice", "encode_stream", "library_voice", "pcm16",
+    "BOOK_SUFFIXES", "FORMATS", "MARKDOWN_SUFFIXES", "NO_VOICES", "TEXT_SUFFIXES", "CachedTake", "Chunk", "Cover",
+    "Delivery", "Engine", "EngineFactory", "EngineInfo", "EngineSpec", "Named", "Progress", "ProgressFn",
+    "ReadingOptions", "RenderInterrupted", "RenderStats", "Retakes", "Script", "Synthesis", "Take", "TakeCache",
+    "TakeRequest", "Voice", "VoicePrompt", "check_audio", "check_bitrate", "check_clashes", "check_new",
+    "chunk_numbers", "estimate_seconds", "fetch_voice", "format_for", "get_voice", "list_voices", "make_engine",
+    "remove_voice", "resolve_device", "voice_folder", "StreamEncoder", "check_voice", "encode_stream", "library_voice",
+    "pcm16",
 ]
 
 DEFAULT_CACHE: Any = "default"
@@ -144,11 +146,12 @@ def load_say(text: str, stdin=None) -> Script:
     return parse(text, stdin)
 
 
-def load_script(source: str, stdin=None) -> tuple[Script, str]:
-    """A script file (.md, .txt) or ``-`` for Markdown on stdin; returns the script and its name."""
+def load_script(source: str, stdin=None, reading: ReadingOptions | None = None) -> tuple[Script, str]:
+    """A script or book file (.md, .txt, .epub, .docx, .html, .pdf) or ``-`` for stdin; returns the script and its
+    name. ``reading`` says how a book's notes and front and back matter are read."""
     from cbx_cli.parse.sources import load_book
 
-    return load_book(source, stdin)
+    return load_book(source, stdin, reading)
 
 
 def script_from_text(text: str, markdown: bool = False) -> Script:
@@ -206,7 +209,7 @@ def prepare(
     for chunk in the_plan.chunks:
         if chunk.voice not in voices:
             voices[chunk.voice] = resolve(chunk.voice, chunk.model)
-    inputs = run_inputs(script, voices, options.lexicon, delivery.cover if delivery else None, model_dir)
+    inputs = run_inputs(script, voices, options.lexicon, delivery.cover_file if delivery else None, model_dir)
     _check_run_files(delivery, inputs, the_plan, cache_dir)
     if retakes is not None:
         if delivery is not None and retakes.path is not None:
@@ -230,7 +233,7 @@ def plan_script(
     With ``hints``, the plan's warnings also list words that may need a lexicon respelling. Each preset is resolved
     once, however many paragraphs name it (``presets``: the run's, when it reads them again later)."""
     from cbx_cli.parse.directives import check_voices
-    from cbx_cli.plan.chunks import check_silence, plan
+    from cbx_cli.plan.chunks import check_silence, plan, select_chapters
     from cbx_cli.voices.library import voice_names
 
     presets = presets or Presets()
@@ -249,6 +252,9 @@ def plan_script(
 
     check_voices(script, voice_names(), source_name)
     the_plan = plan(script, synthesis, assembly, model, language, lexicon, block_params, options.date_order)
+    if options.chapters:
+        the_plan = select_chapters(the_plan, options.chapters, source_name)
+    the_plan.warnings += _language_warning(script, model, language)
     check_silence(the_plan)
     if hints:
         from cbx_cli.plan.hints import unknown_words
@@ -258,6 +264,18 @@ def plan_script(
             shown = ", ".join(unknown[:12]) + (", ..." if len(unknown) > 12 else "")
             the_plan.warnings.append(f"{len(unknown)} word(s) may need a --lexicon respelling: {shown}")
     return the_plan, synthesis, assembly
+
+
+def _language_warning(script: Script, model: str, language: str | None) -> list[str]:
+    """A book in another language than the one the model will read it in."""
+    written = script.metadata.get("language", "")
+    primary = written.replace("_", "-").split("-")[0].lower()
+    reading = (language or "en").split("-")[0].lower()
+    if not primary or primary == reading or model == "multilingual" and language is None:
+        return []
+    fix = f"--model multilingual --language {primary}" if model != "multilingual" else f"--language {primary}"
+    return [f"The book's language is {written}, and it will be read as {reading}. For {written}, narrate it with "
+            f"{fix}."]
 
 
 def run_inputs(script: Script, voices: Mapping[str | None, VoicePrompt | None], lexicon: Path | None,
@@ -496,11 +514,13 @@ def finish_take(job: Job, take: Take, sample_rate: int) -> np.ndarray:
 
 
 def export(narration: Narration, path: str | Path, fmt: str | None = None, *, bitrate: str | None = None,
-           title: str | None = None, author: str | None = None, cover: Path | None = None, stdout=None) -> None:
+           title: str | None = None, author: str | None = None, cover: Path | Cover | None = None, stdout=None,
+           language: str | None = None) -> None:
     """Write the narration's audio to ``path`` atomically (``-``: to ``stdout``, WAV unless ``fmt`` says otherwise).
-    The format follows the extension unless ``fmt`` is given; .m4b/.m4a get a chapter mark per chapter."""
+    The format follows the extension unless ``fmt`` is given; .m4b/.m4a get a chapter mark per chapter.
+    ``cover`` is an image file or a book's own `Cover` (`Script.cover`); ``language`` tags the audio track."""
     write_audio(narration, path, format_for(str(path), fmt), bitrate=bitrate, title=title, author=author,
-                cover=cover, stdout=stdout)
+                cover=cover.data if isinstance(cover, Cover) else cover, stdout=stdout, language=language)
 
 
 def take_keys(job: Job, identities: Mapping[str, str],

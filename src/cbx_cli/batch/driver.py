@@ -22,6 +22,7 @@ from cbx_cli.api import (
     Job,
     Named,
     Narrator,
+    Script,
     Synthesis,
     TakeCache,
     TakeRequest,
@@ -34,7 +35,7 @@ from cbx_cli.api import (
 )
 from cbx_cli.batch.pools import Event, LocalPool, RayPool
 from cbx_cli.batch.worker import ModelFacts, Piece
-from cbx_cli.config.params import NarrationOptions
+from cbx_cli.config.params import NarrationOptions, ReadingOptions
 from cbx_cli.config.presets import Presets
 from cbx_cli.errors import OutputError, ParamError
 from cbx_cli.files import check_output_path, kind, write_text
@@ -55,12 +56,14 @@ class BatchOutputs:
     author: str | None = None
     cover: Path | None = None
 
-    def delivery(self, script: Path, tags: dict) -> Delivery:
-        base = self.folder / script.stem
+    def delivery(self, path: Path, script: Script) -> Delivery:
+        """The outputs of the script read from ``path``, tagged with its own title, author, language and cover
+        where the flags leave them unset."""
+        base = self.folder / path.stem
         sides = {kind: base.with_suffix(f".{kind}") if kind in self.subtitles else None for kind in ("srt", "vtt")}
         return Delivery(str(base.with_suffix(f".{self.fmt}")), self.fmt, base.with_suffix(".json") if self.manifests
-                        else None, sides["srt"], sides["vtt"], False, self.bitrate, tags.get("title"),
-                        self.author or tags.get("author"), self.cover)
+                        else None, sides["srt"], sides["vtt"], False, self.bitrate, None, self.author,
+                        self.cover).with_book_tags(script)
 
 
 @dataclass
@@ -145,10 +148,10 @@ def make_pool(spec: EngineSpec, batch_size: int | None, cluster: str | None, wor
 
 
 def prepare_jobs(scripts: list[Path], outputs: BatchOutputs, options: NarrationOptions, spec: EngineSpec,
-                 cache_dir: Path | None) -> list[tuple[Job, Delivery]]:
-    """Every script read, checked and planned, and every output of the run (each script's files and the summary)
-    checked against every input of every script, before any worker starts; the preset files are read once for all
-    of them."""
+                 cache_dir: Path | None, reading: ReadingOptions | None = None) -> list[tuple[Job, Delivery]]:
+    """Every script read (books as ``reading`` says), checked and planned, and every output of the run (each
+    script's files and the summary) checked against every input of every script, before any worker starts; the
+    preset files are read once for all of them."""
     summary = outputs.folder / SUMMARY
     what = _not_a_file(summary)
     if what is not None:
@@ -158,8 +161,8 @@ def prepare_jobs(scripts: list[Path], outputs: BatchOutputs, options: NarrationO
     presets = Presets()
     jobs = []
     for path in scripts:
-        script, name = load_script(str(path))
-        out = outputs.delivery(path, script.metadata)
+        script, name = load_script(str(path), reading=reading)
+        out = outputs.delivery(path, script)
         jobs.append((prepare(script, options, model=spec.model, source_name=name, delivery=out,
                              model_dir=spec.model_dir, cache_dir=cache_dir, presets=presets), out))
     written = [p for _, out in jobs for p in (Path(out.output), *[n.path for n in out.outputs()[1:]])]
@@ -200,11 +203,13 @@ def check_batchable(options: NarrationOptions) -> None:
 
 def narrate_batch(scripts: list[Path], outputs: BatchOutputs, options: NarrationOptions, spec: EngineSpec,
                   pool_factory: Callable[[], LocalPool | RayPool], cache_dir: Path | None, batch_size: int = 8,
-                  on_progress: Callable[[RunState], None] | None = None) -> BatchSummary:
-    """Narrate every script into ``outputs``; ``cache_dir`` None keeps takes in a folder removed afterwards."""
+                  on_progress: Callable[[RunState], None] | None = None,
+                  reading: ReadingOptions | None = None) -> BatchSummary:
+    """Narrate every script into ``outputs``; ``cache_dir`` None keeps takes in a folder removed afterwards;
+    ``reading`` says how books are read. ``options.chapters`` picks the same chapters of every script."""
     check_batchable(options)
     started = time.monotonic()
-    jobs = prepare_jobs(scripts, outputs, options, spec, cache_dir)
+    jobs = prepare_jobs(scripts, outputs, options, spec, cache_dir, reading)
     with _cache_folder(cache_dir) as cache_root:
         pool = pool_factory()
         try:

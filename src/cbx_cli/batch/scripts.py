@@ -5,14 +5,14 @@ from __future__ import annotations
 import glob
 from pathlib import Path
 
-from cbx_cli.api import MARKDOWN_SUFFIXES, TEXT_SUFFIXES
+from cbx_cli.api import BOOK_SUFFIXES, FORMATS, MARKDOWN_SUFFIXES, TEXT_SUFFIXES
 from cbx_cli.errors import InputError, OutputError
 
-SCRIPT_SUFFIXES = (MARKDOWN_SUFFIXES | TEXT_SUFFIXES) - {""}
+SCRIPT_SUFFIXES = (MARKDOWN_SUFFIXES | TEXT_SUFFIXES | set(BOOK_SUFFIXES)) - {""}
 
 
 def expand_scripts(args: list[str]) -> list[Path]:
-    """Each argument is a script file, a folder (its .md and .txt files, sorted; not its subfolders) or a glob
+    """Each argument is a script file, a folder (its scripts and books, sorted; not its subfolders) or a glob
     pattern; the scripts in argument order, each once."""
     found: list[Path] = []
     seen: set[Path] = set()
@@ -22,7 +22,7 @@ def expand_scripts(args: list[str]) -> list[Path]:
                 seen.add(path.resolve())
                 found.append(path)
     if not found:
-        raise InputError("No scripts to narrate. Pass .md or .txt files, folders of them, or a glob such as "
+        raise InputError("No scripts to narrate. Pass script or book files, folders of them, or a glob such as "
                          "'chapters/*.md'.")
     return found
 
@@ -34,7 +34,8 @@ def _one_argument(arg: str) -> list[Path]:
     if path.is_dir():
         scripts = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in SCRIPT_SUFFIXES)
         if not scripts:
-            raise InputError(f"Folder '{path}' has no .md or .txt scripts. Pass the scripts or another folder.")
+            raise InputError(f"Folder '{path}' has no scripts or books ({FORMATS}). Pass the scripts or another "
+                             "folder.")
         return scripts
     if path.exists() or not glob.has_magic(arg):
         return [path]  # a missing file is reported when it is read, with the other script errors

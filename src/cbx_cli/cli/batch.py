@@ -10,16 +10,17 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from cbx_cli.cli.app import EXIT_INTERRUPTED, State, app, err, fail, setup_logging, warn
-from cbx_cli.cli.narrate import narration_options
+from cbx_cli.cli.narrate import narration_options, reading_options
 from cbx_cli.cli.options import with_options
 from cbx_cli.cli.signals import stopped_by
 
 
 @app.command()
 @with_options("out_folder", "fmt", "sample_rate", "manifests", "subtitles", "author", "cover", "bitrate", "speed",
-              "volume", "narration", "model", "run", "cluster", "worker_cpus", "max_workers")
+              "volume", "narration", "book", "model", "run", "cluster", "worker_cpus", "max_workers")
 def batch(
-    scripts: Annotated[list[str], typer.Argument(help="Scripts (.md, .txt), folders of them, or globs.")], opts
+    scripts: Annotated[list[str], typer.Argument(help="Scripts (.md, .txt) and books (.epub, .docx, .html, .pdf), "
+                                                 "folders of them, or globs.")], opts
 ) -> None:
     """Narrate many scripts, one output per script (ch01.md → FOLDER/ch01.wav), plus FOLDER/summary.json."""
     from cbx_cli.api import DEFAULT_BATCH, EngineSpec, RenderInterrupted, format_for
@@ -31,6 +32,7 @@ def batch(
 
     setup_logging(opts.debug)
     options = narration_options(opts)
+    reading = reading_options(opts)
     check_batchable(options)  # before the output folder is made
     where = check_options(ClusterOptions, cluster=opts.cluster, worker_cpus=opts.worker_cpus,
                           max_workers=opts.max_workers)
@@ -50,7 +52,7 @@ def batch(
     try:
         with BatchProgress(err, enabled=not opts.quiet and err.is_terminal) as progress:
             summary = narrate_batch(found, outputs, options, spec, pool, cache_dir, opts.batch_size or DEFAULT_BATCH,
-                                    progress.update)
+                                    progress.update, reading)
     except RenderInterrupted:
         where = "are in the cache; run the same command again to resume" if cache_dir else \
             "are not kept (--no-cache); a new run starts over"

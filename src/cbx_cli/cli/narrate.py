@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from types import SimpleNamespace
 from typing import Annotated
 
@@ -27,16 +26,24 @@ def say(
     narrate(opts, lambda: (load_say(text), None))
 
 
+SCRIPT_HELP = "A script (.md, .txt) or book (.epub, .docx, .html, .pdf), or - for stdin."
+
+
 @app.command()
-@with_options("output", "narration", "model", "run")
-def book(
-    script: Annotated[str, typer.Argument(help="A Markdown (.md) or text (.txt) script, or - for Markdown on stdin.")],
-    opts,
-) -> None:
-    """Narrate a whole script: chapters from headings, paragraphs with pauses, one finished file."""
+@with_options("output", "narration", "book", "model", "run")
+def book(script: Annotated[str, typer.Argument(help=SCRIPT_HELP)], opts) -> None:
+    """Narrate a whole script or book: chapters from headings (a book's own table of contents), paragraphs with
+    pauses, one finished file tagged with the book's title, author, language and cover."""
     from cbx_cli.api import load_script
 
-    narrate(opts, lambda: load_script(script))
+    narrate(opts, lambda: load_script(script, reading=reading_options(opts)))
+
+
+def reading_options(opts: SimpleNamespace):
+    """How a book is read (--notes, --matter)."""
+    from cbx_cli.config.params import ReadingOptions, check_options
+
+    return check_options(ReadingOptions, notes=opts.notes, matter=opts.matter)
 
 
 def narration_options(opts: SimpleNamespace):
@@ -46,7 +53,7 @@ def narration_options(opts: SimpleNamespace):
     values = {name: getattr(opts, name) for name in (*SAMPLING, "preset", "voice", "language", "lexicon", "date_order")
               if hasattr(opts, name)}
     for name in ("speed", "volume", "sample_rate", "retries", "strict", "verify", "verify_tolerance", "candidates",
-                 "verify_model", "recheck_model"):
+                 "verify_model", "recheck_model", "chapters"):
         if hasattr(opts, name):
             values[name] = getattr(opts, name)
     return check_options(NarrationOptions, **values)
@@ -69,7 +76,7 @@ def delivery(opts: SimpleNamespace):
     from cbx_cli.api import Delivery
 
     return Delivery(opts.output, opts.fmt, opts.manifest, opts.srt, opts.vtt, opts.split_chapters, opts.bitrate,
-                    opts.title, opts.author, opts.cover)
+                    opts.title, opts.author, opts.cover, getattr(opts, "language", None))
 
 
 def narrate(opts: SimpleNamespace, load_script: Callable, pick: Callable | None = None):
@@ -85,8 +92,7 @@ def narrate(opts: SimpleNamespace, load_script: Callable, pick: Callable | None 
     options = narration_options(opts)
     out = delivery(opts)
     script, source_name = load_script()
-    tags = script.metadata  # front matter: the output's title and author unless the flags give them
-    out = replace(out, title=out.title or tags.get("title"), author=out.author or tags.get("author"))
+    out = out.with_book_tags(script)  # front matter, a book's own: the output's tags and cover unless flags give them
     narrator = make_narrator(opts)
     retakes = Retakes.beside(script.path) if script.path is not None else None
     job = narrator.prepare(script, options, source_name=source_name, delivery=out, retakes=retakes)

@@ -96,6 +96,13 @@ OPTIONS: dict[str, Opt] = {
                          "first one fails (default small.en; small), or none."),
     "asr": Opt(bool, False, ("--asr",), "Measure speech recognition for --verify instead: seconds per hour of "
                "takes (a random Whisper of base.en's shape, or --verify-model)."),
+    # books: which chapters, and what of the book is read
+    "chapters": Opt(str | None, None, ("--chapters",), "Only these chapters, numbered as `cbx plan` lists them: "
+                    "numbers and ranges, e.g. 3-7,12."),
+    "notes": Opt(str, "end", ("--notes",), "A book's footnotes and endnotes: read at the end of the chapter that "
+                 "refers to them (end), or not read (skip). Never where their marks stand."),
+    "matter": Opt(str, "skip", ("--matter",), "A book's front and back matter (cover and copyright pages, contents, "
+                  "index): skip (named in the plan) or read."),
     # which model, where
     "model": Opt(Model, Model.original, ("--model",), "Chatterbox model.", {"case_sensitive": False}),
     "model_dir": Opt(Path | None, None, ("--model-dir",), "Checkpoint folder (default: Hugging Face cache; env "
@@ -157,6 +164,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
                   "verify", "verify_tolerance", "candidates", "verify_model", "recheck_model"),
     "model": ("model", "model_dir", "revision", "device"),
     "run": ("batch_size", "no_batch", "cache_dir", "no_cache", "quiet", "debug"),
+    "book": ("chapters", "notes", "matter"),
 }
 
 
@@ -172,7 +180,7 @@ def _names(items: tuple[str, ...]) -> list[str]:
 
 
 def with_options(*items: str):
-    """Give the decorated command the named options (or groups: output, narration, model, run), passed to it as
+    """Give the decorated command the named options (or groups: output, narration, model, run, book), passed to it as
     one ``opts`` namespace. The command's own parameters (its arguments) come first in --help."""
 
     names = _names(items)

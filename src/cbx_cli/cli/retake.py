@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from cbx_cli.cli.app import app, err
-from cbx_cli.cli.narrate import narrate
+from cbx_cli.cli.narrate import narrate, reading_options
 from cbx_cli.cli.options import GROUPS, with_options
 
 NARRATION = tuple(name for name in GROUPS["narration"] if name != "seed")
@@ -15,9 +15,9 @@ NARRATION = tuple(name for name in GROUPS["narration"] if name != "seed")
 
 
 @app.command()
-@with_options("chunk", "chunks", "take_seed", "output", *NARRATION, "run_seed", "model", "run")
+@with_options("chunk", "chunks", "take_seed", "output", *NARRATION, "run_seed", "book", "model", "run")
 def retake(
-    script: Annotated[str, typer.Argument(help="The Markdown (.md) or text (.txt) script the output was made from.")],
+    script: Annotated[str, typer.Argument(help="The script or book file the output was made from.")],
     opts,
 ) -> None:
     """Render chunks again with their next derived seed (or --seed), keep the pick beside the script so later runs
@@ -38,7 +38,7 @@ def retake(
         chosen.extend(chunk_numbers(opts.chunk, opts.chunks, len(job.chunks)))
         return pick(job, chosen, opts.take_seed)
 
-    job = narrate(opts, lambda: load_script(script), choose)
+    job = narrate(opts, lambda: load_script(script, reading=reading_options(opts)), choose)
     if not opts.quiet:
         seeds = ", ".join(f"{n} (seed {job.chunks[n - 1].seed})" for n in chosen)
         err.print(f"Retook chunk(s) {seeds}; the pick is kept in {job.retakes.path}.", markup=False)

@@ -144,6 +144,35 @@ class VerifyOverrides(_Strict):
     candidates: Candidates | None = None
 
 
+CHAPTERS_MESSAGE = "{flag} takes chapter numbers and ranges as `cbx plan` lists them, such as 3-7,12."
+MAX_CHAPTER = 100_000
+
+
+def chapter_numbers(text: str) -> tuple[int, ...]:
+    """``"3-7,12"`` → (3, 4, 5, 6, 7, 12): numbers and ranges from 1, each once, in order."""
+    numbers: set[int] = set()
+    for part in text.split(","):
+        low, dash, high = part.strip().partition("-")
+        if not low.strip().isdigit() or (dash and not high.strip().isdigit()):
+            raise ValueError("not a list of chapter numbers")
+        first, last = int(low), int(high) if dash else int(low)
+        if not 1 <= first <= last <= MAX_CHAPTER:
+            raise ValueError("not a list of chapter numbers")
+        numbers.update(range(first, last + 1))
+    return tuple(sorted(numbers))
+
+
+class ReadingOptions(_Strict):
+    """How a book (EPUB, Word, HTML, PDF) is read into a script."""
+
+    notes: Literal["end", "skip"] = "end"
+    """Footnotes and endnotes: read at the end of the chapter that first refers to them, or not read; never where
+    their marks stand."""
+    matter: Literal["skip", "read"] = "skip"
+    """Front and back matter (cover and copyright pages, tables of contents, indexes, ...): skipped and named in the
+    plan, or read."""
+
+
 class NarrationOptions(SynthesisOverrides):
     """What a narration asks for besides the model: a preset, a voice, sampling overrides, and how the finished
     program is shaped. Sampling fields left None take the preset's (or stock Chatterbox's) value.
@@ -179,6 +208,13 @@ class NarrationOptions(SynthesisOverrides):
     """The faster-whisper model that hears every take: a name (base.en) or a folder; None: by language."""
     recheck_model: str | None = None
     """The larger model that hears again the takes the first one fails; "none" skips that stage."""
+    chapters: tuple[int, ...] | None = Field(None, json_schema_extra={"message": CHAPTERS_MESSAGE})
+    """Only these chapters, numbered from 1 as `cbx plan` lists them (``"3-7,12"`` is read as a list); None: all."""
+
+    @field_validator("chapters", mode="before")
+    @classmethod
+    def _chapter_numbers(cls, value: Any) -> Any:
+        return chapter_numbers(value) if isinstance(value, str) else value
 
     def verification(self) -> VerifyOverrides:
         """The verification overrides among these options."""

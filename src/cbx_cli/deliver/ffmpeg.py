@@ -97,9 +97,36 @@ def check_cover(cover: str | Path) -> Path:
     return path
 
 
+IMAGE_SIGNATURES = ((b"\xff\xd8\xff", "jpeg"), (b"\x89PNG\r\n\x1a\n", "png"), (b"GIF87a", "gif"), (b"GIF89a", "gif"),
+                    (b"BM", "bmp"))
+
+
+def image_kind(data: bytes) -> str | None:
+    """jpeg, png, gif, bmp or webp by the image's signature; None for anything else (SVG: ffmpeg cannot draw it)."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    return next((kind for signature, kind in IMAGE_SIGNATURES if data.startswith(signature)), None)
+
+
+LANGUAGES = dict(pair.split(":") for pair in (
+    "ar:ara bg:bul ca:cat cs:ces cy:cym da:dan de:deu el:ell en:eng eo:epo es:spa et:est eu:eus fa:fas fi:fin "
+    "fr:fra ga:gle gl:glg he:heb hi:hin hr:hrv hu:hun hy:hye id:ind is:isl it:ita ja:jpn ka:kat ko:kor la:lat "
+    "lt:lit lv:lav mk:mkd ms:msa mt:mlt nb:nob nl:nld nn:nno no:nor pl:pol pt:por ro:ron ru:rus sk:slk sl:slv "
+    "sq:sqi sr:srp sv:swe sw:swa ta:tam th:tha tr:tur uk:ukr ur:urd vi:vie zh:zho").split())
+"""ISO 639-1 → ISO 639-2 codes: MP4 and MP3 tag a track's language with three letters."""
+
+
+def language_code(language: str | None) -> str | None:
+    """A language tag as a book gives it ("en-GB", "fr", "deu") → the three-letter code tags take, or None."""
+    primary = re.split(r"[-_]", (language or "").strip())[0].lower()
+    if len(primary) == 3 and primary.isalpha():
+        return primary
+    return LANGUAGES.get(primary)
+
+
 def check_options(
-    fmt: str, bitrate: str | None = None, cover: str | Path | None = None
-) -> tuple[str, str, Path | None]:
+    fmt: str, bitrate: str | None = None, cover: str | Path | bytes | None = None
+) -> tuple[str, str, Path | bytes | None]:
     """Everything an ffmpeg output needs, checked before synthesis: (ffmpeg executable, bitrate, cover path).
 
     Raises OutputError when ffmpeg is missing, the format is not an ffmpeg one, or the cover is missing, not an
@@ -115,7 +142,7 @@ def check_options(
             raise OutputError(
                 f"A cover image cannot be attached to .{fmt}; use .m4b, .m4a or .mp3, or leave out --cover."
             )
-        picture = check_cover(cover)
+        picture = cover if isinstance(cover, bytes) else check_cover(cover)  # a book's own: checked on reading
     return exe, rate, picture
 
 
@@ -178,8 +205,9 @@ def encode_ffmpeg(
     chapters: list[tuple[float, float, str]] | None = None,
     title: str | None = None,
     author: str | None = None,
-    cover: Path | None = None,
+    cover: str | Path | bytes | None = None,
     bitrate: str | None = None,
+    language: str | None = None,
 ) -> None:
     """Encode ``audio`` (float, mono ``(n,)`` or ``(n, channels)``) with ffmpeg into ``out_path``, overwriting it.
 
@@ -198,11 +226,21 @@ def encode_ffmpeg(
         cmd = [exe, "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
                "-f", "wav", "-i", "pipe:0",
                "-f", "ffmetadata", "-i", str(meta)]
+        codec = "copy"
+        if isinstance(picture, bytes):  # a book's own cover, held in memory
+            kind = image_kind(picture)
+            codec = "copy" if kind in ("jpeg", "png") else "png"  # other images are made PNG: MP4 takes JPEG or PNG
+            picture_path = Path(work) / f"cover.{kind or 'img'}"
+            picture_path.write_bytes(picture)
+            picture = picture_path
         if picture is not None:
             cmd += ["-i", str(picture)]
         cmd += ["-map", "0:a", "-map_metadata", "1", "-map_chapters", "1"]
         if picture is not None:
-            cmd += ["-map", "2:v", "-c:v", "copy", "-disposition:v:0", "attached_pic"]
+            cmd += ["-map", "2:v", "-c:v", codec, "-disposition:v:0", "attached_pic"]
+        code = language_code(language)
+        if code:
+            cmd += ["-metadata:s:a:0", f"language={code}"]
         cmd += ["-c:a", CODECS[fmt], "-b:a", rate]
         if fmt == "opus":
             cmd += ["-ar", "48000"]
@@ -228,14 +266,16 @@ def export_ffmpeg(
     chapters: list[tuple[float, float, str]] | None = None,
     title: str | None = None,
     author: str | None = None,
-    cover: Path | None = None,
+    cover: str | Path | bytes | None = None,
     bitrate: str | None = None,
     stdout=None,
+    language: str | None = None,
 ) -> None:
     """Like :func:`cbx_cli.audio.export.export` for ffmpeg outputs: atomically to ``path``, or to ``stdout`` for
-    ``-`` (the file is made in a temporary folder first, since MP4 needs a seekable output)."""
+    ``-`` (the file is made in a temporary folder first, since MP4 needs a seekable output). ``cover`` is an image
+    file's path or an image's bytes (a book's own cover); ``language`` tags the audio track."""
     check_options(fmt, bitrate, cover)  # before any temporary file exists
-    options = dict(chapters=chapters, title=title, author=author, cover=cover, bitrate=bitrate)
+    options = dict(chapters=chapters, title=title, author=author, cover=cover, bitrate=bitrate, language=language)
     if path == "-":
         with tempfile.TemporaryDirectory(prefix="cbx-out-") as work:
             tmp = Path(work) / f"out.{fmt}"

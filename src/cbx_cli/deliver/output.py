@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from cbx_cli.deliver.export import export, format_for
-from cbx_cli.deliver.ffmpeg import check_options, export_ffmpeg, uses_ffmpeg
+from cbx_cli.deliver.ffmpeg import COVER_FORMATS, check_options, export_ffmpeg, image_kind, uses_ffmpeg
 from cbx_cli.deliver.manifest import write_manifest
 from cbx_cli.deliver.safety import Named, check_clashes, stream_alias
 from cbx_cli.deliver.subtitles import write_subtitles
@@ -39,7 +39,10 @@ class Delivery:
     bitrate: str | None = None
     title: str | None = None
     author: str | None = None
-    cover: Path | None = None
+    cover: Path | bytes | None = None
+    """An image file (--cover), or a book's own cover image (its bytes)."""
+    language: str | None = None
+    """The language the audio track is tagged with ("en", "fr-CA")."""
 
     @property
     def format(self) -> str:
@@ -53,6 +56,23 @@ class Delivery:
         else:
             fmt = format_for(self.output, self.fmt)
         object.__setattr__(self, "fmt", fmt)
+
+    @property
+    def cover_file(self) -> Path | None:
+        """The cover image file the run reads (--cover); None for none, or a book's own cover held in memory."""
+        return None if self.cover is None or isinstance(self.cover, bytes) else Path(self.cover)
+
+    def with_book_tags(self, script) -> Delivery:
+        """These outputs tagged with what the script (a `Script`) says of itself (front matter, a book's title,
+        author, language and cover) wherever the flags left a tag unset; a book's cover only where the format
+        carries one."""
+        tags = script.metadata
+        cover = self.cover
+        takes_cover = self.format in COVER_FORMATS and uses_ffmpeg(self.format, self.bitrate)
+        if cover is None and script.cover is not None and takes_cover and image_kind(script.cover.data):
+            cover = script.cover.data
+        return replace(self, title=self.title or tags.get("title"), author=self.author or tags.get("author"),
+                       language=self.language or tags.get("language"), cover=cover)
 
     def outputs(self) -> list[Named]:
         """The files this delivery writes, each with its flag (--split-chapters' files: `chapter_paths`)."""
@@ -97,7 +117,7 @@ class Delivery:
             write_chapter_files(narration, Path(self.output), self.format, self)
         else:
             write_audio(narration, self.output, self.format, bitrate=self.bitrate, title=self.title,
-                        author=self.author, cover=self.cover, stdout=stdout)
+                        author=self.author, cover=self.cover, stdout=stdout, language=self.language)
         if self.manifest is not None:
             write_manifest(narration, self.manifest)
         if self.srt is not None:
@@ -107,14 +127,15 @@ class Delivery:
 
 
 def write_audio(narration: Narration, path: str | Path, fmt: str, *, bitrate: str | None = None,
-                title: str | None = None, author: str | None = None, cover: Path | None = None, stdout=None) -> None:
+                title: str | None = None, author: str | None = None, cover: Path | bytes | None = None, stdout=None,
+                language: str | None = None) -> None:
     """Write the narration's audio as ``fmt`` to ``path`` atomically (``-``: to ``stdout``); .m4b/.m4a get a chapter
-    mark per chapter."""
+    mark per chapter. ``cover`` is an image file or an image's bytes (a book's own); ``language`` tags the track."""
     path = str(path)
     if uses_ffmpeg(fmt, bitrate):
         chapters = narration.chapters if len(narration.chapters) > 1 else None
         export_ffmpeg(narration.audio, narration.sample_rate, path, fmt, chapters, title, author, cover, bitrate,
-                      stdout=stdout)
+                      stdout=stdout, language=language)
     else:
         export(narration.audio, narration.sample_rate, path, fmt, stdout=stdout)
 
@@ -146,7 +167,8 @@ def write_chapter_files(narration: Narration, folder: Path, fmt: str, tags: Deli
     for (start, end, title), path in zip(narration.chapters, paths, strict=True):
         piece = narration.audio[int(round(start * sr)) : int(round(end * sr))]
         if uses_ffmpeg(fmt, tags.bitrate):
-            export_ffmpeg(piece, sr, str(path), fmt, None, title, tags.author, tags.cover, tags.bitrate)
+            export_ffmpeg(piece, sr, str(path), fmt, None, title, tags.author, tags.cover, tags.bitrate,
+                          language=tags.language)
         else:
             export(piece, sr, str(path), fmt)
     return paths

@@ -1,7 +1,7 @@
 """The parsed script: chapters of paragraphs of speakable text, with the directions given for each.
 
-The parsers (`cbx_cli.parse.plain`, `cbx_cli.parse.markdown`) fill a `ScriptBuilder`; everything after parsing
-reads a `Script`. Plain data, no text libraries.
+The parsers (`cbx_cli.parse.plain`, `cbx_cli.parse.markdown` and the book formats: `epub`, `docx`, `html`, `pdf`)
+fill a `ScriptBuilder`; everything after parsing reads a `Script`. Plain data, no text libraries.
 """
 
 from __future__ import annotations
@@ -59,6 +59,31 @@ class Chapter:
 
 
 @dataclass(frozen=True)
+class Skipped:
+    """A part of a book that is not read, named in the plan with its reason: nothing is dropped unsaid."""
+
+    part: str
+    """Where it is: a file inside the book and line ("OEBPS/copyright.xhtml:12"), or a page ("page 3")."""
+    reason: str
+    """Why it is not read: "copyright page", "table of contents", "footnote", "image description", ..."""
+    text: str
+    """Its words, whitespace collapsed ("" when there are none, or they cannot be read)."""
+
+    @property
+    def words(self) -> int:
+        return len(self.text.split())
+
+
+@dataclass(frozen=True)
+class Cover:
+    """A book's own cover image, as the file holds it (attached to the output unless --cover names another)."""
+
+    data: bytes
+    name: str
+    """Its name inside the book ("OEBPS/images/cover.jpg")."""
+
+
+@dataclass(frozen=True)
 class Script:
     chapters: tuple[Chapter, ...]
     directives: tuple[BlockOverrides, ...] = ()
@@ -67,9 +92,13 @@ class Script:
     """Text the script holds but cbx does not speak (an unclosed code fence, text inside HTML, ...), each with its
     line: the plan and the run's summary repeat them."""
     metadata: dict[str, str] = field(default_factory=dict)
-    """``title`` and ``author`` from a Markdown script's front matter, when it has them."""
+    """``title`` and ``author`` (a Markdown script's front matter, a book's own), and a book's ``language``."""
     path: Path | None = None
     """The file the script was read from (None for text and stdin): no output may be written over it."""
+    skipped: tuple[Skipped, ...] = ()
+    """The parts of a book that are not read (front matter, notes, image descriptions, ...), in book order."""
+    cover: Cover | None = None
+    """A book's cover image."""
 
     @property
     def paragraphs(self) -> list[Paragraph]:
@@ -106,13 +135,19 @@ class ScriptBuilder:
         self.directives: list[BlockOverrides] = []
         self.warnings: list[str] = []
         self.metadata: dict[str, str] = {}
+        self.skipped: list[Skipped] = []
+        self.cover: Cover | None = None
 
     def warn(self, line: int | None, message: str) -> None:
         """Note text that is not spoken; ``line`` (None: the whole script) and the script's name start the note."""
         start = where(self.name, line) if line is not None else (f"{self.name}: " if self.name else "")
         self.warnings.append(start + message)
 
-    def chapter(self, title: str) -> None:
+    def skip(self, part: str, reason: str, text: str) -> None:
+        """Name a part that is not read, with its reason and words."""
+        self.skipped.append(Skipped(part, reason, collapse(text)))
+
+    def chapter(self, title: str | None) -> None:
         self.chapters.append((title, []))
 
     def add(self, para: Paragraph) -> None:
@@ -139,4 +174,5 @@ class ScriptBuilder:
 
     def script(self) -> Script:
         chapters = tuple(Chapter(t, tuple(ps)) for t, ps in self.chapters if t is not None or ps)
-        return Script(chapters, tuple(self.directives), tuple(self.warnings), dict(self.metadata))
+        return Script(chapters, tuple(self.directives), tuple(self.warnings), dict(self.metadata),
+                      skipped=tuple(self.skipped), cover=self.cover)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from cbx_cli.config.models import Model
 from cbx_cli.config.params import AssemblySettings, SynthesisParams
 from cbx_cli.errors import InputError
-from cbx_cli.parse.script import BlockOverrides, Paragraph, Script
+from cbx_cli.parse.script import BlockOverrides, Paragraph, Script, Skipped
 from cbx_cli.parse.tags import strip_tags
 from cbx_cli.plan.lexicon import Lexicon
 from cbx_cli.plan.normalize import normalize_text, resolve_language
@@ -50,6 +50,21 @@ class Chunk:
     """How many times `cbx retake` picked a new seed for this chunk (0: never; its seed is then the planned one)."""
 
 
+@dataclass(frozen=True)
+class ChapterInfo:
+    """A chapter as `cbx plan` lists it: the number --chapters takes, its title, words and estimated length."""
+
+    number: int
+    title: str | None
+    words: int
+    seconds: float
+    """Estimated seconds of audio, pauses included."""
+    selected: bool = True
+    """Whether --chapters keeps it (every chapter when --chapters is not given)."""
+    written_pauses: float = 0.0
+    """Seconds of silence the chapter writes itself (``[pause]`` tags, separators)."""
+
+
 @dataclass
 class Plan:
     chunks: list[Chunk]
@@ -57,8 +72,12 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
     split_between_words: int = 0
     written_pauses: float = 0.0
-    """Seconds of silence the script writes itself (``[pause]`` tags, separators); the preset's pauses between
-    sentences and paragraphs are not counted (`check_silence`)."""
+    """Seconds of silence the script writes itself (``[pause]`` tags, separators) in the chapters planned; the
+    preset's pauses between sentences and paragraphs are not counted (`check_silence`)."""
+    chapters: list[ChapterInfo] = field(default_factory=list)
+    """Every chapter of the script, selected or not."""
+    skipped: list[Skipped] = field(default_factory=list)
+    """The parts of the book that are not read, each with its reason (`Script.skipped`)."""
 
     @property
     def left_as_written(self) -> list[str]:
@@ -146,11 +165,66 @@ def plan(
     chunks = state.chunks
     if chunks:
         chunks[-1] = replace(chunks[-1], pause_after=0.0)
-    written = sum(p.pause_after or 0.0 for c in script.chapters for p in c.paragraphs)
-    planned = Plan(chunks, [c.title for c in script.chapters], [], state.split_words, written)
-    planned.warnings += [*script.warnings, *_warnings(state.dropped_tags, state.split_words),
+    infos = _chapter_infos(script, chunks)
+    planned = Plan(chunks, [c.title for c in script.chapters], [], state.split_words,
+                   written_pauses=sum(info.written_pauses for info in infos), chapters=infos,
+                   skipped=list(script.skipped))
+    planned.warnings += [*script.warnings, *_skipped_warning(script.skipped),
+                         *_warnings(state.dropped_tags, state.split_words),
                          *_long_words(script, assembly.max_chars), *_left_warnings(planned, language)]
     return planned
+
+
+def _chapter_infos(script: Script, chunks: list[Chunk]) -> list[ChapterInfo]:
+    seconds = [0.0] * len(script.chapters)
+    for chunk in chunks:
+        seconds[chunk.chapter] += estimate_seconds(chunk) + chunk.pause_after
+    return [ChapterInfo(n + 1, chapter.title, sum(len(p.text.split()) for p in chapter.paragraphs), seconds[n],
+                        written_pauses=sum(p.pause_after or 0.0 for p in chapter.paragraphs))
+            for n, chapter in enumerate(script.chapters)]
+
+
+def _skipped_warning(skipped) -> list[str]:
+    """One line on the parts of a book that are not read, by reason; `cbx plan` lists each."""
+    if not skipped:
+        return []
+    reasons: dict[str, int] = {}
+    for part in skipped:
+        reasons[part.reason] = reasons.get(part.reason, 0) + 1
+    words = sum(part.words for part in skipped)
+    shown = ", ".join(f"{n} {reason}" for reason, n in reasons.items())
+    return [f"Not read: {len(skipped)} part(s) of the book, {words} word(s) ({shown}); `cbx plan` lists each with "
+            "its words."]
+
+
+def select_chapters(the_plan: Plan, numbers: tuple[int, ...], name: str | None = None) -> Plan:
+    """The plan of chapters ``numbers`` only (from 1, as `cbx plan` lists them), chunks numbered afresh. Seeds and
+    cache keys do not depend on the selection, so a later run with more chapters renders only the new ones.
+    ``name`` (the script's) names it in messages."""
+    total = len(the_plan.chapters)
+    wrong = [n for n in numbers if n > total]
+    if wrong:
+        raise InputError(f"--chapters {wrong[0]}: {name or 'the script'} has {total} chapter(s), numbered 1 to "
+                         f"{total} as `cbx plan` lists them.")
+    wanted = {n - 1 for n in numbers}
+    chunks = [replace(c, index=i) for i, c in enumerate(c for c in the_plan.chunks if c.chapter in wanted)]
+    if not chunks:
+        raise InputError(f"--chapters {_ranges(numbers)} has nothing to read. `cbx plan` lists the chapters and "
+                         "their words.")
+    chunks[-1] = replace(chunks[-1], pause_after=0.0)
+    infos = [replace(info, selected=info.number - 1 in wanted) for info in the_plan.chapters]
+    written = sum(info.written_pauses for info in infos if info.selected)
+    return replace(the_plan, chunks=chunks, chapters=infos, written_pauses=written)
+
+
+def _ranges(numbers: tuple[int, ...]) -> str:
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    return ",".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
 
 
 def _pause_after(para: Paragraph, assembly: AssemblySettings, ends_paragraph: bool, ends_chapter: bool) -> float:

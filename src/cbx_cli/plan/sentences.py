@@ -139,7 +139,7 @@ def _pysbd_cuts(norm: str, lang: str) -> list[int] | None:
     try:
         # The processor's sentences, not `Segmenter.segment`'s: segment() then finds each sentence in the text again
         # with a regex compiled for it and run from the start (quadratic); the alignment below does that in one pass.
-        segments = _segmenter(lang).processor(norm).process()
+        segments = _segmenter(lang).processor(norm).process() if norm else []
     except Exception:  # pysbd has crashed on odd input; the regex fallback still works
         return None
     cuts: list[int] = []
