@@ -10,7 +10,9 @@ import errno
 import hashlib
 import http.server
 import io
+import json
 import os
+import shutil
 import socket
 import stat
 import threading
@@ -140,6 +142,99 @@ def checkpoint_folder(tmp: Path):
         (tmp / "ckpt" / name).write_bytes(b"weights")
 
 
+# -- helpers for reads that must be bounded, files read back, and outputs of every command ---------------------------
+
+def sparse(name: str, size: int = 300_000_000):
+    """A file of ``size`` bytes that takes no disk space (a hole): refused by its size before a byte is read."""
+    def setup(tmp: Path):
+        with open(tmp / name, "wb") as fh:
+            fh.truncate(size)
+    return setup
+
+
+def link_to(name: str, target: str):
+    """A symbolic link ``name`` to the absolute path ``target`` (/dev/zero, /dev/urandom ...)."""
+    return lambda tmp: (tmp / name).symlink_to(target)
+
+
+def long_flac(name: str, minutes: float = 60.0, known_length: bool = True):
+    """A silent FLAC of ``minutes`` (an hour is 90 kB); without ``known_length`` its header says nothing of its
+    length (a stream), so only the samples as they are decoded can bound it."""
+    def setup(tmp: Path):
+        path = tmp / name
+        with sf.SoundFile(path, "w", 8000, 1, subtype="PCM_16", format="FLAC") as fh:
+            minute = np.zeros(8000 * 60, np.int16)
+            for _ in range(int(minutes)):
+                fh.write(minute)
+        if not known_length:  # STREAMINFO's 36-bit total sample count, at bytes 18-25 with rate, channels, bits
+            data = bytearray(path.read_bytes())
+            fields = int.from_bytes(data[18:26], "big") & ~((1 << 36) - 1)
+            data[18:26] = fields.to_bytes(8, "big")
+            path.write_bytes(bytes(data))
+    return setup
+
+
+def json_file(name: str, data):
+    """``name`` holding ``data`` as JSON (a str is written as it is); ``{tmp}`` in it is the case's folder."""
+    def setup(tmp: Path):
+        text = data if isinstance(data, str) else json.dumps(data)
+        (tmp / name).write_text(text.replace("{tmp}", str(tmp)))
+    return setup
+
+
+def manifest_with(**fields):
+    """A manifest of one chunk, with ``fields`` replacing the chunk's (``header`` replaces the header's)."""
+    header = fields.pop("header", {})
+    chunk = {"text": "Hello there.", "seed": 42, "start": 0.0, "end": 1.2, "chapter": 0, **fields}
+    return json_file("m.json", {"model": "original", **header, "chunks": [chunk]})
+
+
+PICK_KEY = "0123456789abcdef0123-1"
+
+
+def retakes(data, script: str = "s.md"):
+    """A script and the retake file beside it holding ``data``."""
+    return setups(write(script, HELLO_MD), json_file(f"{script}.retakes.json", data))
+
+
+def pick(seed) -> dict:
+    return {"version": 1, "chunks": {PICK_KEY: {"seed": seed, "retake": 1}}}
+
+
+def voice_record(name: str, record: dict | str):
+    """A library voice ``name`` whose voice.json is ``record`` (a dict merged over a good one, or raw text)."""
+    def setup(tmp: Path):
+        folder = paths.data_dir() / "voices" / name
+        folder.mkdir(parents=True)
+        tone_file(folder / "reference.wav")
+        good = {"name": name, "source": "/somewhere/a.wav", "seconds": 6.0, "added": "2025-01-01T00:00:00+00:00",
+                "reference": "reference.wav"}
+        (folder / "voice.json").write_text(record if isinstance(record, str) else json.dumps({**good, **record}))
+    return setup
+
+
+def checkpoint_with(name: str, content: str):
+    """A checkpoint folder (as `checkpoint_folder`) whose file ``name`` holds ``content``."""
+    def setup(tmp: Path):
+        checkpoint_folder(tmp)
+        (tmp / "ckpt" / name).write_text(content)
+    return setup
+
+
+def in_cache_link(relative: str, target: str):
+    """A symbolic link at a place in the default take cache."""
+    def setup(tmp: Path):
+        path = paths.cache_dir() / "takes" / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.symlink_to(target if target.startswith("/") else tmp / target)
+    return setup
+
+
+def float_wav(name: str, bad: float):
+    """A float WAV (6 s of tone) with one sample ``bad``: for `cbx check`."""
+    return float_voice(name, bad)
+
+
 BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: [*b, *b, *b, *b, *b, *b, *b]\n"
 DEEP_YAML = "[" * 5000 + "]" * 5000 + "\n"
 ENTRY = "ab" + "0" * 62 + ".take"
@@ -184,7 +279,8 @@ CASES = [
     Case("book-broken-zip", ["book", "{tmp}/b.epub", *OUT],
          "Script '{tmp}/b.epub' is a broken zip archive (an EPUB or Word file?). Export it again.",
          setup=write("b.epub", b"PK\x03\x04" + bytes(40))),
-    Case("script-only-markup", ["book", "{tmp}/code.md", *OUT], NO_TEXT,
+    Case("script-only-markup", ["book", "{tmp}/code.md", *OUT],
+         "Script 'code.md' has no text to speak: it is empty or has only markup. Give it some words.",
          setup=write("code.md", "```\nprint(1)\n```\n<!-- note -->\n")),
     Case("unknown-directive", ["book", "{tmp}/d.md", *OUT],
          "d.md:3: unknown directive 'voise' in <!-- cbx: ... -->. Known: exaggeration, model, preset, seed, voice.",
@@ -391,10 +487,10 @@ SAFETY_CASES = [
          setup=lambda tmp: (paths.cache_dir().mkdir(parents=True), (paths.cache_dir() / "takes").write_text("x"))),
     Case("cache-folder-at-an-entry", SAY,
          f"Cache folder '{{cache}}/cbx/takes' has a folder at '{{cache}}/cbx/takes/ab/{ENTRY}', where the cache keeps its own "
-         "files. Run 'cbx cache clear' to repair it, or pass --no-cache.", setup=in_cache(f"ab/{ENTRY}")),
+         "files. Move or remove it (cbx deletes only the takes it wrote), or pass --no-cache.", setup=in_cache(f"ab/{ENTRY}")),
     Case("cache-file-at-an-entry-folder", SAY,
-         "Cache folder '{cache}/cbx/takes' has a file at '{cache}/cbx/takes/ab', where the cache keeps its own files. Run "
-         "'cbx cache clear' to repair it, or pass --no-cache.", setup=in_cache("ab", folder=False)),
+         "Cache folder '{cache}/cbx/takes' has a file at '{cache}/cbx/takes/ab', where the cache keeps its own files. Move or "
+         "remove it (cbx deletes only the takes it wrote), or pass --no-cache.", setup=in_cache("ab", folder=False)),
     # voices
     Case("voice-nan", [*SAY, "--voice", "{tmp}/n.wav"],
          "Voice file '{tmp}/n.wav' has samples that are not numbers (NaN or infinite). Export it again, e.g. as 16-bit WAV.",
@@ -469,15 +565,256 @@ SAFETY_CASES = [
          "{tmp}/p.yaml: lexicon is not a file. Pass a YAML file of 'word: respelling' lines.", setup=fifo("p.yaml")),
     # pauses that add up to more than a script means
     Case("pauses-add-up-to-an-hour", ["say", "Go. [pause 30s] " * 121, *OUT],
-         "The script asks for 60.0 min of pauses and about 0.4 min of speech; pauses may add up to 10 min, or to as long "
+         "The script asks for 60.5 min of pauses and about 0.4 min of speech; pauses may add up to 10 min, or to as long "
          "as the speech. Use fewer or shorter [pause] tags or separators."),
     Case("separators-add-up", ["book", "{tmp}/sep.txt", *OUT],
          "The script asks for 12.5 min of pauses and about 1.8 min of speech; pauses may add up to 10 min, or to as long "
          "as the speech. Use fewer or shorter [pause] tags or separators.", setup=write("sep.txt", "Go.\n\n***\n\n" * 500)),
 ]
 
+FORMATS = "Pass a .md, .txt, .epub, .docx, .html or .pdf file."
+FIFO_SCRIPT = f"Script '{{tmp}}/p.md' is a FIFO (named pipe), not a regular file. {FORMATS}"
+SPLIT = "Split it into several scripts (cbx batch narrates them in one run)."
+NUL = ("has a control character U+0000 (NUL) on line 1, which is not text (the file may be UTF-16: convert it with "
+       "iconv -f UTF-16 -t UTF-8). Remove it and run again.")
+MANIFEST = "Pass the file --manifest wrote."
+RETAKE = "Fix it, or delete it to render every chunk with its planned seed."
+RETAKES_JSON = "{tmp}/s.md.retakes.json"
+LONG_VOICE = ("is longer than 2 minutes, or holds more than 12,000,000 samples; a voice needs 5 to 15 s of speech. Cut a "
+              "short clip from it.")
+MOVE = "Move or remove it (cbx deletes only the takes it wrote), or pass --no-cache."
+SEED_RANGE = "is out of range; allowed 0 to 9223372036854775807."
+KEY = "ab" * 32
+BATCH = ["batch", "{tmp}/a.md", "-o", "{tmp}/out"]
+RETAKE_CMD = ["retake", "{tmp}/s.md", "-o", "{tmp}/o.wav"]
 
-ALL_CASES = CASES + SAFETY_CASES
+HARDENING_CASES = [
+    # scripts: what is not a regular file, or too large, is refused before it is read; no read blocks
+    Case("plan-fifo", ["plan", "{tmp}/p.md"], FIFO_SCRIPT, setup=fifo("p.md")),
+    Case("book-fifo", ["book", "{tmp}/p.md", *OUT], FIFO_SCRIPT, setup=fifo("p.md")),
+    Case("book-dev-zero", ["book", "/dev/zero", *OUT],
+         f"Script '/dev/zero' is a character device, not a regular file. {FORMATS}"),
+    Case("plan-link-to-dev-zero", ["plan", "{tmp}/z.md"],
+         f"Script '{{tmp}}/z.md' is a character device, not a regular file. {FORMATS}",
+         setup=link_to("z.md", "/dev/zero")),
+    Case("plan-socket", ["plan", "{tmp}/s.md"], f"Script '{{tmp}}/s.md' is a socket, not a regular file. {FORMATS}",
+         setup=unix_socket("s.md")),
+    Case("plan-sparse-300mb", ["plan", "{tmp}/big.md"], f"Script '{{tmp}}/big.md' is 300 MB; at most 50 MB is read. {SPLIT}",
+         setup=sparse("big.md")),
+    Case("book-sparse-300mb-txt", ["book", "{tmp}/big.txt", *OUT], f"Script '{{tmp}}/big.txt' is 300 MB; at most 50 MB is read. {SPLIT}",
+         setup=sparse("big.txt")),
+    # books too: the file is checked before it is read, and a book has its own, larger bound
+    Case("book-epub-fifo", ["book", "{tmp}/p.epub", *OUT],
+         f"Script '{{tmp}}/p.epub' is a FIFO (named pipe), not a regular file. {FORMATS}", setup=fifo("p.epub")),
+    Case("plan-pdf-link-to-dev-zero", ["plan", "{tmp}/z.pdf"],
+         f"Script '{{tmp}}/z.pdf' is a character device, not a regular file. {FORMATS}",
+         setup=link_to("z.pdf", "/dev/zero")),
+    Case("plan-sparse-600mb-epub", ["plan", "{tmp}/big.epub"],
+         "Script '{tmp}/big.epub' is 600 MB; at most 512 MB is read. Split the book into several files.",
+         setup=sparse("big.epub", 600_000_000)),
+    Case("batch-docx-fifo", ["batch", "{tmp}/p.docx", "-o", "{tmp}/out"],
+         f"Script '{{tmp}}/p.docx' is a FIFO (named pipe), not a regular file. {FORMATS}", setup=fifo("p.docx")),
+    # text that is not text
+    Case("say-stdin-nul", ["say", "-", *OUT], f"The text {NUL}", input=b"Hello\x00there."),
+    Case("plan-stdin-nul", ["plan", "-"], f"The text {NUL.replace('line 1', 'line 3')}", input=b"# One\n\nHi\x00.\n"),
+    Case("book-utf16-without-bom", ["book", "{tmp}/u.txt", *OUT], f"Script 'u.txt' {NUL}",
+         setup=write("u.txt", "Hello there.\n".encode("utf-16-le"))),
+    Case("book-escape-character", ["book", "{tmp}/e.md", *OUT],
+         "Script 'e.md' has a control character U+001B (ESC) on line 3, which is not text. Remove it and run again.",
+         setup=write("e.md", "# One\n\n\x1b[31mRed text.\n")),
+    Case("book-html-nul", ["book", "{tmp}/n.html", *OUT],
+         "Script 'n.html' has a control character U+0000 (NUL) in the paragraph that begins 'Hello there.', which is "
+         "not text. Remove it from the book and run again.",
+         setup=write("n.html", b"<!doctype html><html><body><h1>One</h1><p>Hello\x00there.</p></body></html>")),
+    Case("plan-stdin-html-escape", ["plan", "-"],
+         "Standard input has a control character U+001B (ESC) in the paragraph that begins '[31mRed.', which is not "
+         "text. Remove it from the book and run again.",
+         input=b"<!doctype html><html><body><h1>One</h1><p>\x1b[31mRed.</p></body></html>"),
+    Case("say-byte-0xff", ["say", "caf\udcff au lait", *OUT],
+         "The text is not valid UTF-8: a byte 0xFF at character 4. Pass UTF-8 text (convert it with iconv -t UTF-8)."),
+    Case("book-empty-names-the-script", ["book", "{tmp}/e.txt", *OUT],
+         "Script 'e.txt' has no text to speak: it is empty or has only markup. Give it some words.", setup=write("e.txt", " \n\n ")),
+    Case("batch-empty-names-the-script", ["batch", "{tmp}/a.md", "{tmp}/b.md", "-o", "{tmp}/out"],
+         "Script 'b.md' has no text to speak: it is empty or has only markup. Give it some words.",
+         setup=setups(write("a.md", HELLO_MD), write("b.md", "<!-- just a note -->\n"))),
+    Case("batch-script-fifo", ["batch", "{tmp}/p.md", "-o", "{tmp}/out"], FIFO_SCRIPT, setup=fifo("p.md")),
+    # manifests given to cbx review: bounded, JSON, and every field checked
+    Case("review-manifest-fifo", ["review", "{tmp}/m.json", "-o", "{tmp}/r.html"],
+         f"Manifest '{{tmp}}/m.json' is a FIFO (named pipe), not a regular file. {MANIFEST}", setup=fifo("m.json")),
+    Case("review-manifest-dev-zero", ["review", "/dev/zero", "-o", "{tmp}/r.html"],
+         f"Manifest '/dev/zero' is a character device, not a regular file. {MANIFEST}"),
+    Case("review-manifest-sparse", ["review", "{tmp}/m.json", "-o", "{tmp}/r.html"],
+         f"Manifest '{{tmp}}/m.json' is 300 MB; at most 100 MB is read. {MANIFEST}", setup=sparse("m.json")),
+    Case("review-chapter-is-a-list", ["review", "{tmp}/m.json", "-o", "{tmp}/r.html"],
+         f"Manifest '{{tmp}}/m.json': chunks.0.chapter = [1]: Input should be a valid integer. {MANIFEST}",
+         setup=manifest_with(chapter=[1])),
+    Case("review-warnings-is-a-number", ["review", "{tmp}/m.json", "-o", "{tmp}/r.html"],
+         f"Manifest '{{tmp}}/m.json': chunks.0.warnings = 5: Input should be a valid list. {MANIFEST}",
+         setup=manifest_with(warnings=5)),
+    Case("review-trimmed-1e308", ["review", "{tmp}/m.json", "-o", "{tmp}/r.html"],
+         f"Manifest '{{tmp}}/m.json': chunks.0.trimmed = 1e+308: Input should be less than or equal to 3600. {MANIFEST}",
+         setup=manifest_with(trimmed=1e308)),
+    Case("review-deep-nesting", ["review", "{tmp}/m.json", "-o", "{tmp}/r.html"],
+         f"Manifest '{{tmp}}/m.json' cannot be read: it nests too deep. {MANIFEST}",
+         setup=json_file("m.json", '{"chunks": ' + "[" * 100_000 + "]" * 100_000 + "}")),
+    Case("review-nan", ["review", "{tmp}/m.json", "-o", "{tmp}/r.html"],
+         f"Manifest '{{tmp}}/m.json' cannot be read: it holds NaN, which is not a JSON number. {MANIFEST}",
+         setup=json_file("m.json", '{"chunks": [{"text": "Hi.", "seed": 1, "start": NaN, "end": 1, "chapter": 0}]}')),
+    Case("review-seed-1e400", ["review", "{tmp}/m.json", "-o", "{tmp}/r.html"],
+         f"Manifest '{{tmp}}/m.json': chunks.0.seed = inf: Input should be a finite number. {MANIFEST}",
+         setup=json_file("m.json", '{"chunks": [{"text": "Hi.", "seed": 1e400, "start": 0, "end": 1, "chapter": 0}]}')),
+    Case("review-seed-2-to-the-80", ["review", "{tmp}/m.json", "-o", "{tmp}/r.html"],
+         f"Manifest '{{tmp}}/m.json': chunks.0.seed = 1208925819614629174706176 {SEED_RANGE} {MANIFEST}",
+         setup=manifest_with(seed=2**80)),
+    Case("review-seed-negative", ["review", "{tmp}/m.json", "-o", "{tmp}/r.html"],
+         f"Manifest '{{tmp}}/m.json': chunks.0.seed = -5 {SEED_RANGE} {MANIFEST}", setup=manifest_with(seed=-5)),
+    Case("review-take-is-a-path", ["review", "{tmp}/m.json", "-o", "{tmp}/r.html"],
+         f"Manifest '{{tmp}}/m.json': chunks.0.take = '../../../etc/passwd': String should match pattern '^[0-9a-f]{{64}}$'. {MANIFEST}",
+         setup=manifest_with(take="../../../etc/passwd")),
+    Case("review-number-of-thousands-of-digits", ["review", "{tmp}/m.json", "-o", "{tmp}/r.html"],
+         f"Manifest '{{tmp}}/m.json' cannot be read: it holds a number too long to read. {MANIFEST}",
+         setup=json_file("m.json", '{"chunks": [], "x": ' + "9" * 10_000 + "}")),
+    Case("review-not-utf8", ["review", "{tmp}/m.json", "-o", "{tmp}/r.html"],
+         f"Manifest '{{tmp}}/m.json' cannot be read: it is not UTF-8 text. {MANIFEST}", setup=write("m.json", b'{"chunks": "\xff"}')),
+    Case("review-page-is-a-take", ["review", "{tmp}/m.json", "-o", f"{{tmp}}/cache/ab/{KEY}.take"],
+         f"-o and the take of chunk 1 name the same file ('{{tmp}}/cache/ab/{KEY}.take'): {NEVER} Choose another path for -o.",
+         setup=setups(manifest_with(take=KEY, header={"cache": "{tmp}/cache"}), write(f"cache/ab/{KEY}.take", "a take"))),
+    # retake files: bounded, versioned, every seed in range, before any model loads
+    Case("retake-file-seed-1e400", ["book", "{tmp}/s.md", *OUT],
+         f"Retake file '{RETAKES_JSON}': chunks.{PICK_KEY}.seed = inf: Input should be a finite number. {RETAKE}",
+         setup=retakes('{"version": 1, "chunks": {"' + PICK_KEY + '": {"seed": 1e400, "retake": 1}}}')),
+    Case("retake-file-seed-2-to-the-80", ["book", "{tmp}/s.md", *OUT],
+         f"Retake file '{RETAKES_JSON}': chunks.{PICK_KEY}.seed = 1208925819614629174706176 {SEED_RANGE} {RETAKE}",
+         setup=retakes(pick(2**80))),
+    Case("retake-file-seed-negative", ["book", "{tmp}/s.md", *OUT],
+         f"Retake file '{RETAKES_JSON}': chunks.{PICK_KEY}.seed = -1 {SEED_RANGE} {RETAKE}", setup=retakes(pick(-1))),
+    Case("retake-file-seed-not-a-number", RETAKE_CMD + ["--chunk", "1"],
+         f"Retake file '{RETAKES_JSON}': chunks.{PICK_KEY}.seed = 'x': Input should be a valid integer, unable to parse string as an integer. {RETAKE}",
+         setup=retakes(pick("x"))),
+    Case("retake-file-later-version", ["book", "{tmp}/s.md", *OUT],
+         f"Retake file '{RETAKES_JSON}': version = 2: Input should be 1. {RETAKE}",
+         setup=retakes({"version": 2, "chunks": {}})),
+    Case("retake-file-unknown-field", ["book", "{tmp}/s.md", *OUT],
+         f"Retake file '{RETAKES_JSON}': unknown field 'note'. Remove it or check its spelling. {RETAKE}",
+         setup=retakes({"version": 1, "chunks": {}, "note": "mine"})),
+    Case("retake-file-bad-key", ["book", "{tmp}/s.md", *OUT],
+         f"Retake file '{RETAKES_JSON}': chunks.chunk-1.[key] = 'chunk-1': String should match pattern "
+         "'^[0-9a-f]{20}-[0-9]{1,9}$'. " + RETAKE,
+         setup=retakes({"version": 1, "chunks": {"chunk-1": {"seed": 1, "retake": 1}}})),
+    Case("retake-file-not-json", ["book", "{tmp}/s.md", *OUT],
+         f"Retake file '{RETAKES_JSON}' cannot be read: it is not valid JSON (line 1, column 2). {RETAKE}",
+         setup=retakes("{seed: 5")),
+    Case("retake-file-fifo", ["book", "{tmp}/s.md", *OUT],
+         f"Retake file '{RETAKES_JSON}' is a FIFO (named pipe), not a regular file. {RETAKE}",
+         setup=setups(write("s.md", HELLO_MD), fifo("s.md.retakes.json"))),
+    Case("retake-file-is-a-folder", RETAKE_CMD + ["--chunk", "1"],
+         f"Retake file '{RETAKES_JSON}' is a folder, not a regular file. {RETAKE}",
+         setup=setups(write("s.md", HELLO_MD), lambda tmp: (tmp / "s.md.retakes.json").mkdir())),
+    Case("retake-chunks-past-the-end", RETAKE_CMD + ["--chunks", "1-99999999999"],
+         "Chunk 99999999999 is out of range: the script has 2 chunk(s), numbered from 1 as `cbx plan` shows them.",
+         setup=write("s.md", HELLO_MD)),
+    Case("retake-chunks-backwards", RETAKE_CMD + ["--chunks", "2-1"],
+         "--chunks 2-1 runs backwards; write the lower number first, e.g. 1-2.", setup=write("s.md", HELLO_MD)),
+    Case("retake-seed-2-to-the-80", RETAKE_CMD + ["--chunk", "1", "--seed", str(2**80)],
+         "--seed 1208925819614629174706176 is out of range; use a value from 0 to 9223372036854775807.",
+         setup=write("s.md", HELLO_MD)),
+    Case("retake-file-is-a-checkpoint-file", RETAKE_CMD + ["--chunk", "1", "--model-dir", "{tmp}/ckpt"],
+         f"the retake file and --model-dir name the same file ('{RETAKES_JSON}'): {NEVER} Choose another path for the "
+         "retake file.",
+         setup=setups(write("s.md", HELLO_MD), checkpoint_with("tokenizer.json", '{"version": 1, "chunks": {}}'),
+                      hardlink("s.md.retakes.json", "ckpt/tokenizer.json"))),
+    # directives: seeds in range
+    Case("directive-seed-2-to-the-80", ["book", "{tmp}/d.md", *OUT],
+         "d.md:1: seed=1208925819614629174706176 in <!-- cbx: ... --> is not a whole number from 0 to 9223372036854775807.",
+         setup=write("d.md", "<!-- cbx: seed=1208925819614629174706176 -->\n" + HELLO_MD)),
+    Case("directive-seed-thousands-of-digits", ["book", "{tmp}/d.md", *OUT],
+         "d.md:1: seed=" + "9" * 29 + "… in <!-- cbx: ... --> is not a whole number from 0 to 9223372036854775807.",
+         setup=write("d.md", "<!-- cbx: seed=" + "9" * 5000 + " -->\n" + HELLO_MD)),
+    # the take cache: nothing but cbx's own entries where they belong, no link followed
+    Case("cache-link-at-an-entry", SAY,
+         f"Cache folder '{{cache}}/cbx/takes' has a link at '{{cache}}/cbx/takes/ab/{KEY}.take', where the cache keeps "
+         f"its own files. {MOVE}", setup=in_cache_link(f"ab/{KEY}.take", "/dev/zero")),
+    Case("cache-linked-entry-folder", SAY,
+         f"Cache folder '{{cache}}/cbx/takes' has a link at '{{cache}}/cbx/takes/cd', where the cache keeps its own "
+         f"files. {MOVE}", setup=setups(lambda tmp: (tmp / "elsewhere").mkdir(), in_cache_link("cd", "elsewhere"))),
+    # cbx batch: the summary and every script's outputs against every input, before anything renders
+    Case("batch-lexicon-is-the-summary", [*BATCH, "--lexicon", "{tmp}/out/summary.json"],
+         f"summary.json in -o and --lexicon name the same file ('{{tmp}}/out/summary.json'): {NEVER} Choose another "
+         "path for summary.json in -o.", setup=setups(write("a.md", HELLO_MD), write("out/summary.json", "Nguyen: Win\n"))),
+    Case("batch-summary-is-a-folder", BATCH,
+         "-o folder '{tmp}/out' has a folder named summary.json, where cbx batch writes its summary. Move it, or choose "
+         "another -o folder.", setup=setups(write("a.md", HELLO_MD), lambda tmp: (tmp / "out" / "summary.json").mkdir(parents=True))),
+    Case("batch-summary-is-a-fifo", BATCH,
+         "-o folder '{tmp}/out' has a FIFO (named pipe) named summary.json, where cbx batch writes its summary. Move "
+         "it, or choose another -o folder.",
+         setup=setups(write("a.md", HELLO_MD), lambda tmp: (tmp / "out").mkdir(), fifo("out/summary.json"))),
+    Case("batch-output-is-another-scripts-voice", ["batch", "{tmp}/a.md", "{tmp}/b.md", "-o", "{tmp}/out"],
+         f"a.wav in -o and the voice directive at b.md:1 name the same file ('{{tmp}}/out/a.wav'): {NEVER} Choose "
+         "another path for a.wav in -o.",
+         setup=setups(write("a.md", HELLO_MD), lambda tmp: (tmp / "out").mkdir(), voice("out/a.wav"),
+                      lambda tmp: (tmp / "b.md").write_text(f"<!-- cbx: voice={tmp}/out/a.wav -->\n{HELLO_MD}"))),
+    Case("batch-manifest-is-the-lexicon", [*BATCH, "--manifests", "--lexicon", "{tmp}/out/a.json"],
+         f"--manifest and --lexicon name the same file ('{{tmp}}/out/a.json'): {NEVER} Choose another path for --manifest.", setup=setups(write("a.md", HELLO_MD), write("out/a.json", "Nguyen: Win\n"))),
+    # voices: bounded by size, then by duration and samples before they are decoded in full
+    Case("voice-one-hour-flac", [*SAY, "--voice", "{tmp}/hour.flac"], f"Voice file '{{tmp}}/hour.flac' {LONG_VOICE}",
+         setup=long_flac("hour.flac")),
+    Case("voice-flac-of-unknown-length", [*SAY, "--voice", "{tmp}/stream.flac"],
+         f"Voice file '{{tmp}}/stream.flac' {LONG_VOICE}", setup=long_flac("stream.flac", 5, known_length=False)),
+    Case("voice-sparse-300mb", [*SAY, "--voice", "{tmp}/big.wav"],
+         "Voice file '{tmp}/big.wav' is 300 MB; at most 100 MB is read. Use a short clip: 5 to 15 s of speech is enough.",
+         setup=sparse("big.wav")),
+    Case("voice-link-to-dev-zero", [*SAY, "--voice", "{tmp}/z.wav"],
+         "Voice '{tmp}/z.wav' is not a file. Pass an audio recording with --voice.", setup=link_to("z.wav", "/dev/zero")),
+    Case("directive-voice-one-hour", ["book", "{tmp}/d.md", *OUT], f"Voice file '{{tmp}}/hour.flac' {LONG_VOICE}",
+         setup=setups(long_flac("hour.flac"),
+                      lambda tmp: (tmp / "d.md").write_text(f"<!-- cbx: voice={tmp}/hour.flac -->\n{HELLO_MD}"))),
+    Case("voices-add-one-hour", ["voices", "add", "long", "{tmp}/hour.flac"], f"Voice file '{{tmp}}/hour.flac' {LONG_VOICE}",
+         setup=long_flac("hour.flac")),
+    Case("library-voice-record-bad-field", [*SAY, "--voice", "anna"],
+         "Voice record '{data}/cbx/voices/anna/voice.json': seconds = 'x': Input should be a valid number, unable to "
+         "parse string as a number. Remove the voice (cbx voices remove anna) and add it again.",
+         setup=voice_record("anna", {"seconds": "x"})),
+    Case("library-voice-record-reference-outside", [*SAY, "--voice", "anna"],
+         "Voice record '{data}/cbx/voices/anna/voice.json': reference = '../../../../etc/passwd': String should match "
+         "pattern '^reference(\\.[A-Za-z0-9]{1,10})?$'. Remove the voice (cbx voices remove anna) and add it again.",
+         setup=voice_record("anna", {"reference": "../../../../etc/passwd"})),
+    Case("library-voice-record-not-json", [*SAY, "--voice", "anna"],
+         "Voice record '{data}/cbx/voices/anna/voice.json' cannot be read: it is not valid JSON (line 1, column 1). "
+         "Remove the voice (cbx voices remove anna) and add it again.", setup=voice_record("anna", "not json")),
+    # cbx check: a file with samples that are not numbers fails
+    Case("check-nan-sample", ["check", "{tmp}/n.wav"],
+         "Audio file '{tmp}/n.wav' has 1 sample(s) that are not numbers (NaN or infinite): it is damaged and fails every "
+         "check. Export or render it again.", setup=float_wav("n.wav", float("nan"))),
+    Case("check-infinite-sample", ["check", "{tmp}/i.wav", "--acx"],
+         "Audio file '{tmp}/i.wav' has 1 sample(s) that are not numbers (NaN or infinite): it is damaged and fails every "
+         "check. Export or render it again.", setup=float_wav("i.wav", float("inf"))),
+    Case("check-fifo", ["check", "{tmp}/p.wav"],
+         "Audio file '{tmp}/p.wav' is a FIFO (named pipe), not a regular file. Give the path of a file cbx wrote.",
+         setup=fifo("p.wav")),
+    # YAML files: regular and bounded before they are read
+    Case("lexicon-sparse-300mb", [*SAY, "--lexicon", "{tmp}/lex.yaml"],
+         "{tmp}/lex.yaml: it is larger than 20,000,000 characters. Use a smaller file.", setup=sparse("lex.yaml")),
+    Case("lexicon-dev-zero", [*SAY, "--lexicon", "/dev/zero"],
+         "/dev/zero: lexicon is not a file. Pass a YAML file of 'word: respelling' lines."),
+    Case("preset-sparse", [*SAY, "--preset", "big"],
+         "{cfg}/cbx/presets/big.yaml: it is larger than 1,000,000 characters. Use a smaller file.",
+         setup=lambda tmp: (paths.user_presets_dir().mkdir(parents=True), sparse("big.yaml")(paths.user_presets_dir()))),
+    Case("config-link-to-dev-zero", SAY, "{cfg}/cbx/config.yaml: not a regular file. Remove it or replace it with a YAML file.",
+         setup=lambda tmp: (paths.config_dir().mkdir(parents=True), paths.user_config_file().symlink_to("/dev/zero"))),
+    Case("cover-sparse-300mb", ["say", "Hi.", "-o", "{tmp}/o.m4b", "--cover", "{tmp}/c.png"],
+         "Cover image '{tmp}/c.png' is larger than 20 MB. Give a smaller .jpg or .png file (1400 to 3000 pixels square "
+         "is what stores ask for).", setup=setups(png("c.png"), lambda tmp: os.truncate(tmp / "c.png", 300_000_000)),
+         marks=[pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")]),
+    # cbx bench --json: an output like any other
+    Case("bench-json-is-a-checkpoint-file", ["bench", "--model-dir", "{tmp}/ckpt", "--json", "{tmp}/ckpt/tokenizer.json"],
+         f"--json and --model-dir name the same file ('{{tmp}}/ckpt/tokenizer.json'): {NEVER} Choose another path for "
+         "--json.", setup=checkpoint_folder),
+    Case("bench-json-fifo", ["bench", "--json", "{tmp}/p.json"], f"--json '{{tmp}}/p.json' is a FIFO (named pipe), {NOT_REGULAR}",
+         setup=fifo("p.json")),
+]
+
+
+ALL_CASES = CASES + SAFETY_CASES + HARDENING_CASES
 
 
 def wav_body(seconds: float, amp: float = 0.3, subtype: str = "PCM_16", bad: float | None = None) -> bytes:
@@ -566,9 +903,10 @@ def snapshot(root: Path) -> dict[str, str]:
 def test_there_are_at_least_forty_cases():
     assert len(CASES) >= 40
     assert len(SAFETY_CASES) >= 40
+    assert len(HARDENING_CASES) >= 60
 
 
-@pytest.mark.parametrize("case", ALL_CASES, ids=[c.id for c in ALL_CASES])
+@pytest.mark.parametrize("case", [pytest.param(c, marks=c.marks, id=c.id) for c in ALL_CASES])
 def test_bad_input(case: Case, tmp_path, url, isolated_env, monkeypatch):
     root = tmp_path
     tmp_path = tmp_path / "work"  # the case's own folder; user folders live beside it

@@ -1,6 +1,6 @@
 """`cbx batch` on a local Ray cluster of two one-core workers, on the tiny checkpoint: the files `cbx book` writes,
-a worker killed mid-batch, a driver killed with SIGKILL and run again (joining the cluster by address), and the
-summary.
+a worker killed mid-batch, a driver killed with SIGKILL and run again (joining the cluster by address), the
+summary, and a driver joining a head of its own through Ray Client (``ray://``).
 
 One Ray instance serves the module (started on the loopback address); a run finds it already up and uses it. Each
 worker renders with one torch thread, so the reference `cbx book` runs with one thread too: on the CPU a take is the
@@ -12,7 +12,14 @@ from __future__ import annotations
 import gc
 import json
 import os
+import shutil
 import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -147,3 +154,55 @@ def test_driver_killed_then_rerun_resumes_from_the_cache(cluster, original_ckpt,
     assert len(done) == 2 and sum(done) == CHUNKS - saved and (saved == CHUNKS - 1 or min(done) > 0)
     assert summary["requeued"] == 0 and not any(w["lost"] for w in summary["per_worker"].values())
     assert entries(cache) == CHUNKS
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def ray_head(env: dict[str, str]):
+    """A Ray head of one CPU on 127.0.0.1 in a process group of its own, with its Ray Client server; yields the
+    ``ray://`` address. Stopped by signalling that group (only what it started), its folder removed."""
+    gcs, client, agent = _free_port(), _free_port(), _free_port()
+    folder = tempfile.mkdtemp(prefix="cbx-ray-", dir="/tmp")  # short: Ray's socket paths must fit 107 bytes
+    head = subprocess.Popen(
+        [sys.executable, "-m", "ray.scripts.scripts", "start", "--head", "--block", "--node-ip-address=127.0.0.1",
+         f"--port={gcs}", f"--ray-client-server-port={client}", f"--runtime-env-agent-port={agent}", "--num-cpus=1",
+         "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={folder}"],
+        env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", client), timeout=1).close()
+                break
+            except OSError:
+                assert head.poll() is None and time.monotonic() < deadline, "the Ray head did not start"
+                time.sleep(0.5)
+        yield f"ray://127.0.0.1:{client}"
+    finally:
+        os.killpg(head.pid, signal.SIGTERM)
+        try:
+            head.wait(5)
+        except subprocess.TimeoutExpired:
+            os.killpg(head.pid, signal.SIGKILL)
+            head.wait()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_batch_through_ray_client(original_ckpt, scripts, reference, tmp_path):
+    """`--cluster ray://HOST:PORT` from a driver with only the [ray] extra: Ray Client to a head on loopback."""
+    from cbx_cli.batch.pools import LOCAL_ENV
+
+    env = {**os.environ, **LOCAL_ENV, "HF_HUB_OFFLINE": "1", "RAY_AUTH_MODE": "disabled"}
+    out = tmp_path / "out"
+    with ray_head(env) as address:
+        done = subprocess.run([sys.executable, "-m", "cbx_cli", "batch", str(scripts / "ch02.txt"), "-o", str(out),
+                               "--cluster", address, "--cache-dir", str(tmp_path / "cache"), "--quiet",
+                               *common(original_ckpt)], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (out / "ch02.wav").read_bytes() == (reference / "ch02.wav").read_bytes()
+    assert json.loads((out / "summary.json").read_text())["workers"] == "1 Ray worker(s) (1 CPU core(s) each)"

@@ -158,6 +158,10 @@ def test_check_cache_makes_the_folder_and_refuses_what_cannot_hold_takes(tmp_pat
     (root / "cd" / f"{key}.take").mkdir(parents=True)
     with pytest.raises(OutputError, match=r"has a folder at '.*\.take', where the cache keeps its own files"):
         check_cache(root)
+    (root / "cd" / f"{key}.take").rmdir()
+    (root / "ef").symlink_to(tmp_path)
+    with pytest.raises(OutputError, match=r"has a link at '.*/ef', where the cache keeps its own files. Move or"):
+        check_cache(root)
 
 
 def test_a_take_that_cannot_be_stored_costs_a_rerender_not_the_run(tmp_path, caplog):
@@ -171,17 +175,83 @@ def test_a_take_that_cannot_be_stored_costs_a_rerender_not_the_run(tmp_path, cap
     assert not list(tmp_path.glob("ef/.tmp-*"))
 
 
-def test_clear_removes_what_sits_where_takes_belong(tmp_path):
+def test_clear_removes_only_what_the_cache_wrote(tmp_path):
     cache = TakeCache(tmp_path)
     cache.put("aa" + "3" * 62, speech_like(0.5, 2), SR)
-    (tmp_path / "ab" / ("ab" + "4" * 62 + ".take")).mkdir(parents=True)
+    (tmp_path / "ab" / ("ab" + "4" * 62 + ".take")).mkdir(parents=True)  # a folder named like an entry
     (tmp_path / "ab" / ("ab" + "4" * 62 + ".take") / "inner").write_text("x")
     (tmp_path / "ac").write_text("a file where a folder of entries belongs")
-    (tmp_path / "aa" / ".tmp-unfinished").write_text("x")
+    (tmp_path / "aa" / ".tmp-unfinishd").write_text("a user's file named like a temporary write")
+    (tmp_path / "aa" / ("aa" + "5" * 62 + ".take")).write_text("a user's file named like an entry")
+    (tmp_path / "aa" / ".tmp-abcd1234").write_bytes(b"CBXTA")  # a write cut short by a kill: the cache's own
     (tmp_path / "notes.txt").write_text("not the cache's: left alone")
+    before = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
     assert cache.clear() == 1
-    assert sorted(p.name for p in tmp_path.rglob("*")) == ["aa", "ab", "notes.txt"]
-    check_cache(tmp_path)
+    after = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    assert sorted(set(before) - set(after)) == ["aa/.tmp-abcd1234", "aa/aa" + "3" * 62 + ".take"]
+
+
+def test_clear_never_follows_a_link_out_of_the_cache(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    victim = TakeCache(outside)
+    victim.put("ab" + "6" * 62, speech_like(0.5, 4), SR)  # a take-shaped file elsewhere
+    root = tmp_path / "cache"
+    root.mkdir()
+    (root / "ab").symlink_to(outside / "ab")  # a linked entry folder
+    (root / "cd").mkdir()
+    (root / "cd" / ("cd" + "7" * 62 + ".take")).symlink_to(next(outside.glob("ab/*.take")))  # a linked entry
+    assert TakeCache(root).clear() == 0
+    assert len(victim._entries()) == 1 and (root / "ab").is_symlink()
+    assert (root / "cd" / ("cd" + "7" * 62 + ".take")).is_symlink()
+
+
+def test_clear_honours_older_than_for_everything_it_deletes(tmp_path):
+    cache = TakeCache(tmp_path)
+    cache.put("aa" + "1" * 62, speech_like(0.5, 1), SR)
+    temp = tmp_path / "aa" / ".tmp-zzzz9999"
+    temp.write_bytes(b"CBXTAKE2\n{")
+    assert cache.clear(older_than_days=1) == 0 and temp.exists()
+    past = time.time() - 3 * 86400
+    for path in tmp_path.glob("aa/*"):
+        os.utime(path, (past, past), follow_symlinks=False)
+    assert cache.clear(older_than_days=1) == 1 and not temp.exists()
+
+
+def test_an_entry_moved_to_another_key_is_corrupt_and_rendered_again(tmp_path, caplog):
+    cache = TakeCache(tmp_path)
+    a, b = "a1" + "0" * 62, "b2" + "0" * 62
+    cache.put(a, speech_like(0.5, 1), SR, text="first")
+    cache.put(b, speech_like(0.7, 2), SR, text="second")
+    pa, pb = cache._path(a), cache._path(b)
+    data_a, data_b = pa.read_bytes(), pb.read_bytes()
+    pa.write_bytes(data_b)
+    pb.write_bytes(data_a)  # two valid entries swapped on disk
+    assert cache.get(a, "first") is None and cache.get(b, "second") is None and cache.corrupt == 2
+    assert sum("holds the take of another chunk" in r.message for r in caplog.records) == 2
+    cache.put(a, speech_like(0.5, 1), SR, text="first")  # re-rendered, stored over the swapped entry
+    assert cache.get(a, "first") is not None
+    assert cache.get(a, "another text") is None  # the key's entry, asked for with a text it does not speak
+
+
+def test_an_entry_that_is_a_link_or_a_device_is_never_read(tmp_path):
+    cache = TakeCache(tmp_path)
+    key = "cd" + "3" * 62
+    (tmp_path / "cd").mkdir()
+    cache._path(key).symlink_to("/dev/zero")
+    assert cache.get(key) is None and cache.corrupt == 1
+    cache.put(key, speech_like(0.5, 1), SR)  # nor replaced: it is not the cache's
+    assert cache._path(key).is_symlink() and cache.unstored == 1
+
+
+def test_an_earlier_versions_entry_is_a_miss_and_is_replaced(tmp_path):
+    cache = TakeCache(tmp_path)
+    key = "ee" + "4" * 62
+    cache._path(key).parent.mkdir()
+    cache._path(key).write_bytes(b"CBXTAKE1\n{}\n")
+    assert cache.get(key) is None and cache.corrupt == 0
+    cache.put(key, speech_like(0.5, 1), SR)
+    assert cache.get(key) is not None
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])

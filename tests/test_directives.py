@@ -109,8 +109,10 @@ PAD = "Text.\n\n" * 5 + "\n"  # puts the next line at line 12
         ),
         ("exaggeration=loud", "exaggeration=loud in <!-- cbx: ... --> is not a number from 0 to 2."),
         ("exaggeration=2.5", "exaggeration=2.5 in <!-- cbx: ... --> is not a number from 0 to 2."),
-        ("seed=-3", "seed=-3 in <!-- cbx: ... --> is not a whole number, 0 or more."),
-        ("seed=1.5", "seed=1.5 in <!-- cbx: ... --> is not a whole number, 0 or more."),
+        ("seed=-3", "seed=-3 in <!-- cbx: ... --> is not a whole number from 0 to 9223372036854775807."),
+        ("seed=1.5", "seed=1.5 in <!-- cbx: ... --> is not a whole number from 0 to 9223372036854775807."),
+        ("seed=9223372036854775808", "seed=9223372036854775808 in <!-- cbx: ... --> is not a whole number from 0 to "
+                                     "9223372036854775807."),
         ("model=fast", "model=fast in <!-- cbx: ... --> is not a model. Known: multilingual, original, turbo."),
         ("voice", "'voice' in <!-- cbx: ... --> is not key=value. Write, for example, voice=narrator."),
         ("voice=", "voice= in <!-- cbx: ... --> has no value. Write voice=VALUE."),

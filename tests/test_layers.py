@@ -15,14 +15,15 @@ STAGES = {"parse", "plan", "render", "verify", "assemble", "deliver", "voices", 
 """The pipeline and the parts it is built of: reached by the clients only through the library."""
 CLIENTS = {"cli", "serve", "batch"}
 BOTTOM = {"errors", "files", "config"}
-"""What every layer above may use: the error hierarchy, atomic file writing, the settings."""
+"""What every layer above may use: the error hierarchy, files written atomically and read within bounds, the
+settings (which read their files through `files`)."""
 
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "files": {"errors"},
-    "config": {"errors"},
+    "config": {"errors", "files"},
     "engine": {"config", "errors"},
-    "parse": {"config", "errors"},
+    "parse": {"config", "errors", "files"},
     "plan": {"parse", *BOTTOM},
     "voices": {"engine", *BOTTOM},
     "verify": {"plan", "parse", "engine", *BOTTOM},

@@ -168,3 +168,32 @@ def test_the_mapped_reading_maps_a_figures_words_to_the_figure():
         "$3.50": "three dollars and fifty cents", "March 4, 1999": "March fourth, nineteen ninety-nine",
         "7.30am.": "seven thirty a m."}
     assert all(text[a:b] == ch for (a, b), ch in read.items() if b - a == 1)  # left alone: itself
+
+
+def test_the_mapped_reading_reads_other_scripts_digits_as_normalize_does():
+    """A transcript in other digits (١٢, १२) is read as the plan reads them, and its words map to those digits."""
+    text = "Paid $٣.٥٠ at १२ pm; H₂O."
+    mapped = normalize_mapped(text)
+    assert mapped.spoken == normalize(text) == "Paid three dollars and fifty cents at twelve p m; H₂O."
+    assert {text[a:b] for a, b in mapped.origins if b - a > 1} == {"$٣.٥٠", "१२ pm"}
+
+
+def test_what_is_left_as_written_is_listed_whatever_its_figures():
+    result = normalize_text("It hit 1e5-2e5 and 1st-99th; H₂O; chapter Ⅻ; 25:61.")
+    assert result.left_as_written == ("1e5-2e5", "1st-99th", "H₂O", "Ⅻ", "25:61")
+    assert normalize_text("٣ تفاحات", "xx").left_as_written == ("٣",)  # a language without number words
+
+
+_FIGURE_ISH = st.text(alphabet="0123456789eE.,:-+$%ampst ²₂٣١Ⅻ", max_size=24)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_FIGURE_ISH)
+def test_every_figure_is_said_or_listed(text: str):
+    """Whatever holds a figure (a digit of any script, a superscript, a numeral) is read in words or left whole, as
+    written, and listed: the plan names everything the model will read as figures."""
+    result = normalize_text(text)
+    written = set(_tokens(text))
+    for token in _tokens(result.spoken):
+        if any(ch.isnumeric() for ch in token):
+            assert token in written and token in result.left_as_written, (text, result)

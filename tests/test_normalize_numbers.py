@@ -44,6 +44,32 @@ CASES = [
     ("A4/B5", "A4/B5"),
     ("3/4/5/6", "3/4/5/6"),
     ("12,34", "12,34"),
+    # scientific notation, powers
+    ("1e308", "one times ten to the power of three hundred eight"),
+    ("6.02e23 atoms", "six point zero two times ten to the power of twenty-three atoms"),
+    ("3E-5", "three times ten to the power of minus five"),
+    ("-1.5e+10", "minus one point five times ten to the power of ten"),
+    ("x²", "x squared"),
+    ("E=mc²", "E=mc squared"),
+    ("2³ = 8", "two cubed = eight"),
+    ("10⁻⁶", "ten to the power of minus six"),
+    # digits of other scripts are read as the figures they are
+    ("٣ apples", "three apples"),
+    ("١٢٣", "one hundred twenty-three"),
+    ("१२३", "one hundred twenty-three"),
+    ("１２３", "one hundred twenty-three"),
+    # what no rule reads whole is left as written, never read in parts
+    ("1e5-2e5", "1e5-2e5"),
+    ("1e5x", "1e5x"),
+    ("H₂O", "H₂O"),
+    ("~9;04", "~9;04"),  # a sign is said only with the one thing it stands before
+    ("#4,PB", "#4,PB"),
+    ("a4~9x91", "a4~9x91"),
+    ("No.0'€8", "No.0'€8"),
+    ("5-10st", "5-10st"),
+    ("~10km", "about ten kilometers"),
+    ("~$2bn", "about two billion dollars"),
+    ("2x4-inch", "two by four-inch"),
 ]
 
 

@@ -26,8 +26,15 @@ CASES = [
     ("the 3rd-largest city", "the third-largest city"),
     ("the 19th century", "the nineteenth century"),
     ("He came 2nd.", "He came second."),
-    # not ordinals: letters after a figure glued to others
-    ("x1st", "x one st"),
+    ("the 123456789012345678901234567890th", "the one hundred twenty-three octillion four hundred fifty-six "
+     "septillion seven hundred eighty-nine sextillion twelve quintillion three hundred forty-five quadrillion six "
+     "hundred seventy-eight trillion nine hundred one billion two hundred thirty-four million five hundred sixty-seven "
+     "thousand eight hundred ninetieth"),  # a rank, however long, is never read digit by digit
+    # not ordinals, and never read in parts ("one st"): left as written, and listed
+    ("x1st", "x1st"),
+    ("1st-99th", "1st-99th"),
+    ("007th", "007th"),
+    ("1" * 70 + "th", "1" * 70 + "th"),
 ]
 
 

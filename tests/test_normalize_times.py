@@ -35,6 +35,13 @@ CASES = [
     # not times
     ("24:30", "24:30"),
     ("13 pm", "thirteen pm"),
+    # no time there is: left as written (and listed), never read as a range or a ratio
+    ("25:61", "25:61"),
+    ("at 12:61", "at 12:61"),
+    ("10:75 am", "10:75 am"),
+    ("25:30-26:00 pm", "25:30-26:00 pm"),
+    ("13:00-25:00", "13:00-25:00"),
+    ("3:45-4:75", "3:45-4:75"),
 ]
 
 

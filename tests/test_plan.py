@@ -205,6 +205,27 @@ def test_pauses_may_add_up_to_ten_minutes_or_the_speech():
         check_silence(planned("Wait. [pause 30s] " * 21 + "Done."))
 
 
+def test_the_pause_bound_counts_the_chapters_chosen():
+    """--chapters: the pauses the chosen chapters write are weighed against their speech, not the whole book's."""
+    from cbx_cli.plan.chunks import select_chapters
+
+    text = "# Quiet\n\n" + "Wait. [pause 30s] " * 21 + "Done.\n\n# Spoken\n\nA chapter of plain speech.\n"
+    whole = plan(parse_markdown(text), SynthesisParams(), AssemblySettings())
+    assert whole.written_pauses == 630.0
+    check_silence(select_chapters(whole, (2,)))
+    with pytest.raises(InputError, match=r"^The script asks for 10\.5 min of pauses"):
+        check_silence(select_chapters(whole, (1,)))
+
+
+def test_short_paragraphs_are_paragraph_breaks_not_pauses(tmp_path):
+    """Thousands of one-word paragraphs: the preset's pause after each is no written pause, however they add up."""
+    script = tmp_path / "lines.txt"
+    script.write_text("Go.\n\n" * 3000)
+    r = run(["plan", str(script), "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["chunks"] == 3000
+
+
 def test_cbx_plan_names_hidden_text_with_its_line(tmp_path):
     script = tmp_path / "c.md"
     script.write_text("---\ntitle: T\n---\n# One\n\nSpoken.\n\n```\nnever closed\n\nLost.\n")

@@ -220,3 +220,13 @@ def test_a_chapters_retake_holds_in_the_whole_book_and_in_batch(tmp_path, fake_e
     assert r.exit_code == 0, r.output
     assert json.loads((tmp_path / "batch" / "01.json").read_text())["chunks"][2]["seed"] == retaken["seed"]
     assert (tmp_path / "batch" / "01.wav").read_bytes() == (out / "01.wav").read_bytes()
+
+
+def test_a_library_retake_checks_its_seed(tmp_path):
+    from cbx_cli import api
+    from cbx_cli.errors import ParamError
+
+    job = api.prepare("One sentence. Another one.")
+    with pytest.raises(ParamError, match="--seed 1208925819614629174706176 is out of range"):
+        api.retake(job, [1], seed=2**80)
+    assert api.retake(job, [1], seed=7).chunks[0].seed == 7

@@ -122,8 +122,8 @@ def test_cache_dir_is_found_through_the_manifest_or_given(tmp_path, fake_engine)
 
 @pytest.mark.parametrize("content, message", [
     (None, "does not exist; write one with `cbx book ... --manifest FILE`"),
-    ("{not json", "cannot be read as JSON"),
-    ('{"chunks": 3}', "is not a cbx manifest"),
+    ("{not json", "cannot be read: it is not valid JSON (line 1, column 2). Pass the file --manifest wrote."),
+    ('{"chunks": 3}', "chunks = 3: Input should be a valid list. Pass the file --manifest wrote."),
 ])
 def test_bad_manifest_is_one_line(tmp_path, content, message):
     manifest = tmp_path / "m.json"
@@ -133,6 +133,19 @@ def test_bad_manifest_is_one_line(tmp_path, content, message):
     assert r.exit_code == 2 and message in r.stderr and "Traceback" not in r.output
     assert len(r.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "r.html").exists()
+
+
+def test_a_take_that_is_not_a_cache_entry_is_missing_not_read(tmp_path, fake_engine):
+    """An entry swapped for a link to /dev/zero, or for another chunk's entry: the page says those takes are missing,
+    and reads neither."""
+    manifest = render(tmp_path, fake_engine, "--cache-dir", str(tmp_path / "takes"))
+    keys = [c["take"] for c in json.loads(manifest.read_text())["chunks"]]
+    entry = lambda key: tmp_path / "takes" / key[:2] / f"{key}.take"  # noqa: E731
+    entry(keys[0]).unlink()
+    entry(keys[0]).symlink_to("/dev/zero")
+    entry(keys[1]).write_bytes(entry(keys[3]).read_bytes())
+    page = review(tmp_path, manifest)
+    assert page.count("not in the take cache") == 2 and "2 without audio in the cache" in page
 
 
 def test_page_is_never_written_over_the_manifest(tmp_path, fake_engine):

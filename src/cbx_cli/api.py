@@ -70,7 +70,7 @@ from cbx_cli.render.cache import CachedTake, TakeCache
 from cbx_cli.render.takes import Progress, ProgressFn, RenderInterrupted, RenderStats, Take
 from cbx_cli.voices.audio import check_audio, check_header_length, check_voice, length_advice
 from cbx_cli.voices.fetch import fetch_voice
-from cbx_cli.voices.library import NO_VOICES, check_new, get_voice, list_voices, remove_voice
+from cbx_cli.voices.library import NO_VOICES, check_new, get_voice, list_voices, remove_voice, voice_folder
 from cbx_cli.voices.reference import library_voice
 
 __all__ = [
@@ -85,7 +85,7 @@ __all__ = [
     "Progress", "ProgressFn", "PullProgress", "ReadingOptions", "RenderInterrupted", "RenderStats", "Retakes",
     "Script", "Synthesis", "Take", "TakeCache", "TakeRequest", "Voice", "VoicePrompt", "check_audio", "check_bitrate",
     "check_clashes", "check_new", "chunk_numbers", "estimate_seconds", "fetch_voice", "format_for", "get_voice",
-    "length_advice", "list_voices", "make_engine", "remove_voice", "resolve_device", "StreamEncoder",
+    "length_advice", "list_voices", "make_engine", "remove_voice", "resolve_device", "voice_folder", "StreamEncoder",
     "check_header_length", "check_voice", "encode_stream", "library_voice", "pcm16",
 ]
 
@@ -131,9 +131,15 @@ class Job:
 def retake(job: Job, numbers: Sequence[int], seed: int | None = None) -> Job:
     """The job with chunks ``numbers`` (from 1, as `cbx plan` shows them) given a new seed: ``seed``, or each one's
     next derived retake seed. The picks go into ``job.retakes`` (beside the script when it was read from a file, else
-kept in memory only); save them once the output is written."""
+kept in memory only); save them once the output is written. The retake file is an output too: it is checked now,
+before any model loads, to be writable and none of the run's inputs."""
+    from cbx_cli.files import check_output_path
+
     retakes = job.retakes if job.retakes is not None else \
         Retakes.beside(job.script.path) if job.script.path is not None else Retakes(None)
+    if retakes.path is not None:
+        check_output_path(str(retakes.path), "the retake file")
+        check_clashes([Named("the retake file", retakes.path)], job.inputs)
     chunks = retakes.pick(job.chunks, numbers, seed)
     return replace(job, plan=replace(job.plan, chunks=chunks), retakes=retakes)
 
@@ -242,6 +248,7 @@ def plan_script(
     voice names are looked up in ``voice_roots`` (default: the user's voice library)."""
     from cbx_cli.parse.directives import check_voices
     from cbx_cli.plan.chunks import check_silence, plan, select_chapters
+    from cbx_cli.voices.library import voice_names
 
     presets = presets or Presets()
     language = check_language(model, options.language)
@@ -257,7 +264,7 @@ def plan_script(
         picked = {k: getattr(over, k) for k in ("exaggeration", "seed") if getattr(over, k) is not None}
         return resolved[name].model_copy(update=picked)
 
-    check_voices(script, {v.name for root in (voice_roots or [None]) for v in list_voices(root)}, source_name)
+    check_voices(script, {n for root in (voice_roots or [None]) for n in voice_names(root)}, source_name)
     the_plan = plan(script, synthesis, assembly, model, language, lexicon, block_params, options.date_order)
     if options.chapters:
         the_plan = select_chapters(the_plan, options.chapters, source_name)

@@ -8,6 +8,7 @@ import json
 import shutil
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -19,6 +20,7 @@ from cbx_cli.api import (
     EngineFactory,
     EngineSpec,
     Job,
+    Named,
     Narrator,
     Retakes,
     Script,
@@ -27,6 +29,7 @@ from cbx_cli.api import (
     TakeRequest,
     Voice,
     VoicePrompt,
+    check_clashes,
     load_script,
     prepare,
     take_keys,
@@ -37,7 +40,7 @@ from cbx_cli.batch.worker import ModelFacts, Piece
 from cbx_cli.config.params import NarrationOptions, ReadingOptions
 from cbx_cli.config.presets import Presets
 from cbx_cli.errors import OutputError, ParamError
-from cbx_cli.files import write_text
+from cbx_cli.files import check_output_path, kind, write_text
 
 SUMMARY = "summary.json"
 
@@ -152,8 +155,14 @@ def prepare_jobs(scripts: list[Path], outputs: BatchOutputs, options: NarrationO
                  cache_dir: Path | None, reading: ReadingOptions | None = None,
                  retakes: Path | None = None) -> list[tuple[Job, Delivery]]:
     """Every script read (books as ``reading`` says), checked and planned with its retake picks (beside it, or all
-    in ``retakes``), and its outputs checked, before any worker starts; the preset files are read once for all of
-    them."""
+    in ``retakes``), and every output of the run (each script's files and the summary) checked against every input
+    of every script, before any worker starts; the preset files are read once for all of them."""
+    summary = outputs.folder / SUMMARY
+    what = _not_a_file(summary)
+    if what is not None:
+        raise OutputError(f"-o folder '{outputs.folder}' has {what} named {SUMMARY}, where cbx batch writes its "
+                          "summary. Move it, or choose another -o folder.")
+    check_output_path(str(summary), "-o")
     presets = Presets()
     jobs = []
     for path in scripts:
@@ -163,11 +172,30 @@ def prepare_jobs(scripts: list[Path], outputs: BatchOutputs, options: NarrationO
         jobs.append((prepare(script, options, model=spec.model, source_name=name, delivery=out,
                              model_dir=spec.model_dir, cache_dir=cache_dir, presets=presets, retakes=picks), out))
     written = [p for _, out in jobs for p in (Path(out.output), *[n.path for n in out.outputs()[1:]])]
-    written.append(outputs.folder / SUMMARY)
-    repeated = next((p for p in written if written.count(p) > 1), None)
+    written.append(summary)
+    counts = Counter(written)
+    repeated = next((p for p in written if counts[p] > 1), None)
     if repeated is not None:
         raise OutputError(f"Two outputs of this batch would be '{repeated}'. Rename the script named like it.")
+    check_clashes([Named(f"{p.name} in -o", p) for p in written], _reads(jobs))
     return jobs
+
+
+def _not_a_file(path: Path) -> str | None:
+    """What ``path`` is when it exists and is not a regular file ("a folder", "a FIFO (named pipe)"), else None."""
+    try:
+        return kind(path.stat().st_mode)
+    except OSError:
+        return None
+
+
+def _reads(jobs: list[tuple[Job, Delivery]]) -> list[Named]:
+    """Every file the run reads, once: each script with its voices, and what all of them share."""
+    found: dict[Path, Named] = {}
+    for job, _ in jobs:
+        for named in job.inputs:
+            found.setdefault(Path(named.path), named)
+    return list(found.values())
 
 
 def check_batchable(options: NarrationOptions) -> None:
@@ -197,15 +225,16 @@ def narrate_batch(scripts: list[Path], outputs: BatchOutputs, options: Narration
             facts = _describe([job for job, _ in jobs], pool)
             cache = TakeCache(cache_root)
             keyed = [_keyed(job, facts) for job, _ in jobs]
-            missing = {key: piece for pieces in keyed for key, piece in pieces if not _cached(cache, key, facts)}
+            missing = {key: piece for pieces in keyed for key, piece in pieces
+                       if not _cached(cache, key, piece.chunk.spoken, facts)}
             state = RunState(len(missing), sum(len(k) for k in keyed) - len(missing),
                              {name: WorkerState(pid) for name, pid in pool.workers.items()})
             render_started = time.monotonic()
             on_event = _storing(cache, state, on_progress)
             state.requeued = pool.run(_batches(list(missing.values()), batch_size), options.retries, on_event)
             render_wall = time.monotonic() - render_started
-            owners = _owners(keyed, missing)
-            results = [_narrate(job, out, facts, pool, spec, cache_root, owners.count(n), command, state.stored)
+            owners = Counter(_owners(keyed, missing))
+            results = [_narrate(job, out, facts, pool, spec, cache_root, owners[n], command, state.stored)
                        for n, (job, out) in enumerate(jobs)]
         finally:
             pool.close()
@@ -244,8 +273,8 @@ def _keyed(job: Job, facts: dict[str, ModelFacts]) -> list[tuple[str, Piece]]:
     return [(key, Piece(chunk, job.voice(chunk.voice))) for key, chunk in zip(keys, job.chunks, strict=True)]
 
 
-def _cached(cache: TakeCache, key: str, facts: dict[str, ModelFacts]) -> bool:
-    hit = cache.get(key)
+def _cached(cache: TakeCache, key: str, text: str, facts: dict[str, ModelFacts]) -> bool:
+    hit = cache.get(key, text)
     return hit is not None and hit.sample_rate in {f.sample_rate for f in facts.values()}
 
 

@@ -15,9 +15,11 @@ def expand_scripts(args: list[str]) -> list[Path]:
     """Each argument is a script file, a folder (its scripts and books, sorted; not its subfolders) or a glob
     pattern; the scripts in argument order, each once."""
     found: list[Path] = []
+    seen: set[Path] = set()
     for arg in args:
         for path in _one_argument(arg):
-            if path.resolve() not in {p.resolve() for p in found}:
+            if path.resolve() not in seen:
+                seen.add(path.resolve())
                 found.append(path)
     if not found:
         raise InputError("No scripts to narrate. Pass script or book files, folders of them, or a glob such as "

@@ -62,9 +62,11 @@ class MemoryCache:
     def __init__(self) -> None:
         self.entries: dict[str, Entry] = {}
 
-    def get(self, key: str) -> CachedTake | None:
+    def get(self, key: str, text: str | None = None) -> CachedTake | None:
         entry = self.entries.get(key)
-        return CachedTake(entry.audio, entry.sample_rate, entry.tokens) if entry else None
+        if entry is None or (text is not None and entry.text != text):
+            return None
+        return CachedTake(entry.audio, entry.sample_rate, entry.tokens)
 
     def put(self, key: str, audio: np.ndarray, sample_rate: int, tokens: int | None = None, text: str = "") -> None:
         self.entries[key] = Entry(key, np.asarray(audio, dtype=np.float32), sample_rate, tokens, text)

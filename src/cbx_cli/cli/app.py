@@ -82,6 +82,8 @@ class CbxGroup(typer.core.TyperGroup):
         except Exception as exc:  # the last net: still one line, unless --debug
             if State.debug:
                 raise
+            if signals.received() is not None:  # the interrupt surfaced wrapped (raised inside an import, say)
+                fail(f"{signals.stopped_by()}.", EXIT_INTERRUPTED)
             fail(f"{type(exc).__name__}: {exc}. Run again with --debug for details.", 1)
         if code == EXIT_INTERRUPTED:  # Typer turns a KeyboardInterrupt into this code, silently
             fail(f"{signals.stopped_by()}.", EXIT_INTERRUPTED)
@@ -152,7 +154,7 @@ def setup_logging(debug: bool) -> None:
     level = logging.DEBUG if State.debug else logging.WARNING
     root = logging.getLogger()
     if not any(getattr(h, "_cbx", False) for h in root.handlers):
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _Stderr()
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
         handler.addFilter(_own_records)
         handler._cbx = True  # type: ignore[attr-defined]
@@ -169,6 +171,18 @@ def setup_logging(debug: bool) -> None:
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", category=UserWarning, module=r"(torch|transformers|diffusers|librosa|perth)")
+
+
+class _Stderr(logging.StreamHandler):
+    """A handler writing to whatever ``sys.stderr`` is when a record comes (a test runner swaps it for each run)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
 
 
 def _own_records(record: logging.LogRecord) -> bool:

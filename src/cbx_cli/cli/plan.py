@@ -73,12 +73,14 @@ def plan_json(the_plan, total: float, spoken: bool = False) -> dict:
             entry["spoken"] = c.spoken
         return entry
 
+    by_chapter: list[list[dict]] = [[] for _ in the_plan.chapters]
+    for c in the_plan.chunks:
+        by_chapter[c.chapter].append(chunk_json(c))
     return {
         "chapters": [
             {"number": info.number, "title": info.title, "words": info.words,
-             "estimated_seconds": round(info.seconds, 1), "selected": info.selected,
-             "chunks": [chunk_json(c) for c in the_plan.chunks if c.chapter == info.number - 1]}
-            for info in the_plan.chapters
+             "estimated_seconds": round(info.seconds, 1), "selected": info.selected, "chunks": chunks}
+            for info, chunks in zip(the_plan.chapters, by_chapter, strict=True)
         ],
         "chunks": len(the_plan.chunks),
         "estimated_seconds": round(total, 1),

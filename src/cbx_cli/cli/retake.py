@@ -76,6 +76,10 @@ def retake(
         err.print(f"Retook chunk(s) {seeds}; the pick is kept in {job.retakes.path}.", markup=False)
 
 
+MAX_MANIFEST_BYTES = 100_000_000
+"""The largest manifest read (as the library reads them)."""
+
+
 def _given(ctx: typer.Context) -> set[str]:
     """The options typed on the command line (or set through the environment), not left at their defaults."""
     typed = (click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.ENVIRONMENT)
@@ -89,15 +93,18 @@ def _is_manifest(target: str) -> bool:
 def _recorded(path: Path) -> dict:
     """The script and options a manifest recorded."""
     from cbx_cli.errors import InputError
+    from cbx_cli.files import FileProblem, read_limited
 
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_limited(path, MAX_MANIFEST_BYTES))
         record = data["command"]
         if not isinstance(record, dict) or not isinstance(record.get("options"), dict):
             raise ValueError("no options recorded")
-    except FileNotFoundError:
-        raise InputError(f"Manifest '{path}' does not exist. Give the manifest the run wrote (--manifest FILE), or "
-                         "the script.") from None
+    except FileProblem as problem:
+        if problem.missing:
+            raise InputError(f"Manifest '{path}' does not exist. Give the manifest the run wrote (--manifest FILE), "
+                             "or the script.") from None
+        raise InputError(f"Manifest '{path}' {problem}. Give the manifest the run wrote (--manifest FILE).") from None
     except KeyError:
         raise InputError(f"Manifest '{path}' does not record the options of its run (it was written before cbx "
                          "kept them): give the script and the options instead, as for cbx book.") from None

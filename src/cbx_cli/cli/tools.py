@@ -47,10 +47,12 @@ def bench(
     from cbx_cli.cli.app import State, setup_logging
     from cbx_cli.config.params import BenchOptions, check_options
     from cbx_cli.errors import ParamError
-    from cbx_cli.tools.bench import format_report, run_bench, write_json
+    from cbx_cli.tools.bench import check_json_output, format_report, run_bench, write_json
 
     setup_logging(opts.debug)
     work = check_options(BenchOptions, chunks=chunks, tokens=tokens, repeats=repeats)
+    if json_path is not None:
+        check_json_output(json_path, opts.model_dir)
     where, _ = resolve_device(opts.device.value)
     if opts.asr:
         from cbx_cli.tools.bench_asr import format_asr_report, run_asr_bench

@@ -32,12 +32,12 @@ def voices_add(
     replace: Annotated[bool, typer.Option("--replace", help="Overwrite a voice of the same name.")] = False,
 ) -> None:
     """Check a recording, store it under NAME, and store its conditioning for --model."""
-    from cbx_cli.api import Narrator, add_voice, get_voice, length_advice
+    from cbx_cli.api import Narrator, add_voice, length_advice, voice_folder
     from cbx_cli.cli.app import State
 
     model = opts.model
     library, root = _library(opts.server_data)
-    existed = get_voice(name, library) is not None
+    existed = voice_folder(name, library) is not None
     narrator = Narrator(model.value, model_dir=opts.model_dir, revision=opts.revision, device=opts.device.value,
                         batched=False, cache_dir=None, engine_factory=State.engine_factory, voices_root=root)
     narrator.on_loaded = _warn_device

@@ -76,11 +76,16 @@ def load_yaml(text: str, max_chars: int = MAX_CHARS, first_line: int = 1) -> Any
 
 
 def read_yaml(path: Path, max_chars: int = MAX_CHARS) -> Any:
-    """`load_yaml` on the file ``path``, read no further than ``max_chars``; `YamlProblem` when it cannot be read."""
+    """`load_yaml` on the file ``path``, a regular file read no further than ``max_chars`` characters' worth of
+    bytes; `YamlProblem` when it cannot be read."""
+    from cbx_cli.files import FileProblem, read_limited
+
     try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read(max_chars + 1)
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
-        raise YamlProblem(f"cannot be read ({reason}). Fix or remove the file.") from None
+        text = read_limited(path, 4 * max_chars).decode("utf-8")
+    except FileProblem as problem:
+        if problem.too_large:
+            raise YamlProblem(f"it is larger than {max_chars:,} characters. Use a smaller file.") from None
+        raise YamlProblem(f"cannot be read ({problem}). Fix or remove the file.") from None
+    except UnicodeDecodeError:
+        raise YamlProblem("cannot be read (not UTF-8 text). Fix or remove the file.") from None
     return load_yaml(text, max_chars)

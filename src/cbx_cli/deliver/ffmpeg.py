@@ -71,6 +71,10 @@ def check_bitrate(value: str) -> str:
     return f"{kilo}k" if kilo is not None else str(int(plain))
 
 
+MAX_COVER_BYTES = 20_000_000
+"""The largest cover image attached (a 3000-pixel JPEG is a few megabytes)."""
+
+
 def check_cover(cover: str | Path) -> Path:
     """The cover image's path, or OutputError: it must exist and be a PNG or JPEG file."""
     path = Path(cover)
@@ -78,6 +82,9 @@ def check_cover(cover: str | Path) -> Path:
         raise OutputError(f"Cover image '{cover}' does not exist. Give the path of a .jpg or .png file.")
     if not path.is_file():
         raise OutputError(f"Cover image '{cover}' is not a file. Give the path of a .jpg or .png file.")
+    if path.stat().st_size > MAX_COVER_BYTES:
+        raise OutputError(f"Cover image '{cover}' is larger than {MAX_COVER_BYTES // 1_000_000} MB. Give a smaller "
+                          ".jpg or .png file (1400 to 3000 pixels square is what stores ask for).")
     try:
         with open(path, "rb") as fh:
             head = fh.read(24)

@@ -11,15 +11,31 @@ import shlex
 
 from cbx_cli.config.models import MODELS
 from cbx_cli.config.names import VOICE_NAME_RE, is_url
-from cbx_cli.errors import InputError
+from cbx_cli.config.ranges import RANGES
+from cbx_cli.errors import InputError, cut
 from cbx_cli.parse.script import BlockOverrides, Script, where
 
 DIRECTIVE_KEYS = ("exaggeration", "model", "preset", "seed", "voice")
 DIRECTIVE_START_RE = re.compile(r"<!--\s*cbx\s*:")
-DIRECTIVE_RE = re.compile(r"<!--\s*cbx\s*:(.*?)-->", re.DOTALL)
-COMMENT_RE = re.compile(r"<!--.*?-->", re.DOTALL)
 SHOWN = "<!-- cbx: ... -->"
 """How messages show a directive."""
+MAX_SEED = int(RANGES["seed"].high)
+"""The largest seed, as --seed allows."""
+
+
+def strip_comments(content: str) -> tuple[str, bool]:
+    """``content`` without its HTML comments, cut where a comment opens that is never closed; and whether one was
+    left open. One pass: a pattern such as ``<!--.*?-->`` would rescan to the end from every unclosed opening."""
+    kept: list[str] = []
+    pos = 0
+    while (start := content.find("<!--", pos)) >= 0:
+        kept.append(content[pos:start])
+        end = content.find("-->", start + 4)
+        if end < 0:
+            return "".join(kept), True
+        pos = end + 3
+    kept.append(content[pos:])
+    return "".join(kept), False
 
 
 def parse_directive(body: str, line: int, name: str | None) -> BlockOverrides:
@@ -58,8 +74,8 @@ def _directive_value(key: str, value: str, at: str) -> object:
             raise InputError(f"{at}exaggeration={value} in {SHOWN} is not a number from 0 to 2.")
         return number
     if key == "seed":
-        if not value.isascii() or not value.isdigit():
-            raise InputError(f"{at}seed={value} in {SHOWN} is not a whole number, 0 or more.")
+        if not value.isascii() or not value.isdigit() or len(value) > 19 or int(value) > MAX_SEED:
+            raise InputError(f"{at}seed={cut(value, 30)} in {SHOWN} is not a whole number from 0 to {MAX_SEED}.")
         return int(value)
     if key == "model" and value not in MODELS:
         raise InputError(f"{at}model={value} in {SHOWN} is not a model. Known: {', '.join(sorted(MODELS))}.")
@@ -72,13 +88,16 @@ def block_directives(content: str, line: int, name: str | None) -> list[BlockOve
     if not DIRECTIVE_START_RE.search(content):
         return []
     found = []
+    lines_before, counted = 0, 0
     for m in DIRECTIVE_START_RE.finditer(content):
-        at_line = line + content.count("\n", 0, m.start())
-        full = DIRECTIVE_RE.match(content, m.start())
-        if full is None:
+        lines_before += content.count("\n", counted, m.start())
+        counted = m.start()
+        at_line = line + lines_before
+        close = content.find("-->", m.end())
+        if close < 0:
             raise InputError(f"{where(name, at_line)}{SHOWN} is not closed: end it with -->.")
-        found.append(parse_directive(full.group(1), at_line, name))
-    rest = COMMENT_RE.sub("", content)
+        found.append(parse_directive(content[m.end() : close], at_line, name))
+    rest, _ = strip_comments(content)
     if rest.strip():
         raise InputError(
             f"{where(name, line)}put {SHOWN} on a line of its own: text next to it would not be spoken."

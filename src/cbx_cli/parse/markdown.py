@@ -20,7 +20,7 @@ from markdown_it import MarkdownIt
 from markdown_it.rules_block import StateBlock
 from markdown_it.token import Token
 
-from cbx_cli.parse.directives import COMMENT_RE, DIRECTIVE_START_RE, block_directives, misplaced_directive
+from cbx_cli.parse.directives import DIRECTIVE_START_RE, block_directives, misplaced_directive, strip_comments
 from cbx_cli.parse.pauses import SEPARATOR_PAUSE, split_pauses
 from cbx_cli.parse.script import BlockOverrides, Script, ScriptBuilder
 
@@ -31,7 +31,7 @@ own: markdown-it recurses about twice per level, so this stays far below Python'
 FRONT_MATTER_RE = re.compile(r"\A(---|\+\+\+)[ \t]*\r?\n(.*?)^(?:\1|\.\.\.)[ \t]*$", re.DOTALL | re.MULTILINE)
 """YAML front matter between ``---`` lines (or ``---`` and ``...``), or TOML between ``+++`` lines."""
 FRONT_MATTER_KEY_RE = {"---": re.compile(r"\s*[\w-]+\s*:"), "+++": re.compile(r"\s*[\w-]+\s*=")}
-TAG_RE = re.compile(r"<[^>]*>")
+TAG_RE = re.compile(r"<[^<>]*>")
 
 
 def _deep(state: StateBlock, start: int, end: int, silent: bool) -> bool:
@@ -220,12 +220,11 @@ class _Walker:
         for directive in block_directives(tok.content, line, self.name):
             self.out.directives.append(directive)
             self.pending = directive.merged_over(self.pending)
-        rest = COMMENT_RE.sub("", tok.content)
-        if "<!--" in rest:
+        rest, unclosed = strip_comments(tok.content)
+        if unclosed:
             lines = tok.map[1] - tok.map[0] - 1 if tok.map else 0
             self.out.warn(line, f"an HTML comment opened here is never closed, so the {lines} line(s) after it are "
                                 "not spoken. Close it with -->.")
-            rest = rest[: rest.index("<!--")]
         hidden = " ".join(html.unescape(TAG_RE.sub(" ", rest)).split())
         if hidden:
             shown = hidden if len(hidden) <= 40 else hidden[:39] + "…"

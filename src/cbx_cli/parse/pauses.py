@@ -7,6 +7,7 @@ A pause tag splits its paragraph there; the part before it is followed by that m
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 
 from cbx_cli.errors import InputError
@@ -20,6 +21,7 @@ MAX_PAUSE = 30.0
 PAUSE_START_RE = re.compile(r"\[\s*pause\b", re.IGNORECASE)
 PAUSE_RE = re.compile(r"\[\s*pause\b([^\[\]]*)\]", re.IGNORECASE)
 PAUSE_VALUE_RE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*(ms|s)?", re.IGNORECASE)
+_NEWLINE_RE = re.compile("\n")
 PAUSE_HINT = "Write [pause 1.5s], [pause 500ms] or [pause 2] (seconds, 0 to 30)."
 
 
@@ -41,11 +43,15 @@ def split_pauses(text: str, line: int, name: str | None, code: Sequence[tuple[in
     `InputError` naming ``name`` and its line.
     """
 
-    def line_at(offset: int) -> int:
-        return line + text.count("\n", 0, offset)
+    breaks = [m.start() for m in _NEWLINE_RE.finditer(text)]
+    code_starts = [a for a, _ in code]
 
-    def in_code(offset: int) -> bool:
-        return any(a <= offset < b for a, b in code)
+    def line_at(offset: int) -> int:
+        return line + bisect_left(breaks, offset)
+
+    def in_code(offset: int) -> bool:  # code spans are in order and do not overlap
+        i = bisect_right(code_starts, offset) - 1
+        return i >= 0 and offset < code[i][1]
 
     parts: list[Part] = []
     pos = 0

@@ -61,6 +61,8 @@ class ChapterInfo:
     """Estimated seconds of audio, pauses included."""
     selected: bool = True
     """Whether --chapters keeps it (every chapter when --chapters is not given)."""
+    written_pauses: float = 0.0
+    """Seconds of silence the chapter writes itself (``[pause]`` tags, separators)."""
 
 
 @dataclass
@@ -69,6 +71,9 @@ class Plan:
     chapter_titles: list[str | None]
     warnings: list[str] = field(default_factory=list)
     split_between_words: int = 0
+    written_pauses: float = 0.0
+    """Seconds of silence the script writes itself (``[pause]`` tags, separators) in the chapters planned; the
+    preset's pauses between sentences and paragraphs are not counted (`check_silence`)."""
     chapters: list[ChapterInfo] = field(default_factory=list)
     """Every chapter of the script, selected or not."""
     skipped: list[Skipped] = field(default_factory=list)
@@ -160,8 +165,10 @@ def plan(
     chunks = state.chunks
     if chunks:
         chunks[-1] = replace(chunks[-1], pause_after=0.0)
+    infos = _chapter_infos(script, chunks)
     planned = Plan(chunks, [c.title for c in script.chapters], [], state.split_words,
-                   _chapter_infos(script, chunks), list(script.skipped))
+                   written_pauses=sum(info.written_pauses for info in infos), chapters=infos,
+                   skipped=list(script.skipped))
     planned.warnings += [*script.warnings, *_skipped_warning(script.skipped),
                          *_warnings(state.dropped_tags, state.split_words),
                          *_long_words(script, assembly.max_chars), *_left_warnings(planned, language)]
@@ -172,7 +179,8 @@ def _chapter_infos(script: Script, chunks: list[Chunk]) -> list[ChapterInfo]:
     seconds = [0.0] * len(script.chapters)
     for chunk in chunks:
         seconds[chunk.chapter] += estimate_seconds(chunk) + chunk.pause_after
-    return [ChapterInfo(n + 1, chapter.title, sum(len(p.text.split()) for p in chapter.paragraphs), seconds[n])
+    return [ChapterInfo(n + 1, chapter.title, sum(len(p.text.split()) for p in chapter.paragraphs), seconds[n],
+                        written_pauses=sum(p.pause_after or 0.0 for p in chapter.paragraphs))
             for n, chapter in enumerate(script.chapters)]
 
 
@@ -205,7 +213,8 @@ def select_chapters(the_plan: Plan, numbers: tuple[int, ...], name: str | None =
                          "their words.")
     chunks[-1] = replace(chunks[-1], pause_after=0.0)
     infos = [replace(info, selected=info.number - 1 in wanted) for info in the_plan.chapters]
-    return replace(the_plan, chunks=chunks, chapters=infos)
+    written = sum(info.written_pauses for info in infos if info.selected)
+    return replace(the_plan, chunks=chunks, chapters=infos, written_pauses=written)
 
 
 def _ranges(numbers: tuple[int, ...]) -> str:
@@ -267,9 +276,10 @@ MAX_SILENCE = 600.0
 
 
 def check_silence(the_plan: Plan) -> None:
-    """Fail when a plan's pauses add up to more than `MAX_SILENCE` and more than its speech: 120 ``[pause 30s]``
-    tags would make an hour of silence, gigabytes of samples held in memory, and no script means that."""
-    silence = sum(c.pause_after for c in the_plan.chunks)
+    """Fail when the pauses a script writes add up to more than `MAX_SILENCE` and more than its speech: 120
+    ``[pause 30s]`` tags would make an hour of silence, gigabytes of samples held in memory, and no script means
+    that. Paragraph breaks are not written pauses: a script of many short paragraphs is only a long script."""
+    silence = the_plan.written_pauses
     speech = sum(estimate_seconds(c) for c in the_plan.chunks)
     if silence > max(MAX_SILENCE, speech):
         raise InputError(

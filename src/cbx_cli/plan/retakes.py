@@ -13,15 +13,40 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from cbx_cli.errors import InputError, ParamError
+from cbx_cli.errors import ParamError, cut, shown
 from cbx_cli.plan.chunks import Chunk, retake_seed
 
 SUFFIX = ".retakes.json"
 VERSION = 1
+MAX_RETAKE_BYTES = 10_000_000
+"""The largest retake file read: about 100,000 picks."""
+
+
+def _schema():
+    """The retake file's pydantic model (built on first use). The file is cbx's own and versioned: a field this
+    version does not know is refused, as is a later version's file."""
+    from typing import Annotated, Literal
+
+    from pydantic import BaseModel, ConfigDict, Field
+
+    from cbx_cli.config.params import Seed
+
+    class PickRecord(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        seed: Seed
+        retake: Annotated[int, Field(ge=1, le=1_000_000)]
+
+    class RetakeFile(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        version: Literal[1]
+        chunks: dict[Annotated[str, Field(pattern="^[0-9a-f]{20}-[0-9]{1,9}$")], PickRecord]
+
+    return RetakeFile
 
 
 @dataclass(frozen=True)
@@ -45,15 +70,15 @@ class Retakes:
 
     @classmethod
     def load(cls, path: Path) -> Retakes:
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            picks = {key: Pick(int(v["seed"]), int(v["retake"])) for key, v in data["chunks"].items()}
-        except FileNotFoundError:
+        """The picks in the retake file ``path`` (none when there is no file), each field checked: a bad file is
+        an InputError naming the file and the field, before any model loads."""
+        from cbx_cli.config.jsonfile import read_record
+
+        if not os.path.lexists(path):
             return cls(path)
-        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise InputError(f"Retake file '{path}' cannot be read ({type(exc).__name__}: {exc}); fix it, or delete "
-                             "it to render every chunk with its planned seed.") from None
-        return cls(path, picks)
+        hint = "Fix it, or delete it to render every chunk with its planned seed."
+        record = read_record(path, _schema(), MAX_RETAKE_BYTES, "Retake file", hint)
+        return cls(path, {key: Pick(p.seed, p.retake) for key, p in record.chunks.items()})
 
     def apply(self, chunks: Sequence[Chunk]) -> list[Chunk]:
         """The chunks, each picked one with its picked seed and retake number."""
@@ -66,6 +91,10 @@ class Retakes:
     def pick(self, chunks: Sequence[Chunk], numbers: Iterable[int], seed: int | None = None) -> list[Chunk]:
         """Pick a new seed for the chunks ``numbers`` (from 1): ``seed``, or each chunk's next derived retake seed.
         Returns the chunks with the picks applied; `save` keeps them."""
+        if seed is not None:
+            from cbx_cli.config.params import NarrationOptions, check_options
+
+            check_options(NarrationOptions, seed=seed)
         chunks = list(chunks)
         keys = chunk_keys(chunks)
         for number in numbers:
@@ -99,21 +128,26 @@ def chunk_keys(chunks: Sequence[Chunk]) -> list[str]:
 
 
 def chunk_numbers(single: Sequence[int] | None, ranges: str | None, total: int) -> list[int]:
-    """The chunk numbers of ``--chunk N`` (repeatable) and ``--chunks 3,7-9``, checked against ``total``."""
-    numbers = list(single or [])
+    """The chunk numbers of ``--chunk N`` (repeatable) and ``--chunks 3,7-9``, checked against ``total`` before any
+    range is counted out (``1-99999999999`` is refused, not expanded)."""
+    spans = [(n, n) for n in single or []]
     for part in (ranges or "").split(","):
         part = part.strip()
         if not part:
             continue
         low, dash, high = part.partition("-")
         try:
-            numbers += list(range(int(low), int(high) + 1)) if dash else [int(low)]
+            spans.append((int(low), int(high)) if dash else (int(low), int(low)))
         except ValueError:
-            raise ParamError(f"--chunks '{ranges}' is not a list of chunk numbers; write e.g. 3,7-9.") from None
-    if not numbers:
+            raise ParamError(f"--chunks '{cut(ranges or '', 60)}' is not a list of chunk numbers; write e.g. 3,7-9.") \
+                from None
+    if not spans:
         raise ParamError("Name the chunks to retake with --chunk N or --chunks 3,7-9 (numbers as `cbx plan` shows).")
-    wrong = [n for n in numbers if not 1 <= n <= total]
-    if wrong:
-        raise ParamError(f"Chunk {wrong[0]} is out of range: the script has {total} chunk(s), numbered from 1 as "
-                         "`cbx plan` shows them.")
-    return sorted(set(numbers))
+    for low, high in spans:
+        if low > high:
+            raise ParamError(f"--chunks {low}-{high} runs backwards; write the lower number first, e.g. {high}-{low}.")
+        wrong = low if not 1 <= low <= total else high if high > total else None
+        if wrong is not None:
+            raise ParamError(f"Chunk {shown(wrong, 30)} is out of range: the script has {total} chunk(s), numbered "
+                             "from 1 as `cbx plan` shows them.")
+    return sorted({n for low, high in spans for n in range(low, high + 1)})

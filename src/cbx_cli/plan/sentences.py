@@ -10,13 +10,20 @@ after an abbreviation. Where pysbd's segments do not line up with the text, the 
 A chunk is a slice of the paragraph's collapsed text: chunks in order, with the single space or nothing that
 stood between them, are the paragraph exactly. Their length is counted as `spoken_length`, in which a Chinese
 character or a Japanese or Korean syllable weighs what a few letters do, as it takes as long to say.
+
+Work is linear in the paragraph's length, however long it is (a book pasted as one paragraph): lengths come from
+prefix sums (`_Text`), tags are found once and looked up by bisection, and pysbd, whose abbreviation rules rescan
+its whole input once per abbreviation, reads a long paragraph in overlapping windows of `PYSBD_WINDOW` characters
+(`_windowed_cuts`), keeping only the cuts it finds with at least `PYSBD_CONTEXT` characters after them.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left, bisect_right
 from functools import lru_cache
+from itertools import accumulate
 
 import pysbd
 from pysbd.languages import LANGUAGE_CODES
@@ -50,43 +57,72 @@ PYSBD_LANGUAGES = frozenset(LANGUAGE_CODES)
 _CLOSERS = "\"'\u201d\u2019)\\]\u300d\u300f\uff09\u3011"
 _FALLBACK_END_RE = re.compile(rf"[.!?\u2026\u061f\u0964]+[{_CLOSERS}]*(?= )")
 _WIDE_CUT_RE = re.compile(rf"[\u3002\uff01\uff1f]+[{_CLOSERS}]*")
-_WIDE_END_RE = re.compile(rf"[\u3002\uff01\uff1f!?][{_CLOSERS}]*$")
+_CLOSER_CHARS = frozenset("\"'\u201d\u2019)]\u300d\u300f\uff09\u3011")
+_WIDE_ENDS = frozenset("\u3002\uff01\uff1f!?")
 _WIDE_CLAUSE_MARKS = "\u3001\uff0c\uff1b\uff1a"
-_CLAUSE_END_RE = re.compile(r"[,;:\u2014\u2013\u3001\uff0c\uff1b\uff1a][\"'\u201d\u2019)\]\u300d\u300f]*$")
+_CLAUSE_MARK_RE = re.compile(r"[,;:\u2014\u2013\u3001\uff0c\uff1b\uff1a][\"'\u201d\u2019)\]\u300d\u300f]{0,3}")
+"""Clause punctuation and up to three closing quotes or brackets after it: where a long sentence may be cut."""
 
-_HAN = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x2FA1F))
-_SYLLABLES = ((0x3040, 0x30FF), (0xAC00, 0xD7AF), (0x1100, 0x11FF), (0x3130, 0x318F))
+_HAN_RE = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
+_SYLLABLE_RE = re.compile("[\u3040-\u30ff\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
+_WIDE_RE = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f\u3000-\u30ff\uff00-\uffef]")
 HAN_WEIGHT = 3
 """A Chinese character (or a Japanese kanji) is one syllable, about as long to say as three letters."""
 SYLLABLE_WEIGHT = 2
 """A kana or a Hangul syllable block: about two letters' worth."""
-
-
-def _char_class(ranges: tuple[tuple[int, int], ...]) -> re.Pattern:
-    return re.compile("[" + "".join(f"{chr(low)}-{chr(high)}" for low, high in ranges) + "]")
-
-
-_HAN_RE = _char_class(_HAN)
-_SYLLABLES_RE = _char_class(_SYLLABLES)
-
-
-def _in(code: int, ranges: tuple[tuple[int, int], ...]) -> bool:
-    return any(low <= code <= high for low, high in ranges)
+_SPACE_RE = re.compile(" ")
+PYSBD_WINDOW = 4000
+"""Characters of a paragraph pysbd reads at once (see the module's docstring)."""
+PYSBD_CONTEXT = 600
+"""Characters after a cut pysbd must have seen for the cut to be kept; the next window starts at the last one."""
 
 
 def is_wide(ch: str) -> bool:
     """A character of a script written without spaces between words (Chinese, Japanese)."""
-    code = ord(ch)
-    return _in(code, _HAN) or _in(code, ((0x3040, 0x30FF), (0x3000, 0x303F), (0xFF00, 0xFFEF)))
+    return _WIDE_RE.match(ch) is not None
 
 
 def spoken_length(text: str) -> int:
     """How long ``text`` is to say, in letters: a Chinese character counts `HAN_WEIGHT`, a kana or Hangul
     syllable `SYLLABLE_WEIGHT`, anything else one."""
-    if text.isascii():  # the common case, and a book's planning time is mostly spent here otherwise
+    if text.isascii():
         return len(text)
     return (len(text) + (HAN_WEIGHT - 1) * len(_HAN_RE.findall(text))
-            + (SYLLABLE_WEIGHT - 1) * len(_SYLLABLES_RE.findall(text)))
+            + (SYLLABLE_WEIGHT - 1) * len(_SYLLABLE_RE.findall(text)))
+
+
+class _Text:
+    """A paragraph's collapsed text with what every step asks of it in constant or logarithmic time: the
+    `spoken_length` of any slice (prefix sums) and whether a position is inside a tag (bisection)."""
+
+    def __init__(self, norm: str):
+        self.norm = norm
+        self.ascii = norm.isascii()
+        self._sums: list[int] | None = None
+        if not self.ascii:
+            weights = [1] * len(norm)
+            for pattern, weight in ((_HAN_RE, HAN_WEIGHT), (_SYLLABLE_RE, SYLLABLE_WEIGHT)):
+                for m in pattern.finditer(norm):
+                    weights[m.start()] = weight
+            self._sums = [0, *accumulate(weights)]
+        tags = [m.span() for m in PARALINGUISTIC_TAG_RE.finditer(norm)]
+        self._tag_starts = [a for a, _ in tags]
+        self._tag_ends = [b for _, b in tags]
+
+    def length(self, a: int, b: int) -> int:
+        """`spoken_length` of ``norm[a:b]``."""
+        return b - a if self._sums is None else self._sums[b] - self._sums[a]
+
+    def reach(self, start: int, end: int, budget: int) -> int:
+        """The furthest position up to ``end`` whose slice from ``start`` is at most ``budget`` long."""
+        if self._sums is None:
+            return min(end, start + budget)
+        return min(end, bisect_right(self._sums, self._sums[start] + budget) - 1)
+
+    def in_tag(self, pos: int) -> bool:
+        """Whether ``pos`` falls strictly inside a tag (a cut there would split it)."""
+        i = bisect_left(self._tag_starts, pos) - 1
+        return i >= 0 and pos < self._tag_ends[i]
 
 
 def _base(language: str | None) -> str:
@@ -98,19 +134,11 @@ def _segmenter(lang: str) -> pysbd.Segmenter:
     return pysbd.Segmenter(language=lang, clean=False)
 
 
-def _tag_spans(norm: str) -> list[tuple[int, int]]:
-    return [m.span() for m in PARALINGUISTIC_TAG_RE.finditer(norm)]
-
-
-def _inside_tag(pos: int, spans: list[tuple[int, int]]) -> bool:
-    return any(start < pos < end for start, end in spans)
-
-
 def _pysbd_cuts(norm: str, lang: str) -> list[int] | None:
     """Positions just after each pysbd segment in ``norm``, or None when the segments don't line up."""
     try:
-        # pysbd's segment() ends by locating each sentence with a regex made for it, a fresh compile per sentence
-        # that also flushes Python's pattern cache for every other rule; the sentences are located here instead
+        # The processor's sentences, not `Segmenter.segment`'s: segment() then finds each sentence in the text again
+        # with a regex compiled for it and run from the start (quadratic); the alignment below does that in one pass.
         segments = _segmenter(lang).processor(norm).process() if norm else []
     except Exception:  # pysbd has crashed on odd input; the regex fallback still works
         return None
@@ -129,8 +157,31 @@ def _pysbd_cuts(norm: str, lang: str) -> list[int] | None:
     return cuts if pos == len(norm) else None
 
 
-def _fallback_cuts(norm: str) -> list[int]:
-    return [m.end() for m in _FALLBACK_END_RE.finditer(norm)]
+def _fallback_cuts(norm: str, start: int = 0, end: int | None = None) -> list[int]:
+    return [m.end() for m in _FALLBACK_END_RE.finditer(norm, start, len(norm) if end is None else end)]
+
+
+def _windowed_cuts(norm: str, lang: str) -> list[int]:
+    """pysbd's cuts in ``norm``, read `PYSBD_WINDOW` characters at a time. A window's cuts are kept up to
+    `PYSBD_CONTEXT` characters before its end (pysbd saw what follows them); the next window starts at the last
+    kept cut, or, inside one very long sentence, at a space near that point. A window whose segments do not line up
+    with the text gets the regex's cuts."""
+    cuts: list[int] = []
+    pos = 0
+    while True:
+        end = len(norm) if len(norm) - pos <= PYSBD_WINDOW else pos + PYSBD_WINDOW
+        if end < len(norm):
+            space = norm.rfind(" ", pos + PYSBD_WINDOW // 2, end)
+            end = space if space > pos else end
+        found = _pysbd_cuts(norm[pos:end], lang)
+        window = [pos + c for c in found] if found is not None else _fallback_cuts(norm, pos, end)
+        if end == len(norm):
+            return cuts + window
+        keep = [c for c in window if c <= end - PYSBD_CONTEXT]
+        cuts += keep
+        nxt = keep[-1] if keep and keep[-1] > pos else norm.rfind(" ", pos + 1, end - PYSBD_CONTEXT)
+        nxt = nxt if nxt > pos else end - PYSBD_CONTEXT
+        pos = nxt + 1 if norm[nxt] == " " else nxt
 
 
 def _joins_english(norm: str, cut: int, last: str) -> bool:
@@ -159,33 +210,44 @@ def _joins(norm: str, cut: int, lang: str) -> bool:
     return last in ABBREVIATIONS_BY_LANGUAGE.get(lang, ()) or norm[cut + 1].islower()
 
 
-def _keep_cut(norm: str, cut: int, spans: list[tuple[int, int]], lang: str) -> bool:
-    if not 0 < cut < len(norm) or _inside_tag(cut, spans):
+def _ends_wide_sentence(norm: str, cut: int) -> bool:
+    """Whether ``norm[:cut]`` ends with 。！？!? and closing quotes or brackets."""
+    i = cut
+    while i > 0 and norm[i - 1] in _CLOSER_CHARS:
+        i -= 1
+    return i > 0 and norm[i - 1] in _WIDE_ENDS
+
+
+def _keep_cut(text: _Text, cut: int, lang: str) -> bool:
+    norm = text.norm
+    if not 0 < cut < len(norm) or text.in_tag(cut):
         return False
     if norm[cut] != " ":
         # No space: only after 。！？ (Chinese, Japanese), so numbers and words are never split.
-        return _WIDE_END_RE.search(norm, 0, cut) is not None and is_wide(norm[cut - 1])
+        return _ends_wide_sentence(norm, cut) and is_wide(norm[cut - 1])
     return not _joins(norm, cut, lang)
 
 
-def sentence_spans(norm: str, language: str | None = None) -> list[tuple[int, int]]:
-    """(start, end) of each sentence of the collapsed text ``norm``; between two, a single space or nothing."""
+def _sentence_spans(text: _Text, language: str | None) -> list[tuple[int, int]]:
+    norm = text.norm
     if not norm:
         return []
     lang = _base(language)
-    cuts = _pysbd_cuts(norm, lang) if lang in PYSBD_LANGUAGES else None
-    if cuts is None:
-        cuts = _fallback_cuts(norm)
+    cuts = _windowed_cuts(norm, lang) if lang in PYSBD_LANGUAGES else _fallback_cuts(norm)
     cuts += [m.end() for m in _WIDE_CUT_RE.finditer(norm)]  # 。！？ with no space after, in any language
-    spans = _tag_spans(norm)
     found: list[tuple[int, int]] = []
     start = 0
     for cut in sorted(set(cuts)):
-        if cut > start and _keep_cut(norm, cut, spans, lang):
+        if cut > start and _keep_cut(text, cut, lang):
             found.append((start, cut))
             start = cut + 1 if norm[cut] == " " else cut
     found.append((start, len(norm)))
     return found
+
+
+def sentence_spans(norm: str, language: str | None = None) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of the collapsed text ``norm``; between two, a single space or nothing."""
+    return _sentence_spans(_Text(norm), language)
 
 
 def split_sentences(text: str, language: str | None = None) -> list[str]:
@@ -194,11 +256,11 @@ def split_sentences(text: str, language: str | None = None) -> list[str]:
     return [norm[a:b] for a, b in sentence_spans(norm, language)]
 
 
-def _pack(norm: str, spans: list[tuple[int, int]], max_chars: int) -> list[tuple[int, int]]:
+def _pack(text: _Text, spans: list[tuple[int, int]], max_chars: int) -> list[tuple[int, int]]:
     """Adjacent spans merged greedily while the merged text stays within ``max_chars`` (`spoken_length`)."""
     packed: list[tuple[int, int]] = []
     for start, end in spans:
-        if packed and spoken_length(norm[packed[-1][0] : end]) <= max_chars:
+        if packed and text.length(packed[-1][0], end) <= max_chars:
             packed[-1] = (packed[-1][0], end)
         else:
             packed.append((start, end))
@@ -216,48 +278,53 @@ def _cut_spans(norm: str, start: int, end: int, cuts: list[int]) -> list[tuple[i
     return [(a, b) for a, b in pieces if b > a]
 
 
-def _word_cuts(norm: str, start: int, end: int) -> list[int]:
+def _word_cuts(text: _Text, start: int, end: int) -> list[int]:
     """Where a sentence may be cut between words: at a space, or between two characters of a script written
     without spaces (never inside a tag, a number or a Latin word)."""
-    spans = _tag_spans(norm)
+    norm = text.norm
+    if text.ascii:
+        return [m.start() for m in _SPACE_RE.finditer(norm, start + 1, end) if not text.in_tag(m.start())]
     cuts = []
     for i in range(start + 1, end):
-        if _inside_tag(i, spans):
-            continue
         if norm[i] == " " or (norm[i - 1] != " " and (is_wide(norm[i - 1]) or is_wide(norm[i]))):
-            cuts.append(i)
+            if not text.in_tag(i):
+                cuts.append(i)
     return cuts
 
 
-def _clause_cuts(norm: str, start: int, end: int) -> list[int]:
+def _clause_cuts(text: _Text, start: int, end: int) -> list[int]:
     """Where a sentence may be cut after clause punctuation: at the space after it, or right after a
     full-width comma (、，；：) where no space follows."""
-    spans = _tag_spans(norm)
+    norm = text.norm
     cuts = []
-    for i in range(start + 1, end):
-        if norm[i] != " " and norm[i - 1] not in _WIDE_CLAUSE_MARKS and not is_wide(norm[i - 1]):
-            continue
-        if not _inside_tag(i, spans) and _CLAUSE_END_RE.search(norm[max(start, i - 4) : i]):
-            cuts.append(i)
+    for m in _CLAUSE_MARK_RE.finditer(norm, start, end):
+        for i in range(m.start() + 1, m.end() + 1):
+            if not start < i < end:
+                continue
+            if norm[i] != " " and norm[i - 1] not in _WIDE_CLAUSE_MARKS and not is_wide(norm[i - 1]):
+                continue
+            if not text.in_tag(i):
+                cuts.append(i)
     return cuts
 
 
-def _split_long(norm: str, start: int, end: int, max_chars: int) -> tuple[list[tuple[int, int]], bool]:
-    if spoken_length(norm[start:end]) <= max_chars:
+def _split_long(text: _Text, start: int, end: int, max_chars: int) -> tuple[list[tuple[int, int]], bool]:
+    if text.length(start, end) <= max_chars:
         return [(start, end)], False
+    norm = text.norm
     pieces: list[tuple[int, int]] = []
     group: list[tuple[int, int]] = []
     word_split = False
-    for a, b in _cut_spans(norm, start, end, _clause_cuts(norm, start, end)):
-        if spoken_length(norm[a:b]) <= max_chars:
+    for a, b in _cut_spans(norm, start, end, _clause_cuts(text, start, end)):
+        if text.length(a, b) <= max_chars:
             group.append((a, b))
             continue
-        pieces += _pack(norm, group, max_chars)
+        pieces += _pack(text, group, max_chars)
         group = []
-        words = _cut_spans(norm, a, b, _word_cuts(norm, a, b))
-        pieces += _pack(norm, words, max_chars)
+        words = _cut_spans(norm, a, b, _word_cuts(text, a, b))
+        pieces += _pack(text, words, max_chars)
         word_split = word_split or len(words) > 1
-    pieces += _pack(norm, group, max_chars)
+    pieces += _pack(text, group, max_chars)
     return pieces, word_split
 
 
@@ -268,13 +335,14 @@ def chunk_text_report(text: str, max_chars: int, language: str | None = None) ->
     if max_chars < 1:
         raise ValueError(f"max_chars must be positive, got {max_chars}")
     norm = collapse(text)
+    measured = _Text(norm)
     pieces: list[tuple[int, int]] = []
     word_splits = 0
-    for start, end in sentence_spans(norm, language):
-        parts, word_split = _split_long(norm, start, end, max_chars)
-        pieces += split_long_words(norm, parts, max_chars)
+    for start, end in _sentence_spans(measured, language):
+        parts, word_split = _split_long(measured, start, end, max_chars)
+        pieces += _split_words(measured, parts, max_chars)
         word_splits += word_split
-    return [norm[a:b] for a, b in _pack(norm, pieces, max_chars)], word_splits
+    return [norm[a:b] for a, b in _pack(measured, pieces, max_chars)], word_splits
 
 
 _SOFT_BREAKS = "-/_.,;:\u2013\u2014"
@@ -286,16 +354,18 @@ def split_long_words(norm: str, spans: list[tuple[int, int]], max_chars: int) ->
     text without spaces, a pasted blob) cut into parts that fit, after a hyphen, slash or punctuation mark where
     there is one, never inside a tag or before a combining mark. The model cannot read a chunk over its bound, and
     no text may be left out; `cbx_cli.plan.chunks` warns about such words."""
-    tags = _tag_spans(norm)
+    return _split_words(_Text(norm), spans, max_chars)
+
+
+def _split_words(text: _Text, spans: list[tuple[int, int]], max_chars: int) -> list[tuple[int, int]]:
+    norm = text.norm
     out: list[tuple[int, int]] = []
     for start, end in spans:
-        while end - start > max_chars or spoken_length(norm[start:end]) > max_chars:
-            limit = min(end, start + max_chars)
-            while limit > start + 1 and spoken_length(norm[start:limit]) > max_chars:
-                limit -= 1
+        while text.length(start, end) > max_chars:
+            limit = max(start + 1, text.reach(start, end, max_chars))
             soft = max(norm.rfind(ch, start + (limit - start) // 2, limit) for ch in _SOFT_BREAKS)
             cut = soft + 1 if soft >= 0 else limit
-            while cut > start + 1 and (_inside_tag(cut, tags) or unicodedata.combining(norm[cut])):
+            while cut > start + 1 and (text.in_tag(cut) or unicodedata.combining(norm[cut])):
                 cut -= 1
             cut = limit if cut <= start + 1 else cut
             out.append((start, cut))

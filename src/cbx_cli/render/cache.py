@@ -1,8 +1,14 @@
 """Content-addressed takes. The key is everything that changes a take's audio; each entry carries a checksum.
 
-An entry is one file: a magic line, a JSON header line, then the float32 samples. It is written to a
-temporary name and renamed into place, so a run killed at any moment leaves either the whole entry or
-none of it; a truncated or altered entry fails its checksum, is removed, and is rendered again.
+An entry is one file, ``<root>/<key[:2]>/<key>.take``: a magic line, a JSON header line, then the float32 samples.
+It is written to a temporary name (``.tmp-*``) and renamed into place, so a run killed at any moment leaves either
+the whole entry or none of it. The header names the entry's key and the full text it speaks, and its checksum
+covers both with the samples: an entry that is truncated, altered, or moved to another entry's place (two takes
+swapped on disk) is corrupt, and its chunk is rendered again with a warning.
+
+The cache trusts nothing in its folder that it did not write: it reads only regular files (never through a link,
+never more than `MAX_ENTRY_BYTES`), and `TakeCache.clear` deletes only its entries and unfinished writes, known by
+name and by header, never following a link out of the folder.
 """
 
 from __future__ import annotations
@@ -12,8 +18,8 @@ import json
 import logging
 import os
 import re
-import shutil
 import signal
+import stat
 import tempfile
 import threading
 import time
@@ -23,15 +29,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cbx_cli import __version__
 from cbx_cli.errors import OutputError
+from cbx_cli.files import FileProblem, read_limited
 from cbx_cli.plan.chunks import Chunk
 
 log = logging.getLogger(__name__)
 
-MAGIC = b"CBXTAKE1\n"
+MAGIC = b"CBXTAKE2\n"
+OLD_MAGICS = (b"CBXTAKE1\n",)
+"""Entries an earlier cbx wrote (their checksum covers only the samples): read as absent, deleted by `clear`."""
 SUFFIX = ".take"
+MAX_ENTRY_BYTES = 64_000_000
+"""The largest entry read: a take is at most 1,000 speech tokens, 40 s, about 4 MB of samples."""
 
 
 @dataclass
@@ -104,20 +116,47 @@ def _deliver(signum: int, handler) -> None:
 
 
 _PREFIX_RE = re.compile(r"[0-9a-f]{2}")
+_ENTRY_RE = re.compile(r"[0-9a-f]{64}" + re.escape(SUFFIX))
+_TEMP_RE = re.compile(r"\.tmp-[a-z0-9_]{8}")
+"""An unfinished entry: `tempfile.mkstemp`'s name with the cache's prefix."""
+
+
+class _Header(BaseModel):
+    """An entry's header line. Fields unknown to this version are refused: such an entry is not one it wrote."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    key: str
+    text: str
+    samples: int = Field(ge=0)
+    sample_rate: int = Field(gt=0, le=1_000_000)
+    sha256: str
+    tokens: int | None = None
+    created: float
+    heard: dict[str, dict] = Field(default_factory=dict)
+
+
+def _checksum(key: str, text: str, body: bytes) -> str:
+    """The digest an entry carries: of its key, its text and its samples, so no part can be swapped for another's."""
+    digest = hashlib.sha256(key.encode("utf-8") + b"\0" + text.encode("utf-8", "surrogatepass") + b"\0")
+    digest.update(body)
+    return digest.hexdigest()
 
 
 def _misplaced(root: Path) -> Iterator[Path]:
-    """What sits where the cache keeps something else: a non-folder at an entry folder's place (``ab``), a folder
-    or other non-file at an entry's place (``ab/ab….take``). `TakeCache.put` could not store a take there."""
+    """What sits where the cache keeps something else: anything but a folder at an entry folder's place (``ab``, a
+    link to a folder included), anything but a regular file at an entry's place (``ab/ab….take``). `TakeCache.put`
+    could not store a take there, or would store it through a link, outside the cache."""
     with os.scandir(root) as prefixes:
         for prefix in prefixes:
             if not _PREFIX_RE.fullmatch(prefix.name):
                 continue
-            if not prefix.is_dir():
+            if not prefix.is_dir(follow_symlinks=False):
                 yield Path(prefix.path)
                 continue
             with os.scandir(prefix.path) as entries:
-                yield from (Path(e.path) for e in entries if e.name.endswith(SUFFIX) and not e.is_file())
+                yield from (Path(e.path) for e in entries
+                            if _ENTRY_RE.fullmatch(e.name) and not e.is_file(follow_symlinks=False))
 
 
 def check_cache(root: Path) -> None:
@@ -136,11 +175,24 @@ def check_cache(root: Path) -> None:
     except OSError as exc:
         raise OutputError(f"Cache folder '{root}' cannot be written: {exc.strerror or exc}. {hint}") from None
     if bad is not None:
-        what = "a folder" if bad.is_dir() else "a file" if bad.is_file() else "something else"
+        what = "a link" if bad.is_symlink() else "a folder" if bad.is_dir() else "a file" if bad.is_file() \
+            else "something else"
         raise OutputError(
-            f"Cache folder '{root}' has {what} at '{bad}', where the cache keeps its own files. Run 'cbx cache "
-            "clear' to repair it, or pass --no-cache."
+            f"Cache folder '{root}' has {what} at '{bad}', where the cache keeps its own files. Move or remove it "
+            "(cbx deletes only the takes it wrote), or pass --no-cache."
         )
+
+
+def _is_ours(path: Path) -> bool:
+    """Whether ``path`` is a regular file (not a link) that starts as a cbx entry does."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return False
+    try:
+        return stat.S_ISREG(os.fstat(fd).st_mode) and os.read(fd, len(MAGIC)) in (MAGIC, *OLD_MAGICS)
+    finally:
+        os.close(fd)
 
 
 class TakeCache:
@@ -152,64 +204,85 @@ class TakeCache:
     def _path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}{SUFFIX}"
 
-    def get(self, key: str) -> CachedTake | None:
-        """The stored take, or None when absent or damaged (a damaged entry is removed)."""
+    def path_of(self, key: str) -> Path:
+        """Where the entry of ``key`` is (or would be) kept."""
+        return self._path(key)
+
+    def get(self, key: str, text: str | None = None) -> CachedTake | None:
+        """The stored take of ``key`` (whose text is ``text``, when given), or None when absent or unusable. An
+        entry that is damaged, or holds another key's or another text's take, is corrupt: counted, named in a
+        warning, and rendered again (a damaged one is removed; what is not a cbx entry is left where it is)."""
         path = self._path(key)
         try:
-            data = path.read_bytes()
-        except FileNotFoundError:
+            data = read_limited(path, MAX_ENTRY_BYTES, follow_links=False)
+        except FileProblem as problem:
+            if not problem.missing:
+                self._corrupt(path, f"it {problem}")
             return None
-        except OSError as exc:
-            log.warning("cache entry %s unreadable: %s", path, exc)
-            return None
-        take = self._decode(data)
+        if data.startswith(OLD_MAGICS):
+            return None  # an earlier version's entry: rendered again and replaced
+        take, why = self._decode(data, key, text)
         if take is None:
-            self.corrupt += 1
-            log.warning("cache entry %s is damaged; it will be rendered again", path.name)
-            path.unlink(missing_ok=True)
+            self._corrupt(path, why)
+            if why.startswith("it is damaged") and data.startswith(MAGIC):
+                path.unlink(missing_ok=True)
             return None
-        os.utime(path)  # keep recently used entries through `cache clear --older-than`
+        os.utime(path, follow_symlinks=False)  # keep recently used entries through `cache clear --older-than`
         return take
 
+    def _corrupt(self, path: Path, why: str) -> None:
+        self.corrupt += 1
+        log.warning("take cache entry %s cannot be used: %s; its chunk is rendered again", path.name, why)
+
     @staticmethod
-    def _decode(data: bytes) -> CachedTake | None:
+    def _decode(data: bytes, key: str, text: str | None) -> tuple[CachedTake | None, str]:
+        """The take in an entry's bytes, or None and why not."""
+        damaged = "it is damaged (a truncated or altered file)"
         if not data.startswith(MAGIC):
-            return None
+            return None, "it is not a take cbx wrote"
         rest = data[len(MAGIC):]
         newline = rest.find(b"\n")
         if newline < 0:
-            return None
+            return None, damaged
         try:
-            header = json.loads(rest[:newline])
-            body = rest[newline + 1:]
-            if len(body) != header["samples"] * 4 or hashlib.sha256(body).hexdigest() != header["sha256"]:
-                return None
-            audio = np.frombuffer(body, dtype="<f4").astype(np.float32)
-            heard = header.get("heard") or {}
-            return CachedTake(audio, int(header["sample_rate"]), header.get("tokens"),
-                              heard if isinstance(heard, dict) else {})
-        except (ValueError, KeyError, TypeError):
-            return None
+            header = _Header.model_validate_json(rest[:newline])
+        except ValidationError:
+            return None, damaged
+        body = rest[newline + 1:]
+        if len(body) != header.samples * 4 or _checksum(header.key, header.text, body) != header.sha256:
+            return None, damaged
+        if header.key != key:
+            return None, "it holds the take of another chunk (moved or copied from another entry)"
+        if text is not None and header.text != text:
+            return None, "it holds a take of another text"
+        audio = np.frombuffer(body, dtype="<f4").astype(np.float32)
+        return CachedTake(audio, header.sample_rate, header.tokens, header.heard), ""
 
     def put(self, key: str, audio: np.ndarray, sample_rate: int, tokens: int | None = None, text: str = "",
             heard: dict[str, dict] | None = None) -> None:
-        """Store a take (and what speech recognition heard in it, by model name), replacing any entry of the key."""
+        """Store a take (and what speech recognition heard in it, by model name), replacing any entry of the key.
+        What is in the entry's place and is not a cbx entry is left alone (the take is then not stored)."""
         body = np.ascontiguousarray(audio, dtype="<f4").tobytes()
         header = {
+            "key": key,
+            "text": text,
             "samples": len(body) // 4,
             "sample_rate": sample_rate,
-            "sha256": hashlib.sha256(body).hexdigest(),
+            "sha256": _checksum(key, text, body),
             "tokens": tokens,
-            "text": text[:200],
             "created": time.time(),
         }
         if heard:
             header["heard"] = heard
-        data = MAGIC + json.dumps(header, ensure_ascii=False).encode("utf-8") + b"\n" + body
+        data = MAGIC + json.dumps(header, ensure_ascii=False).encode("utf-8", "surrogatepass") + b"\n" + body
         path = self._path(key)
         with _signals_deferred():
             try:
+                if path.parent.is_symlink():
+                    raise OSError(f"'{path.parent}' is a link")
                 path.parent.mkdir(parents=True, exist_ok=True)
+                if os.path.lexists(path) and not _is_ours(path):
+                    raise OSError(f"'{path}' is not a cbx entry")
                 fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
             except OSError as exc:
                 self._not_stored(exc)
@@ -235,30 +308,70 @@ class TakeCache:
                         self.root, exc.strerror or exc)
 
     def _entries(self) -> list[Path]:
+        """The files named as entries, in real entry folders (links are not followed)."""
         if not self.root.is_dir():
             return []
-        return [p for p in self.root.glob(f"*/*{SUFFIX}") if p.is_file()]
+        found = []
+        with os.scandir(self.root) as prefixes:
+            for prefix in prefixes:
+                if _PREFIX_RE.fullmatch(prefix.name) and prefix.is_dir(follow_symlinks=False):
+                    with os.scandir(prefix.path) as entries:
+                        found += [Path(e.path) for e in entries
+                                  if _ENTRY_RE.fullmatch(e.name) and e.is_file(follow_symlinks=False)]
+        return found
 
     def info(self) -> CacheInfo:
         entries = self._entries()
-        return CacheInfo(self.root, len(entries), sum(p.stat().st_size for p in entries))
+        return CacheInfo(self.root, len(entries), sum(p.lstat().st_size for p in entries))
 
     def clear(self, older_than_days: float | None = None) -> int:
-        """Remove entries (only those unused for more than the given days, if given); returns how many. Whatever
-        sits where the cache keeps its own files, and unfinished entries, go too."""
+        """Remove the cache's entries, and the unfinished writes a killed run left, that were last used more than
+        ``older_than_days`` days ago (all of them without it); returns how many entries. Only what the cache wrote
+        goes: a regular file named as an entry (or a temporary write) that starts as an entry does, in an entry
+        folder that is a real folder. Nothing is read or removed through a link."""
         cutoff = None if older_than_days is None else time.time() - older_than_days * 86400
+        try:
+            root = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            return 0
         removed = 0
-        for path in self._entries():
-            if cutoff is None or path.stat().st_mtime < cutoff:
-                path.unlink(missing_ok=True)
-                removed += 1
-        if not self.root.is_dir():
-            return removed
-        for bad in list(_misplaced(self.root)):
-            if bad.is_dir() and not bad.is_symlink():
-                shutil.rmtree(bad, ignore_errors=True)
-            else:
-                bad.unlink(missing_ok=True)
-        for tmp in self.root.glob("*/.tmp-*"):
-            tmp.unlink(missing_ok=True)
+        try:
+            for prefix in os.scandir(root):
+                if not _PREFIX_RE.fullmatch(prefix.name) or not prefix.is_dir(follow_symlinks=False):
+                    continue
+                try:
+                    folder = os.open(prefix.name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=root)
+                except OSError:
+                    continue
+                try:
+                    removed += _clear_folder(folder, prefix.name, cutoff)
+                finally:
+                    os.close(folder)
+        finally:
+            os.close(root)
         return removed
+
+
+def _clear_folder(folder: int, prefix: str, cutoff: float | None) -> int:
+    """Remove what `TakeCache.clear` may from one entry folder (an open descriptor); returns how many entries."""
+    removed = 0
+    for item in os.scandir(folder):
+        entry = _ENTRY_RE.fullmatch(item.name) is not None and item.name.startswith(prefix)
+        if not (entry or _TEMP_RE.fullmatch(item.name)):
+            continue
+        try:
+            info = os.stat(item.name, dir_fd=folder, follow_symlinks=False)
+            if not stat.S_ISREG(info.st_mode) or (cutoff is not None and info.st_mtime >= cutoff):
+                continue
+            fd = os.open(item.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=folder)
+            try:
+                start = os.read(fd, len(MAGIC))
+            finally:
+                os.close(fd)
+            ours = start in (MAGIC, *OLD_MAGICS) or (not entry and MAGIC.startswith(start))  # a write cut short
+            if ours:
+                os.unlink(item.name, dir_fd=folder)
+                removed += entry
+        except OSError:
+            continue
+    return removed

@@ -112,7 +112,7 @@ def _from_cache(
     for request in requests:
         chunk = request.chunk
         key = take_key(identity, request.voice.id, chunk)
-        hit = cache.get(key) if cache else None
+        hit = cache.get(key, chunk.spoken) if cache else None
         if hit is not None and hit.sample_rate == sr:
             heard = {name: h for name, data in hit.heard.items() if (h := Heard.from_json(data)) is not None}
             ready.append(Take(chunk, hit.audio, len(hit.audio) / sr, hit.tokens, from_cache=True, key=key,
@@ -259,10 +259,12 @@ def render(
                for r in requests for a in range(candidates)]
     try:
         while pending:
-            new = _takes(pending, run)
+            new: dict[int, list[Take]] = {}
+            for take in _takes(pending, run):
+                new.setdefault(take.chunk.index, []).append(take)
             pending = []
-            for index in dict.fromkeys(t.chunk.index for t in new):
-                tried[index] += [t for t in new if t.chunk.index == index]
+            for index, made in new.items():
+                tried[index] += made
                 takes = tried[index]
                 if not any(t.passed for t in takes) and len(takes) < candidates + retries:
                     run.stats.retried += len(takes) == candidates

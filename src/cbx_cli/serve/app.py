@@ -340,11 +340,11 @@ def _voices(app: FastAPI, server: Server) -> None:
 
     @app.post("/v1/voices", status_code=201)
     async def add(req: VoiceRequest, key_id: str = Depends(server.key(CBX))):
-        from cbx_cli.api import add_voice, check_new, get_voice
+        from cbx_cli.api import add_voice, check_new, voice_folder
 
         own = service.key_voices(key_id)
         check_new(req.name, True, own)  # the name alone
-        if get_voice(req.name, service.shared) is not None:
+        if voice_folder(req.name, service.shared) is not None:
             raise RequestError(f"Voice '{req.name}' is one of this server's shared voices: it cannot be replaced. "
                                "Choose another name.", 403)
         check_new(req.name, req.replace, own)
@@ -360,18 +360,17 @@ def _voices(app: FastAPI, server: Server) -> None:
 
     @app.delete("/v1/voices/{name}", status_code=204)
     async def remove(name: str, key_id: str = Depends(server.key(CBX))):
-        from cbx_cli.api import get_voice, remove_voice
-        from cbx_cli.config.names import VOICE_NAME_RE
+        from cbx_cli.api import remove_voice, voice_folder
 
         own = service.key_voices(key_id)
-        if VOICE_NAME_RE.fullmatch(name) and get_voice(name, own) is not None:
+        if voice_folder(name, own) is not None:  # a voice whose record is broken can be removed too
             try:
                 await run_in_threadpool(remove_voice, name, own)
             except OSError as exc:
                 raise StorageError(f"The server's voices cannot be written in '{own}' ({exc.strerror or exc}).") \
                     from None
             return Response(status_code=204)
-        if VOICE_NAME_RE.fullmatch(name) and get_voice(name, service.shared) is not None:
+        if voice_folder(name, service.shared) is not None:
             raise RequestError(f"Voice '{name}' is one of this server's shared voices: only its operator can remove "
                                "it.", 403)
         raise RequestError(f"No voice '{cut(name, 40)}' in the library.", 404)

@@ -149,9 +149,9 @@ class Service:
         return self.key_voices(key_id), self.shared
 
     def has_voice(self, name: str, key_id: str) -> bool:
-        from cbx_cli.api import get_voice
+        from cbx_cli.api import voice_folder
 
-        return any(get_voice(name, root) is not None for root in self.voice_roots(key_id))
+        return any(voice_folder(name, root) is not None for root in self.voice_roots(key_id))
 
     # -- requests → jobs -------------------------------------------------------------------------------------------
 

@@ -363,5 +363,18 @@ def _fmt(x) -> str:
     return str(x)
 
 
+def check_json_output(path: Path, model_dir: Path | None) -> None:
+    """``--json`` is an output like any other: writable, and none of the files a bench reads (the user's presets
+    and config, the ``--model-dir`` files), checked before anything loads."""
+    from cbx_cli.deliver.safety import Named, check_clashes, model_dir_files, user_files
+    from cbx_cli.files import check_output_path
+
+    check_output_path(str(path), "--json")
+    check_clashes([Named("--json", path)], [*user_files(), *model_dir_files(model_dir)])
+
+
 def write_json(result: dict, path: Path) -> None:
-    Path(path).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    """The results as JSON, written atomically."""
+    from cbx_cli.files import write_text
+
+    write_text(path, json.dumps(result, indent=2) + "\n")

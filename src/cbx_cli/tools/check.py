@@ -92,9 +92,14 @@ def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
     """All samples of ``path`` as float64 ``(n, channels)`` and the sample rate."""
     import soundfile as sf
 
+    from cbx_cli.files import FileProblem, stat_regular
+
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"Audio file '{path}' does not exist. Give the path of a file cbx wrote.")
+    try:
+        stat_regular(path)
+    except FileProblem as problem:
+        reason = "does not exist" if problem.missing else str(problem)
+        raise InputError(f"Audio file '{path}' {reason}. Give the path of a file cbx wrote.") from None
     if path.suffix.lower().lstrip(".") in FFMPEG_DECODED:
         return _decode_ffmpeg(path)
     try:
@@ -145,6 +150,10 @@ def acx_check(path: Path) -> list[Requirement]:
     audio, sr = read_audio(path)
     if audio.size == 0:
         raise InputError(f"Audio file '{path}' has no samples; there is nothing to check.")
+    bad = int(np.count_nonzero(~np.isfinite(audio)))
+    if bad:
+        raise InputError(f"Audio file '{path}' has {bad:,} sample(s) that are not numbers (NaN or infinite): it is "
+                         "damaged and fails every check. Export or render it again.")
     return measure(audio, sr)
 
 

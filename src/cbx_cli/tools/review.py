@@ -14,9 +14,7 @@ from __future__ import annotations
 import base64
 import html
 import io
-import json
 import os
-import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,11 +22,12 @@ from typing import Any
 
 import numpy as np
 
+from cbx_cli.deliver.manifest import read_manifest
+from cbx_cli.deliver.safety import Named, check_clashes
 from cbx_cli.errors import InputError
+from cbx_cli.files import check_output_path, write_bytes_atomic
 from cbx_cli.render.cache import TakeCache
 
-TAKE_KEY = re.compile(r"[0-9a-f]{64}")
-"""A take-cache key as `take_key` makes it; nothing else in a manifest names a file to read."""
 OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
 """The sample rates an Opus stream carries; a take at another rate is resampled to the next one up."""
 
@@ -51,17 +50,14 @@ class ReviewChunk:
 
 
 def load_manifest(path: Path) -> dict[str, Any]:
-    """A render's manifest (`--manifest`), or an InputError saying what to pass instead."""
+    """A render's manifest (`--manifest`), checked field by field, or an InputError saying what to pass instead."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"Manifest '{path}' does not exist; write one with `cbx book ... --manifest FILE`.") from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise InputError(f"Manifest '{path}' cannot be read as JSON ({exc}); pass the file --manifest wrote.") \
-            from None
-    if not isinstance(data, dict) or not isinstance(data.get("chunks"), list):
-        raise InputError(f"'{path}' is not a cbx manifest (no list of chunks); pass the file --manifest wrote.")
-    return data
+        return read_manifest(path)
+    except InputError as exc:
+        if not Path(path).exists() and not Path(path).is_symlink():
+            raise InputError(f"Manifest '{path}' does not exist; write one with `cbx book ... --manifest FILE`.") \
+                from None
+        raise exc from None
 
 
 def flags_of(entry: dict[str, Any]) -> list[str]:
@@ -78,11 +74,8 @@ def review_chunks(manifest: dict[str, Any], cache: TakeCache | None) -> list[Rev
     Takes are read and encoded on a thread per core (libsndfile's encoder runs outside the GIL): Opus encodes an
     hour of takes in about a minute on one core, and only the takes being encoded are held in memory."""
     titles = _chapter_titles(manifest)
-    rows = []
-    for number, entry in enumerate(manifest["chunks"], 1):
-        if not isinstance(entry, dict):
-            raise InputError(f"Chunk {number} of the manifest is not an object; pass the file --manifest wrote.")
-        rows.append(ReviewChunk(number, titles.get(entry.get("chapter"), "Chapter"), entry, flags=flags_of(entry)))
+    rows = [ReviewChunk(number, titles.get(entry.get("chapter"), "Chapter"), entry, flags=flags_of(entry))
+            for number, entry in enumerate(manifest["chunks"], 1)]
     if cache is not None:
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
             list(pool.map(lambda row: _add_audio(row, cache), rows))
@@ -92,7 +85,7 @@ def review_chunks(manifest: dict[str, Any], cache: TakeCache | None) -> list[Rev
 def _add_audio(row: ReviewChunk, cache: TakeCache) -> None:
     """The row's take from the cache, as the output has it, encoded for the page (nothing when it is missing)."""
     key = row.entry.get("take")
-    hit = cache.get(key) if isinstance(key, str) and TAKE_KEY.fullmatch(key) else None
+    hit = cache.get(key) if key else None
     if hit is not None:
         audio = _trimmed(hit.audio, hit.sample_rate, row.entry.get("trimmed"))
         row.seconds = len(audio) / hit.sample_rate
@@ -108,14 +101,9 @@ def _trimmed(audio: np.ndarray, sample_rate: int, trimmed: Any) -> np.ndarray:
 
 def _chapter_titles(manifest: dict[str, Any]) -> dict[Any, str]:
     """Chapter index → title. The manifest lists chapters in the order their first chunks come."""
-    order: list[Any] = []
-    for entry in manifest["chunks"]:
-        chapter = entry.get("chapter") if isinstance(entry, dict) else None
-        if chapter not in order:
-            order.append(chapter)
+    order = list(dict.fromkeys(entry.get("chapter") for entry in manifest["chunks"]))
     marks = manifest.get("chapters") or []
-    return {ch: str(marks[i].get("title")) if i < len(marks) and isinstance(marks[i], dict) else f"Chapter {i + 1}"
-            for i, ch in enumerate(order)}
+    return {ch: str(marks[i].get("title")) if i < len(marks) else f"Chapter {i + 1}" for i, ch in enumerate(order)}
 
 
 def opus_data_uri(audio: np.ndarray, sample_rate: int) -> str:
@@ -229,23 +217,25 @@ def render_page(manifest: dict[str, Any], rows: list[ReviewChunk], title: str) -
     )
 
 
-def build_review(manifest_path: Path, cache_dir: Path | None = None) -> str:
-    """The review page for a manifest; takes come from ``cache_dir``, else the cache the manifest names."""
+def build_review(manifest_path: Path, cache_dir: Path | None = None, page: Path | None = None) -> str:
+    """The review page for a manifest; takes come from ``cache_dir``, else the cache the manifest names. With
+    ``page`` (where the page goes), that path is checked first against every take the page reads."""
     manifest = load_manifest(manifest_path)
     where = cache_dir if cache_dir is not None else manifest.get("cache")
     cache = TakeCache(Path(where)) if where else None
+    if page is not None and cache is not None:
+        takes = [Named(f"the take of chunk {n}", cache.path_of(e["take"]))
+                 for n, e in enumerate(manifest["chunks"], 1) if e.get("take")]
+        check_clashes([Named("-o", Path(page))], takes)
     return render_page(manifest, review_chunks(manifest, cache), f"Review of {Path(manifest_path).name}")
 
 
 def write_review(manifest_path: Path, page: Path, cache_dir: Path | None = None) -> str:
     """Write the review page of ``manifest_path`` to ``page`` atomically, never over the manifest, and return it.
     The page's path is checked before any take is read."""
-    from cbx_cli.deliver.safety import Named, check_clashes
-    from cbx_cli.files import check_output_path, write_bytes_atomic
-
     check_output_path(str(page), "-o")
     check_clashes([Named("-o", page)], [Named("the manifest", manifest_path)])
-    text = build_review(manifest_path, cache_dir)
+    text = build_review(manifest_path, cache_dir, page)
     write_bytes_atomic(page, text.encode("utf-8"))
     return text
 

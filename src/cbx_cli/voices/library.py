@@ -104,27 +104,70 @@ class LibraryConditioning:
         return conds_path(folder, model, checkpoint_id) if folder is not None and checkpoint_id else None
 
 
-def _read(folder: Path, name: str | None = None) -> Voice | None:
+MAX_RECORD_BYTES = 100_000
+"""The largest ``voice.json`` read (a record is a few hundred bytes)."""
+
+
+def _record_schema():
+    """The pydantic model of ``voice.json`` (built on first use). Fields a later cbx may add are ignored; the
+    reference must be a file of the voice's own folder."""
+    from typing import Annotated
+
+    from pydantic import BaseModel, ConfigDict, Field
+
+    from cbx_cli.voices.audio import MAX_VOICE_SECONDS
+
+    class VoiceRecord(BaseModel):
+        model_config = ConfigDict(extra="ignore")
+        name: str
+        source: str
+        seconds: Annotated[float, Field(gt=0.0, le=MAX_VOICE_SECONDS, allow_inf_nan=False)]
+        added: str
+        reference: Annotated[str, Field(pattern=r"^reference(\.[A-Za-z0-9]{1,10})?$")]
+
+    return VoiceRecord
+
+
+def _read(folder: Path, name: str | None = None, strict: bool = False) -> Voice | None:
+    """The voice in ``folder``; a broken record is a VoiceError naming its file and field with ``strict``, else a
+    warning and None (the voice is left out of the list)."""
+    from cbx_cli.config.jsonfile import read_record
+    from cbx_cli.errors import InputError
+
+    voice_name = name or folder.name
+    hint = f"Remove the voice (cbx voices remove {voice_name}) and add it again."
     try:
-        meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
-        reference = folder / meta["reference"]
-        return Voice(
-            name=name or folder.name, dir=folder, reference=reference, source=str(meta["source"]),
-            seconds=float(meta["seconds"]), added=str(meta["added"]),
-        )
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        log.warning("skipping voice folder %s: %s", folder, exc)
+        record = read_record(folder / META_FILE, _record_schema(), MAX_RECORD_BYTES, "Voice record", hint)
+    except InputError as exc:
+        if strict:
+            raise VoiceError(exc.message) from None
+        log.warning("skipping voice folder %s: %s", folder, exc.message)
         return None
+    return Voice(name=voice_name, dir=folder, reference=folder / record.reference, source=record.source,
+                 seconds=record.seconds, added=record.added)
 
 
-def get_voice(name: str, root: Path | None = None) -> Voice | None:
-    """The library voice called ``name``, or None."""
+def voice_folder(name: str, root: Path | None = None) -> Path | None:
+    """The folder of voice ``name`` in the library ``root`` (default: the user's) if there is one (a record in it,
+    whatever its state), else None."""
     if not VOICE_NAME_RE.fullmatch(name):
         return None
     folder = (root or voices_dir()) / name
-    if not (folder / META_FILE).is_file():
-        return None
-    return _read(folder)
+    return folder if os.path.lexists(folder / META_FILE) else None
+
+
+def get_voice(name: str, root: Path | None = None) -> Voice | None:
+    """The voice called ``name`` in the library ``root``, or None; a VoiceError when its record is broken."""
+    folder = voice_folder(name, root)
+    return _read(folder, strict=True) if folder is not None else None
+
+
+def voice_names(root: Path | None = None) -> set[str]:
+    """The names of the library's voices, without reading their records."""
+    root = root or voices_dir()
+    if not root.is_dir():
+        return set()
+    return {d.name for d in root.iterdir() if VOICE_NAME_RE.fullmatch(d.name) and os.path.lexists(d / META_FILE)}
 
 
 def list_voices(root: Path | None = None) -> list[Voice]:
@@ -132,7 +175,7 @@ def list_voices(root: Path | None = None) -> list[Voice]:
     root = root or voices_dir()
     if not root.is_dir():
         return []
-    found = (_read(d) for d in sorted(root.iterdir()) if VOICE_NAME_RE.fullmatch(d.name) and (d / META_FILE).is_file())
+    found = (_read(d) for d in sorted(root.iterdir()) if VOICE_NAME_RE.fullmatch(d.name) and (d / META_FILE).exists())
     return [v for v in found if v is not None]
 
 
@@ -146,7 +189,7 @@ def _unknown(name: str, root: Path | None = None) -> VoiceError:
 def check_new(name: str, replace: bool = False, root: Path | None = None) -> None:
     """Fail unless ``name`` is a valid name that is free (or ``replace`` is set)."""
     check_name(name)
-    if not replace and get_voice(name, root) is not None:
+    if not replace and voice_folder(name, root) is not None:
         raise VoiceError(f"Voice '{name}' already exists. Pass --replace to overwrite it, or choose another name.")
 
 
@@ -224,13 +267,13 @@ def _file_digest(path: Path) -> str:
 
 
 def remove_voice(name: str, root: Path | None = None) -> None:
-    """Delete voice ``name`` and its stored conditioning."""
-    voice = get_voice(name, root)
-    if voice is None:
+    """Delete voice ``name`` and its stored conditioning (a voice whose record is broken too)."""
+    folder = voice_folder(name, root)
+    if folder is None:
         raise _unknown(name, root)
     root = root or voices_dir()
     trash = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".old", dir=root))
-    os.replace(voice.dir, trash / name)
+    os.replace(folder, trash / name)
     shutil.rmtree(trash, ignore_errors=True)
 
 

@@ -17,6 +17,8 @@ test file with its table of cases.
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Callable
 from typing import NamedTuple
 
 from cbx_cli.parse.tags import BRACKET_TAG_RE
@@ -33,6 +35,7 @@ from cbx_cli.plan.normalize import (
     phones,
     ranges,
     roman,
+    signs,
     times,
     years,
 )
@@ -56,7 +59,8 @@ RULES: tuple[Rule, ...] = (
     roman.LEADING,
     # Then whatever contains numbers, the most specific shapes before the plain ones that would eat them:
     # figures with a slash or a dash that are one thing (24/7, a telephone number, a date) before ranges.
-    numbers.ABOUT,
+    signs.ABOUT,
+    numbers.SCIENTIFIC,
     fractions.IDIOM,
     years.YEAR_RANGE,
     phones.TELEPHONE,
@@ -83,17 +87,18 @@ RULES: tuple[Rule, ...] = (
     money.CODE_AFTER,
     money.CENTS,
     money.PERCENT,
-    numbers.BY,
+    signs.BY,
     fractions.FRACTION,
     measures.FEET_INCHES,
     measures.MEASURE,
+    numbers.POWER,
     numbers.TIMES,
     ordinals.ORDINAL,
     years.ERA_AFTER,
     years.ERA_BEFORE,
     years.DECADE,
     years.YEAR,
-    numbers.NUMBER_SIGN,
+    signs.NUMBER_SIGN,
     numbers.DOTTED,
     numbers.BARE_FRACTION,
     numbers.NUMBER,
@@ -107,13 +112,46 @@ class Normalized(NamedTuple):
 
     spoken: str
     left_as_written: tuple[str, ...]
-    """Tokens with figures in them that are read as written ("1.2.3.4", "x86-64"); every figure for a
-    language num2words does not say."""
+    """Tokens with figures in them that are read as written ("1.2.3.4", "x86-64", "H₂O"); every figure for a
+    language num2words does not say. A figure is a digit of any script or another number character."""
 
 
 _TOKEN_RE = re.compile(f"[^\\s{UNSPACED}]+")
 _FIGURES = frozenset("0123456789")
 _EDGES = "\"'“”‘’«»()[]{}.,;:!?…"
+_DIGIT_RE = re.compile(r"\d")
+"""Any decimal digit: 0-9, and those of other scripts (٣, ३, ３), which the rules read once they are 0-9."""
+
+
+def _has_figures(token: str) -> bool:
+    """Whether ``token`` holds a figure: a digit of any script, or another number character (², ₂, ½, Ⅻ)."""
+    if token.isascii():
+        return not _FIGURES.isdisjoint(token)
+    return any(unicodedata.category(ch) in ("Nd", "No") or "\u2160" <= ch <= "\u2188" for ch in token)
+
+
+def _ascii_digits(text: str) -> str:
+    """``text`` with every decimal digit of another script as its 0-9 figure, so the rules read it."""
+    if text.isascii():
+        return text
+    return _DIGIT_RE.sub(lambda m: str(unicodedata.digit(m.group())), text)
+
+
+def _digits_put_back(text: str) -> Callable[[str], str] | None:
+    """For ``text`` about to go through `_ascii_digits`: the function that writes back, as they were, the tokens of
+    other scripts' digits that no rule read (left as written means as written); None when there are none."""
+    waiting: dict[str, list[str]] = {}
+    for token in _TOKEN_RE.findall(text):
+        if not token.isascii() and (plain := _ascii_digits(token)) != token:
+            waiting.setdefault(plain, []).append(token)
+    if not waiting:
+        return None
+
+    def put_back(match: re.Match[str]) -> str:
+        queue = waiting.get(match.group(0))
+        return queue.pop(0) if queue else match.group(0)
+
+    return lambda result: _TOKEN_RE.sub(put_back, result)
 
 
 def normalize_text(
@@ -129,10 +167,13 @@ def normalize_text(
     lang = resolve_language(language)
     if lang is not None:
         reading = Reading(lang, date_order)
+        put_back = _digits_put_back(hidden)
+        hidden = _ascii_digits(hidden)
         for rule in RULES:
             if rule.runs_for(lang):
                 hidden = rule.apply(hidden, reading)
-    left = tuple(token.strip(_EDGES) for token in _TOKEN_RE.findall(hidden) if not _FIGURES.isdisjoint(token))
+        hidden = put_back(hidden) if put_back else hidden
+    left = tuple(token.strip(_EDGES) for token in _TOKEN_RE.findall(hidden) if _has_figures(token))
     return Normalized(restore(hidden), left)
 
 
@@ -169,6 +210,8 @@ def normalize_mapped(text: str, language: str = "en", date_order: str | None = N
     if lang is None:
         return Mapped(text, tuple(origins))
     reading = Reading(lang, date_order)
+    put_back = _digits_put_back(text)  # digits of other scripts: one character each way, so the map holds
+    text = _ascii_digits(text)
     for rule in RULES:
         if not rule.runs_for(lang):
             continue
@@ -181,4 +224,4 @@ def normalize_mapped(text: str, language: str = "en", date_order: str | None = N
             at = end
         if out:
             text, origins = "".join(out) + text[at:], mapped + origins[at:]
-    return Mapped(text, tuple(origins))
+    return Mapped(put_back(text) if put_back else text, tuple(origins))

@@ -11,7 +11,8 @@ import re
 
 from cbx_cli.plan.english import ABBREVIATIONS, COMMON_WORDS, Abbreviation
 from cbx_cli.plan.normalize.context import END, LOOK_BACK, at_sentence_start, capitalise_like, keep_period
-from cbx_cli.plan.normalize.rule import Reading, Rule
+from cbx_cli.plan.normalize.rule import Reading, Rule, figures_before
+from cbx_cli.plan.normalize.signs import sign_tail
 
 _NO_PERIOD_BEFORE_A_NAME = frozenset("dr mr mrs ms st prof capt lt sgt col rev fr mt ft".split())
 """Titles also written without a period (British style: "Mr Smith", "St Ives"), before a capitalised name."""
@@ -81,7 +82,9 @@ def _named(text: str, match: re.Match[str], reading: Reading) -> str | None:
     return said + keep_period(text, match, entry.may_end_sentence and said == entry.after_name)
 
 
-def _figure(text: str, match: re.Match[str], reading: Reading) -> str:
+def _figure(text: str, match: re.Match[str], reading: Reading) -> str | None:
+    if figures_before(text, match.start()) or (not match.group(0)[-1].isspace() and not sign_tail(text, match.end())):
+        return None  # "No.0'€8": the figure glued to it is not one thing, so neither is read
     word = ABBREVIATIONS[match.group("w").lower() + "."].spoken or match.group("w")
     if at_sentence_start(text, match.start()):
         word = word[:1].upper() + word[1:]

@@ -23,15 +23,20 @@ UNSPACED = "\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uf
 """Characters of scripts that glue words to figures without a space (2024年3月14日, 3월): each one bounds a
 token as a space does, so the figures between them are read."""
 _SPACE_OR_BRACKET = "\\s(\\[{\"'“‘«\ue000-\uf8ff" + UNSPACED
-BEGIN = rf"(?<![^{_SPACE_OR_BRACKET}~≈<>±+=\-–—])(?<![\W\d_][-–—])"
+NUMBER_SIGNS = "\u00b2\u00b3\u00b9\u00bc-\u00be\u2070-\u209f\u2150-\u218b\u2460-\u24ff\u2776-\u2793"
+"""Figures that are not digits (², ₂, ½, Ⅻ, ①): word characters to a regular expression, never letters here."""
+BEGIN = rf"(?<![^{_SPACE_OR_BRACKET}~≈<>±+=\-–—])(?<![\W\d_{NUMBER_SIGNS}][-–—])"
 """Where a number may start: after a space, an opening bracket or quote, a sign such as "~", or a hyphen after a
 word (COVID-19); never glued to another figure, a letter, a slash or a point. With `END`, a rule reads a figure
 only when it reads the whole of what is written there: "x86-64", "3/4/5/6", "1.2.3.4" and "0:%:0" are never
 read in parts (a hyphen between figures is not a minus sign, a slash not a word)."""
 _STOP = rf"[\s)\]}}\"'”’»\ue000-\uf8ff{UNSPACED}]"
-END = rf"(?=$|{_STOP}|[.,;:!?…]+(?:$|{_STOP})|[-–—][^\W\d_])"
+_LETTER = rf"(?![{NUMBER_SIGNS}])[^\W\d_]"
+_PHRASE_END = rf"(?:$|{_STOP}|[.,;:!?…]+(?:$|{_STOP}))"
+END = rf"(?={_PHRASE_END}|[-–—]{_LETTER}+(?:[-–—]{_LETTER}+)*{_PHRASE_END})"
 """Where a number (or an amount with its sign or unit) may end: before a space, a closing bracket or quote,
-punctuation that ends a phrase, or a hyphen and a word (a 5-year-old)."""
+punctuation that ends a phrase, or hyphenated words that end the token (a 5-year-old), never a hyphen before
+anything else ("1-xNo.2"), which is not one thing."""
 LOOK_BACK = 120
 """How many characters before a match the rules look at (never the whole text: that would be quadratic)."""
 

@@ -1,5 +1,6 @@
 """Numbers in words: cardinals and decimals as each language writes them, version numbers, bare fractions,
-"#5", multipliers (3x), dimensions (2x4), and words with figures in them (MP3, COVID-19).
+multipliers (3x), scientific notation (6.02e23), powers (x², 10⁻⁶), and words with figures
+in them (MP3, COVID-19).
 
 English and the languages that write 3.14 group thousands with commas; the others (`words.DECIMAL_COMMA`)
 write 3,14 and 1.000, so each pattern here comes in two forms, keyed by "uses a decimal comma". Every pattern
@@ -13,7 +14,7 @@ import re
 
 from cbx_cli.plan.normalize.context import BEGIN, END, spaced
 from cbx_cli.plan.normalize.rule import Reading, Rule
-from cbx_cli.plan.normalize.words import cardinal, digits, number
+from cbx_cli.plan.normalize.words import cardinal, digits, n2w, number
 
 CURRENCY_SYMBOLS = "$£€¥₹"
 """The currency signs money.py reads; a number next to one is an amount, never a year."""
@@ -51,16 +52,22 @@ _BARE_FRACTION_RE = {
     dc: re.compile(rf"(?P<sign>{MINUS})?(?<![^\s(\[{{\-−]){_point(dc)}(?P<frac>[0-9]+){END}") for dc in (False, True)
 }
 _DOTTED_RE = re.compile(rf"{BEGIN}[0-9]+\.[0-9]+\.[0-9]+{END}")
-_ABOUT_RE = re.compile(r"(?<!\S)[~≈](?=[0-9$£€¥₹])")
-_HASH_RE = re.compile(r"(?<![\w&#])#(?=[0-9]+(?![\w/]|[-–.:,][0-9]))")
 _TIMES_RE = {dc: re.compile(rf"{BEGIN}{number_pattern(dc)}[x×](?![\w/])") for dc in (False, True)}
-_BY_RE = {
-    dc: re.compile(rf"{BEGIN}{number_pattern(dc, 'a')}(?P<gap>\s?)[x×](?P=gap)(?={number_pattern(dc, 'b')}{END})")
-    for dc in (False, True)
-}
 _MIXED_RE = re.compile(rf"{BEGIN}(?<![\w-])(?=[\w-]*[0-9])(?=[\w-]*[^\W\d_])[^\W_]+(?:-[^\W_]+)*{END}")
 _RUN_RE = re.compile(r"[0-9]+|[^\W0-9_]+|-")
 _ASCII_DIGITS = "0123456789"
+_SCIENTIFIC_RE = {
+    dc: re.compile(rf"{BEGIN}{SIGN}{number_pattern(dc)}[eE](?P<esign>[-+−]?)(?P<exp>[0-9]{{1,4}}){END}")
+    for dc in (False, True)
+}
+SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
+_POWER_RE = re.compile(rf"(?<![^\s(\[=])(?P<base>[0-9]+(?:\.[0-9]+)?|[A-Za-z]{{1,3}})(?P<minus>⁻)?"
+                       rf"(?P<exp>[{SUPERSCRIPTS}]+)(?![{SUPERSCRIPTS}\w.,][0-9]?)")
+"""A number or a short name (x, mc) with a superscript exponent, standing alone (after a space, an opening bracket or
+"="), so the base is read whole too."""
+_NOT_IN_PARTS_RE = re.compile(r"[0-9]+(?:[eE][-+]?[0-9]|(?:st|nd|rd|th)(?![a-z]))", re.IGNORECASE)
+"""What a word with figures holds that is one thing, never read run by run: an exponent ("1e5", said "one e five")
+or an ordinal ("1st-99th", said "one st")."""
 
 
 def _plain(text: str, match: re.Match[str], reading: Reading) -> str:
@@ -79,26 +86,40 @@ def _dotted(text: str, match: re.Match[str], reading: Reading) -> str:
     return " point ".join(cardinal(part, reading.lang) for part in match.group(0).split("."))
 
 
-def _hash(text: str, match: re.Match[str], reading: Reading) -> str:
-    return "number "
-
-
-def _about(text: str, match: re.Match[str], reading: Reading) -> str:
-    return "about "
-
-
 def _times(text: str, match: re.Match[str], reading: Reading) -> str:
     return f"{said_number(match, reading)} times"
 
 
-def _by(text: str, match: re.Match[str], reading: Reading) -> str:
-    return f"{said_number(match, reading, 'a')} by "
+def _scientific(text: str, match: re.Match[str], reading: Reading) -> str:
+    """"6.02e23" six point zero two times ten to the power of twenty-three; "1e-9" ... of minus nine."""
+    power = n2w(int(match.group("exp")), reading.lang)
+    if match.group("esign") in ("-", "−"):
+        power = f"minus {power}"
+    return spaced(text, match, f"{said_number(match, reading)} times ten to the power of {power}")
+
+
+def _power(text: str, match: re.Match[str], reading: Reading) -> str:
+    """A superscript exponent after a figure or letter: "x²" x squared, "3³" three cubed, "10⁻⁶" ten to the power
+    of minus six (the base is read by the rules after this one)."""
+    exp = match.group("exp").translate(str.maketrans(SUPERSCRIPTS, _ASCII_DIGITS))
+    base = match.group("base")
+    if not match.group("minus") and exp in ("2", "3"):
+        return f"{base} squared" if exp == "2" else f"{base} cubed"
+    words = cardinal(exp, reading.lang)
+    return f"{base} to the power of {'minus ' if match.group('minus') else ''}{words}"
 
 
 def _mixed(text: str, match: re.Match[str], reading: Reading) -> str | None:
     """A word with figures in it, each run said on its own: "MP3" MP three, "B2B" B two B, "A380" A three eight
-    zero (a long run is a code); None where a hyphen joins two figures ("x86-64"), which is not understood."""
-    runs = _RUN_RE.findall(match.group(0))
+    zero (a long run is a code). None, left as written, where the runs make one thing that is not understood: a
+    hyphen joining two figures ("x86-64"), an exponent ("1e5-2e5"), an ordinal ("1st-99th"), or other figures than
+    0-9 (superscripts, subscripts: "H₂O")."""
+    token = match.group(0)
+    if _NOT_IN_PARTS_RE.search(token):
+        return None
+    runs = _RUN_RE.findall(token)
+    if any(ch.isnumeric() for run in runs if run[0] not in _ASCII_DIGITS for ch in run):
+        return None
     for before, joint, after in zip(runs, runs[1:], runs[2:], strict=False):
         if joint == "-" and before[0] in _ASCII_DIGITS and after[0] in _ASCII_DIGITS:
             return None
@@ -114,13 +135,12 @@ def _mixed(text: str, match: re.Match[str], reading: Reading) -> str | None:
     return " ".join(said).replace(" - ", "-")
 
 
-BY = Rule("dimensions (2x4, 10 x 20 cm)", _BY_RE, _by, language="en", whole_tokens=False)
 TIMES = Rule("multiplier (3x)", _TIMES_RE, _times, language="en")
-NUMBER_SIGN = Rule("number sign (#5)", _HASH_RE, _hash, language="en", whole_tokens=False)
-ABOUT = Rule("about (~5)", _ABOUT_RE, _about, language="en", whole_tokens=False)
 DOTTED = Rule("dotted number (version 1.2.3)", _DOTTED_RE, _dotted, language="en")
 BARE_FRACTION = Rule("decimal without a whole part (.5)", _BARE_FRACTION_RE, _bare_fraction)
 NUMBER = Rule("number", _PLAIN_RE, _plain)
+SCIENTIFIC = Rule("scientific notation (1e308, 6.02e23)", _SCIENTIFIC_RE, _scientific, language="en")
+POWER = Rule("power (x², 10⁻⁶)", _POWER_RE, _power, language="en")
 MIXED = Rule("word with figures (MP3, 4G)", _MIXED_RE, _mixed)
 """The last rule: what is left with figures in it after this is left as written and listed by `cbx plan`."""
 

@@ -38,6 +38,10 @@ def _range(text: str, match: re.Match[str], reading: Reading) -> str | None:
     suf_a, suf_b = _compact(match.group("sufa")), _compact(match.group("sufb"))
     if (cur_a and cur_b and cur_a != cur_b) or (suf_a and suf_b and suf_a != suf_b):
         return None
+    if (cur_a or cur_b) and (suf_a or suf_b):  # "£0%": an amount with a unit is no one thing, left as written
+        return None
+    if {suf_a, suf_b} & {"st", "nd", "rd", "th"}:  # "5-10st": stone, or an ordinal? Left as written
+        return None
     first = said_number(match, reading, "a")
     currency, suffix = cur_b or cur_a or "", match.group("sufb") or match.group("sufa") or ""
     if not currency and not suffix:
@@ -61,11 +65,13 @@ _RATIO_WORDS_RE = re.compile(
     r"\b(?:ratios?|odds|scale|aspect|scores?|scored|won|wins?|lost|loss|beat|defeated|margin|lead|led)\b[^.!?:]{0,20}$",
     re.IGNORECASE,
 )
-_CLOCK_SHAPED_RE = re.compile(r"(?:[01]?[0-9]|2[0-4]):[0-5][0-9]")
+_CLOCK_SHAPED_RE = re.compile(r"[0-9]{1,2}:[0-9]{2}")
+"""Written as a clock time is (2:30, and 25:61, which is no time): a ratio only after words that say so."""
 
 
 def _ratio(text: str, match: re.Match[str], reading: Reading) -> str | None:
-    """"16:9" sixteen to nine, "1:50,000"; a clock time (2:30) only after words such as "ratio" or "won"."""
+    """"16:9" sixteen to nine, "1:50,000"; what is written as a clock time (2:30, or the impossible 25:61) only
+    after words such as "ratio" or "won": a time is read by the clock rules, and no time is left as written."""
     if _CLOCK_SHAPED_RE.fullmatch(match.group(0)):
         before = text[max(0, match.start() - 40) : match.start()]
         if not _RATIO_WORDS_RE.search(before):

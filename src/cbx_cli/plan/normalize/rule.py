@@ -73,7 +73,7 @@ class Rule:
                 continue
             try:
                 words = self.say(text, match, reading)
-            except Unsupported:
+            except (Unsupported, ValueError, OverflowError):  # int() refuses thousands of digits; num2words limits
                 continue
             if words is not None and words != match.group(0):
                 yield match.start(), match.end(), words
@@ -102,4 +102,28 @@ def figures_around(text: str, start: int, end: int) -> bool:
         right += 1
         if right - end > _TOKEN_REACH:
             return True
-    return not _FIGURES.isdisjoint(text[left:start]) or not _FIGURES.isdisjoint(text[end:right])
+    return _has_figure(text[left:start]) or _has_figure(text[end:right])
+
+
+def figures_before(text: str, start: int) -> bool:
+    """Whether the token around ``start`` has figures before it: a rule that says only the start of what is written
+    there ("#", "~", "2x") must not, or the figures before would be left in a token read in parts."""
+    left = start
+    while left > 0 and not _bound(text[left - 1]):
+        left -= 1
+        if start - left > _TOKEN_REACH:
+            return True
+    return _has_figure(text[left:start])
+
+
+def token_end(text: str, start: int) -> int:
+    """Where the token (the run without spaces) that goes on at ``start`` ends."""
+    end = start
+    while end < len(text) and not _bound(text[end]) and end - start <= _TOKEN_REACH:
+        end += 1
+    return end
+
+
+def _has_figure(part: str) -> bool:
+    """A digit of any script or another figure (², ½, Ⅻ) in ``part``."""
+    return not _FIGURES.isdisjoint(part) if part.isascii() else any(ch.isnumeric() for ch in part)

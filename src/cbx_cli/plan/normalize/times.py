@@ -77,8 +77,24 @@ def _hour_ampm(text: str, match: re.Match[str], reading: Reading) -> str:
     return n2w(int(match.group("h")), reading.lang) + _suffix(text, match)
 
 
-def _time_range(text: str, match: re.Match[str], reading: Reading) -> str:
-    return f"{match.group('a')} to {match.group('b')}"
+_SIDE_RE = re.compile(r"(?P<h>[0-9]{1,2})(?::(?P<m>[0-9]{2}))?\s?(?P<ap>[aApP])?")
+
+
+def _is_time(side: str) -> bool:
+    """Whether one side of a range is a time there is: hours to 24 (1-12 with a.m./p.m.), minutes to 59."""
+    m = _SIDE_RE.match(side)
+    hour, minute = int(m.group("h")), int(m.group("m") or 0)
+    if m.group("ap"):
+        return 1 <= hour <= 12 and minute <= 59
+    return minute <= 59 and (hour < 24 or (hour == 24 and minute == 0))
+
+
+def _time_range(text: str, match: re.Match[str], reading: Reading) -> str | None:
+    """"9am-5pm" nine a m to five p m; a side that is no time (25:30) leaves the whole as written."""
+    a, b = match.group("a"), match.group("b")
+    if not (_is_time(a) and _is_time(b)):
+        return None
+    return f"{a} to {b}"
 
 
 TIME_RANGE = Rule("range of times (9am-5pm)", _TIME_RANGE_RE, _time_range, language="en")
