@@ -185,7 +185,7 @@ class BatchedEngine(Engine):
                                               self.max_batch), "t3")
         waiting: dict[str, list[tuple[int, object]]] = {}
         for finished in tokens:  # the rows that finished at one check point
-            for j, generated in finished:
+            for j, generated, _done in finished:
                 waiting.setdefault(requests[order[j]].voice.id, []).append((order[j], generated))
             for voice in [v for v, group in waiting.items() if len(group) >= self.s3gen_flush()]:
                 yield from self._decoded(requests, waiting.pop(voice))
