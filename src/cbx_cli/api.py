@@ -15,6 +15,7 @@ below it, so the names they use of the stages and of the engine seam are given h
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -56,7 +57,7 @@ from cbx_cli.engine.base import (
 )
 from cbx_cli.engine.weights import resolve_device
 from cbx_cli.errors import RenderError
-from cbx_cli.narration import Narration
+from cbx_cli.narration import AudioPiece, Narration
 from cbx_cli.parse.script import Script
 from cbx_cli.parse.sources import MARKDOWN_SUFFIXES, TEXT_SUFFIXES
 from cbx_cli.plan.chunks import Chunk, Plan, estimate_seconds
@@ -70,7 +71,7 @@ from cbx_cli.voices.reference import library_voice
 
 __all__ = [
     # the library
-    "DEFAULT_BATCH", "DEFAULT_CACHE", "Job", "Narration", "Narrator", "Options", "add_voice", "assemble", "export",
+    "DEFAULT_BATCH", "DEFAULT_CACHE", "DEFAULT_FIRST_PIECE", "AudioPiece", "Job", "Narration", "Narrator", "Options", "add_voice", "assemble", "export",
     "finish_take", "load_say", "load_script", "manifest", "plan_script", "prepare", "retake", "run_inputs",
     "script_from_text", "take_keys", "versions", "write_manifest", "write_subtitles",
     # the stages' and the engine seam's names the clients use
@@ -87,6 +88,11 @@ DEFAULT_CACHE: Any = "default"
 DEFAULT_BATCH = 8
 """Chunks per streamed part (`iter_takes`, a server's shared engine) and per speech-recognition batch, when
 `batch_size` is None (the batched engine then picks its own rows: 8 on a CPU, by memory on CUDA)."""
+
+DEFAULT_FIRST_PIECE = 10
+"""Speech tokens (25 a second) in a streamed take's first piece when `Narrator.stream` is not told."""
+PIECE_TOKENS = 25
+"""Speech tokens in each later piece of a streamed take: a second of audio."""
 
 Options = NarrationOptions
 
@@ -425,6 +431,49 @@ class Narrator:
                 self._transcribers[name] = asr.make_transcriber(name, device, self.batch_size)
         second = None if recheck.lower() == "none" or recheck == check else self._transcribers[recheck]
         return Verifier(self._transcribers[check], second, job.verify.tolerance)
+
+    def stream(self, source: Script | str | Job, options: NarrationOptions | None = None, *,
+               first_piece: int | None = None, stats: RenderStats | None = None) -> Iterator[AudioPiece]:
+        """The narration as it is made: finished audio pieces in order, each take in pieces of speech tokens
+        (``first_piece`` in its first, default `DEFAULT_FIRST_PIECE`, then `PIECE_TOKENS`), while T3 is still
+        drawing the rest. A streamed take is one take, cached as any take (under the streamed engine's identity), so a
+        repeated stream is the same audio; the guards judge it when it ends (a bad take is reported in its last
+        piece's ``take.warnings``, not made again, and verification does not run). Loudness is a fixed gain per
+        voice with the peak limiter (`assemble.stream`), not the whole program's measure, so the samples differ
+        from `narrate`'s."""
+        from cbx_cli.assemble.stream import StreamFinisher, fixed_gain_db
+        from cbx_cli.engine.base import PieceSizes
+        from cbx_cli.render.takes import stream_takes
+
+        check_options(RunOptions, first_piece=first_piece)
+        job = source if isinstance(source, Job) else self.prepare(source, options)
+        sizes = PieceSizes(first_piece or DEFAULT_FIRST_PIECE, PIECE_TOKENS)
+        cache = TakeCache(self.cache_dir) if self.cache_dir is not None else None
+        stats = stats if stats is not None else RenderStats()
+        finisher: StreamFinisher | None = None
+        gains: dict[tuple[str, str], float] = {}
+        at = 0
+        runs = [list(group) for _, group in itertools.groupby(job.chunks, key=lambda c: c.model)]
+        for run in runs:  # consecutive chunks of one model: one call, so they share T3's batch
+            engine = self.engine(run[0].model)
+            if finisher is None:
+                finisher = StreamFinisher(engine.sample_rate, job.assembly, speed=job.options.speed,
+                                          volume=job.options.volume, sample_rate=job.options.sample_rate)
+            voices = {name: engine.voice(job.voice(name)) for name in dict.fromkeys(c.voice for c in run)}
+            for voice in voices.values():
+                if (run[0].model, voice.id) not in gains:
+                    gains[run[0].model, voice.id] = fixed_gain_db(engine.voice_sample(voice), engine.sample_rate,
+                                                                  job.assembly.loudness)
+            requests = [TakeRequest(c, voices[c.voice]) for c in run]
+            for piece in stream_takes(requests, engine, sizes, cache, stats):
+                chunk = run[piece.index]
+                audio = finisher.piece(piece.audio, gains[chunk.model, requests[piece.index].voice.id])
+                if piece.take is not None:
+                    audio = np.concatenate([audio, finisher.pause(chunk.pause_after)])
+                    if chunk is job.chunks[-1]:
+                        audio = np.concatenate([audio, finisher.end()])
+                yield AudioPiece(chunk.index, at / finisher.out_rate, audio, finisher.out_rate, piece.take)
+                at += len(audio)
 
     def iter_takes(self, job: Job, on_progress: ProgressFn | None = None) -> Iterator[Take]:
         """Takes in chunk order as they are ready, a batch at a time (for streaming); the same takes `takes` gives."""
