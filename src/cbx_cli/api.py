@@ -71,7 +71,8 @@ from cbx_cli.voices.reference import library_voice
 
 __all__ = [
     # the library
-    "DEFAULT_BATCH", "DEFAULT_CACHE", "DEFAULT_FIRST_PIECE", "AudioPiece", "Job", "Narration", "Narrator", "Options", "add_voice", "assemble", "export",
+    "DEFAULT_BATCH", "DEFAULT_CACHE", "DEFAULT_FIRST_PIECE", "AudioPiece", "Job", "Narration", "Narrator", "Options",
+    "add_voice", "assemble", "export",
     "finish_take", "load_say", "load_script", "manifest", "plan_script", "prepare", "retake", "run_inputs",
     "script_from_text", "take_keys", "versions", "write_manifest", "write_subtitles",
     # the stages' and the engine seam's names the clients use

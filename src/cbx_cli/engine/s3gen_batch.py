@@ -26,8 +26,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from cbx_cli.engine.stock import watermarked
-
 SILENCE_TOKENS = 3
 """Turbo's S3Gen input ends with this many `S3GEN_SIL` tokens (`ChatterboxTurboTTS.generate`, chatterbox-tts 0.1.7)."""
 
@@ -107,6 +105,14 @@ def _in_worker_threads(work, batches: list, n_workers: int) -> list:
             return list(pool.map(work, batches))
     finally:
         torch.set_num_threads(threads)
+
+
+def watermarked(model, wav, sample_rate: int) -> np.ndarray:
+    """A (1, samples) waveform tensor as float32 numpy, watermarked as `ChatterboxTTS.generate` does it
+    (chatterbox-tts 0.1.7)."""
+    wav = wav.squeeze(0).detach().float().cpu().numpy()
+    marked = model.watermarker.apply_watermark(wav, sample_rate=sample_rate)
+    return np.ascontiguousarray(marked, dtype=np.float32)
 
 
 def hift_wave(s3, mel, seed: int):

@@ -32,6 +32,7 @@ from cbx_cli.engine.base import (
     VoicePrompt,
     in_turn,
 )
+from cbx_cli.engine.s3gen_batch import watermarked
 from cbx_cli.engine.weights import (
     conditionals_class,
     find_checkpoint,
@@ -324,14 +325,6 @@ def tokens_generated(row, stop_token: int) -> int:
     """Speech tokens T3 drew for one row, not counting a final stop token."""
     n = int(row.numel())
     return n - int(n > 0 and int(row[-1]) == stop_token)
-
-
-def watermarked(model, wav, sample_rate: int) -> np.ndarray:
-    """A (1, samples) waveform tensor as float32 numpy, watermarked as `ChatterboxTTS.generate` does it
-    (chatterbox-tts 0.1.7)."""
-    wav = wav.squeeze(0).detach().float().cpu().numpy()
-    marked = model.watermarker.apply_watermark(wav, sample_rate=sample_rate)
-    return np.ascontiguousarray(marked, dtype=np.float32)
 
 
 def save_conditionals(conds, path: Path) -> None:
