@@ -42,7 +42,7 @@ from cbx_cli.deliver.ffmpeg import check_bitrate
 from cbx_cli.deliver.manifest import manifest, write_manifest
 from cbx_cli.deliver.output import Delivery, write_audio
 from cbx_cli.deliver.safety import Named, check_clashes
-from cbx_cli.deliver.stream import StreamEncoder, encode_stream
+from cbx_cli.deliver.stream import STREAMED, StreamEncoder, encode_stream
 from cbx_cli.deliver.subtitles import write_subtitles
 from cbx_cli.engine import make_engine
 from cbx_cli.engine.base import (
@@ -81,7 +81,7 @@ __all__ = [
     "Synthesis", "Take", "TakeCache", "TakeRequest", "Voice", "VoicePrompt", "check_audio", "check_bitrate",
     "check_clashes", "check_new", "chunk_numbers", "estimate_seconds", "fetch_voice", "format_for", "get_voice",
     "list_voices", "make_engine", "remove_voice", "resolve_device",
-    "StreamEncoder", "check_voice", "encode_stream", "library_voice", "pcm16",
+    "STREAMED", "StreamEncoder", "check_voice", "encode_stream", "library_voice", "pcm16",
 ]
 
 DEFAULT_CACHE: Any = "default"

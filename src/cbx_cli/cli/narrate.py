@@ -17,7 +17,7 @@ from cbx_cli.cli.signals import stopped_by
 
 
 @app.command()
-@with_options("output", "narration", "model", "run")
+@with_options("output", "narration", "model", "run", "stream")
 def say(
     text: Annotated[str, typer.Argument(help="The text to speak, or - to read it from stdin.")], opts
 ) -> None:
@@ -28,7 +28,7 @@ def say(
 
 
 @app.command()
-@with_options("output", "narration", "model", "run")
+@with_options("output", "narration", "model", "run", "stream")
 def book(
     script: Annotated[str, typer.Argument(help="A Markdown (.md) or text (.txt) script, or - for Markdown on stdin.")],
     opts,
@@ -83,7 +83,13 @@ def narrate(opts: SimpleNamespace, load_script: Callable, pick: Callable | None 
     setup_logging(opts.debug)
     started = time.monotonic()
     options = narration_options(opts)
-    out = delivery(opts)
+    streamed = getattr(opts, "stream", False)
+    raw = streamed and (opts.fmt or "").lower().lstrip(".") == "pcm"
+    if streamed:
+        _check_stream(opts)
+    out = delivery(opts) if not raw else replace_fmt(opts)
+    if streamed:
+        _check_stream_format("pcm" if raw else out.format)
     script, source_name = load_script()
     tags = script.metadata  # front matter: the output's title and author unless the flags give them
     out = replace(out, title=out.title or tags.get("title"), author=out.author or tags.get("author"))
@@ -92,6 +98,9 @@ def narrate(opts: SimpleNamespace, load_script: Callable, pick: Callable | None 
     job = narrator.prepare(script, options, source_name=source_name, delivery=out, retakes=retakes)
     job = pick(job) if pick else job
     narrator.on_loaded = lambda engine: _warn_device(engine)
+    if streamed:
+        _stream(opts, narrator, job, "pcm" if raw else out.format, started)
+        return job
     try:
         with RunProgress(err, enabled=not opts.quiet and err.is_terminal) as progress:
             narration = narrator.narrate(job, on_progress=progress.update)
@@ -107,6 +116,75 @@ def narrate(opts: SimpleNamespace, load_script: Callable, pick: Callable | None 
     if not opts.quiet:
         _summary(narration, out, time.monotonic() - started)
     return job
+
+
+def replace_fmt(opts: SimpleNamespace):
+    """The delivery of a raw PCM stream: WAV as far as the checks go (the samples are the same)."""
+    return delivery(SimpleNamespace(**{**vars(opts), "fmt": None}))
+
+
+def _check_stream(opts: SimpleNamespace) -> None:
+    """--stream writes only audio, only to stdout."""
+    from cbx_cli.errors import OutputError
+
+    if opts.output not in ("-", "/dev/stdout"):
+        raise OutputError("--stream writes to stdout: use -o - (and pipe it to a player or a file).")
+    side = [flag for flag, value in (("--manifest", opts.manifest), ("--srt", opts.srt), ("--vtt", opts.vtt),
+                                     ("--split-chapters", opts.split_chapters)) if value]
+    if side:
+        raise OutputError(f"--stream writes only the audio; leave out {', '.join(side)} (or drop --stream).")
+    if getattr(opts, "verify", None) or getattr(opts, "candidates", None):
+        raise OutputError("--stream plays each take as it is made, so takes cannot be verified or chosen among; "
+                          "leave out --verify and --candidates (or drop --stream).")
+
+
+def _check_stream_format(fmt: str) -> None:
+    from cbx_cli.api import STREAMED
+    from cbx_cli.errors import OutputError
+
+    if fmt not in STREAMED:
+        raise OutputError(f"Format '{fmt}' cannot be streamed; use one of {', '.join(STREAMED)}.")
+
+
+def _stream(opts: SimpleNamespace, narrator, job, fmt: str, started: float) -> None:
+    """The job's audio to stdout a piece at a time (`Narrator.stream`), encoded as one ``fmt`` stream."""
+    from cbx_cli.api import RenderStats, StreamEncoder
+
+    stats = RenderStats()
+    warnings: list[str] = []
+    seconds = 0.0
+    first: float | None = None
+    stdout = sys.stdout.buffer
+    encoder = None
+    if job.verify.enabled:
+        warn("takes are not verified when streamed (each is heard as it is made); drop --stream to verify them.")
+    try:
+        for piece in narrator.stream(job, first_piece=opts.first_piece, stats=stats):
+            if encoder is None:
+                encoder = StreamEncoder(fmt, piece.sample_rate, opts.bitrate)
+                first = time.monotonic() - started
+            stdout.write(encoder.feed(piece.audio))
+            stdout.flush()
+            seconds += piece.seconds
+            if piece.take is not None:
+                warnings += [f"chunk {piece.chunk + 1}: {w}" for w in piece.take.warnings]
+        if encoder is not None:
+            stdout.write(encoder.finish())
+            stdout.flush()
+    except KeyboardInterrupt:
+        where = "in the cache" if narrator.cache_dir else "nowhere (--no-cache)"
+        fail(f"{stopped_by()}: the stream ended early; {stats.rendered + stats.cached} finished takes are saved "
+             f"{where}.", EXIT_INTERRUPTED)
+    finally:
+        if encoder is not None:
+            encoder.close()
+    for warning in job.plan.warnings + warnings:
+        warn(warning)
+    if not opts.quiet:
+        wall = time.monotonic() - started
+        err.print(f"Streamed to stdout: {len(job.chunks)} chunk{'' if len(job.chunks) == 1 else 's'} "
+                  f"({stats.rendered} rendered, {stats.cached} from cache, {stats.flagged} flagged), {seconds:.1f} s "
+                  f"of audio in {wall:.1f} s, first audio after {first or 0.0:.2f} s.", markup=False)
 
 
 def _summary(narration, out, wall: float) -> None:
