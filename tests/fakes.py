@@ -15,7 +15,17 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from cbx_cli.engine.base import Engine, EngineInfo, EngineSpec, Synthesis, TakeRequest, Voice, VoicePrompt
+from cbx_cli.engine.base import (
+    Engine,
+    EngineInfo,
+    EngineSpec,
+    Piece,
+    PieceSizes,
+    Synthesis,
+    TakeRequest,
+    Voice,
+    VoicePrompt,
+)
 from cbx_cli.errors import VoiceError
 
 SR = 24000
@@ -101,6 +111,26 @@ class FakeEngine(Engine):
             self.made += 1
             self.spoken.append(request.chunk.spoken)
             yield i, self._take(request.chunk)
+
+    def stream_pieces(self, requests: Sequence[TakeRequest], sizes: PieceSizes, follows=None):
+        """Each take of `stream`, cut where a real engine's pieces end (a speech token is 1/25 s), in order; `delay`
+        is spent before each take's first piece."""
+        self.calls.append([r.chunk.index for r in requests])
+        self.voices += [r.voice.id for r in requests]
+        per_token = self.sample_rate // TOKENS_PER_SECOND
+        for i, request in enumerate(requests):
+            if self.delay:
+                time.sleep(self.delay)
+            if self.fail_after is not None and self.made >= self.fail_after:
+                raise KeyboardInterrupt
+            self.spoken.append(request.chunk.spoken)
+            take = self._take(request.chunk)
+            k, at = 0, 0
+            while (end := sizes.boundary(k) * per_token) < len(take.audio):
+                yield i, Piece(take.audio[at:end])
+                k, at = k + 1, end
+            self.made += 1
+            yield i, Piece(take.audio[at:], take)
 
     def _take(self, chunk) -> Synthesis:
         if chunk.seed in self.silent_seeds:

@@ -50,6 +50,8 @@ from cbx_cli.engine.base import (
     EngineFactory,
     EngineInfo,
     EngineSpec,
+    Piece,
+    PieceSizes,
     Synthesis,
     TakeRequest,
     Voice,
@@ -77,7 +79,8 @@ __all__ = [
     "script_from_text", "take_keys", "versions", "write_manifest", "write_subtitles",
     # the stages' and the engine seam's names the clients use
     "MARKDOWN_SUFFIXES", "NO_VOICES", "TEXT_SUFFIXES", "CachedTake", "Chunk", "Delivery", "Engine", "EngineFactory",
-    "EngineInfo", "EngineSpec", "Named", "Progress", "ProgressFn", "RenderInterrupted", "RenderStats", "Retakes",
+    "EngineInfo", "EngineSpec", "Named", "Piece", "PieceSizes",
+    "Progress", "ProgressFn", "RenderInterrupted", "RenderStats", "Retakes",
     "Synthesis", "Take", "TakeCache", "TakeRequest", "Voice", "VoicePrompt", "check_audio", "check_bitrate",
     "check_clashes", "check_new", "chunk_numbers", "estimate_seconds", "fetch_voice", "format_for", "get_voice",
     "list_voices", "make_engine", "remove_voice", "resolve_device",

@@ -179,12 +179,15 @@ class TakeStream:
 
         if self.finished:
             raise RuntimeError("this take has already ended")
-        with torch.inference_mode():
-            while int(tokens.numel()) >= self.wanted():
-                yield self._piece(tokens[: self.wanted()], finalize=False)
-            if final:
-                self.finished = True
-                yield self._piece(tokens, finalize=True)
+        while int(tokens.numel()) >= self.wanted():
+            with torch.inference_mode():  # never across a yield: the caller may resume this on another thread
+                piece = self._piece(tokens[: self.wanted()], finalize=False)
+            yield piece
+        if final:
+            self.finished = True
+            with torch.inference_mode():
+                piece = self._piece(tokens, finalize=True)
+            yield piece
 
     @property
     def audio(self) -> np.ndarray:
