@@ -4,9 +4,10 @@ Follows chatterbox-tts 0.1.7's S3Gen (`S3Token2Wav`), stage by stage, for a take
 (`PieceSizes`: a small first piece, larger ones after):
 
 * Flow (tokens → mel). S3Gen's conformer encoder and flow-matching decoder attend over the whole take, so every
-  piece runs the flow over the voice's prompt and every token so far, as `CausalMaskedDiffWithXvec.inference` does
-  with ``finalize=False``: the mel of the last `LOOKAHEAD` tokens (the encoder's `pre_lookahead_len`, which have not
-  yet seen their own look-ahead) is left out until the next piece. (That path of chatterbox-tts 0.1.7 fails as
+  piece runs the flow over the voice's prompt and the tokens so far (from `CONTEXT_TOKENS` before the frames not
+  yet handed on), as `CausalMaskedDiffWithXvec.inference` does with ``finalize=False``: the mel of the last
+  `LOOKAHEAD` tokens (the encoder's `pre_lookahead_len`, which have not yet seen their own look-ahead) is left out
+  until the next piece. (That path of chatterbox-tts 0.1.7 fails as
   written: it cuts the encoder output but not its mask. Here both are cut.) Frames already handed on stay as they
   were; the last `MEL_FADE` frames of a piece wait, and are crossfaded into the next piece's own version of them,
   so a join never jumps. The last piece runs with ``finalize=True`` (turbo's mean-flow S3Gen gets its silence
@@ -42,6 +43,9 @@ LOOKAHEAD = 3
 MEL_PER_TOKEN = 2
 SAMPLES_PER_FRAME = 480
 """HiFT's samples per mel frame at 24 kHz (upsampling 8 * 5 * 3, iSTFT hop 4)."""
+CONTEXT_TOKENS = 50
+"""Speech tokens (2 s) before a piece's new frames that the flow reads again as context: a piece's cost stays
+the same however long its take is (the voice's reference is read whole every time, as in a whole take)."""
 MEL_FADE = 4
 """Mel frames crossfaded where one piece's flow output meets the next's."""
 VOCODER_CONTEXT = 10
@@ -56,14 +60,14 @@ NOISE_BLOCK = 50
 """Flow-noise frames per seeded block (1 s)."""
 SOURCE_BLOCK = 24000
 """Excitation-noise samples per seeded block (1 s)."""
-VERSION = "1"
+VERSION = "2"
 """Changes whenever what this module makes for the same tokens changes: part of a streamed take's cache key."""
 
 
 def stream_key(sizes: PieceSizes) -> str:
     """What a streamed take's cache key adds to its engine's identity."""
-    return (f"stream{VERSION}:{sizes.first}/{sizes.rest}:mel{MEL_FADE}:voc{VOCODER_CONTEXT}/{VOCODER_HOLD}"
-            f":mark{MARK_CONTEXT}/{MARK_HOLD}")
+    return (f"stream{VERSION}:{sizes.first}/{sizes.rest}:ctx{CONTEXT_TOKENS}:mel{MEL_FADE}"
+            f":voc{VOCODER_CONTEXT}/{VOCODER_HOLD}:mark{MARK_CONTEXT}/{MARK_HOLD}")
 
 
 def _generator(seed: int, stream: int, block: int):
@@ -196,9 +200,11 @@ class TakeStream:
 
     def _piece(self, tokens, finalize: bool) -> np.ndarray:
         self.made += 1
-        mel = self._flow(tokens, finalize)
-        end = mel.shape[-1]
-        settled = self.mel.put(0, mel.cpu().float(), end if finalize else end - MEL_FADE)
+        first = max(0, self.mel.done // MEL_PER_TOKEN - CONTEXT_TOKENS)
+        mel = self._flow(tokens, first, finalize)
+        start = first * MEL_PER_TOKEN
+        end = start + mel.shape[-1]
+        settled = self.mel.put(start, mel.cpu().float(), end if finalize else end - MEL_FADE)
         audio = self._vocode(settled, finalize)
         piece = self._watermark(audio, finalize)
         self.out.append(piece)
@@ -206,14 +212,15 @@ class TakeStream:
 
     # -- flow ------------------------------------------------------------------------------------------------------
 
-    def _flow(self, tokens, finalize: bool):
-        """The take's speech mel (1, 80, frames) from ``tokens``: without the look-ahead tokens' frames unless
-        ``finalize``. `S3Token2Wav.flow_inference` through `CausalMaskedDiffWithXvec.inference` (chatterbox-tts
-        0.1.7), the starting noise drawn per block of frames."""
+    def _flow(self, tokens, first: int, finalize: bool):
+        """The take's speech mel (1, 80, frames) from ``tokens[first:]`` (the frames of token ``first`` on; the
+        tokens before it are not read): without the look-ahead tokens' frames unless ``finalize``.
+        `S3Token2Wav.flow_inference` through `CausalMaskedDiffWithXvec.inference` (chatterbox-tts 0.1.7), the
+        starting noise drawn per block of frames by position in the take, so it does not depend on ``first``."""
         import torch
 
         s3 = self.s3
-        tokens = tokens.to("cpu").long()
+        tokens = tokens[first:].to("cpu").long()
         if s3.meanflow and finalize:
             from chatterbox.models.s3gen.const import S3GEN_SIL
 
@@ -227,8 +234,10 @@ class TakeStream:
         if not finalize:
             cut = LOOKAHEAD * MEL_PER_TOKEN
             mu, mask, conds = mu[..., :-cut], mask[..., :-cut], conds[..., :-cut]
-        frames = mu.shape[-1]
-        z = _block_noise(self.seed, 1, mu.shape[1], 0, frames, NOISE_BLOCK)[None].to(mu.device, mu.dtype)
+        frames, shift = mu.shape[-1], first * MEL_PER_TOKEN
+        z = torch.cat([_block_noise(self.seed, 1, mu.shape[1], 0, prompt, NOISE_BLOCK),
+                       _block_noise(self.seed, 1, mu.shape[1], prompt + shift, frames + shift, NOISE_BLOCK)], dim=1)
+        z = z[None].to(mu.device, mu.dtype)
         feat = flow_steps(s3, z, mu, mask, embedding, conds)
         return feat[:, :, prompt:]
 
