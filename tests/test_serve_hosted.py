@@ -392,6 +392,37 @@ def test_fish_streams_each_take_as_it_is_made(world, base):
     assert len(arrivals) >= 2 and arrivals[-1][0] - arrivals[0][0] > 0.3
 
 
+def test_streamed_answers_come_in_pieces_of_a_take(world, base):
+    """One chunk, made in pieces 0.15 s apart: OpenAI's audio and sse answers and Fish's arrive in more than one
+    piece, the first long before the take is done."""
+    import openai
+
+    world.engine.piece_delay = 0.15
+    try:
+        speaker = openai.OpenAI(base_url=f"{base}/v1", api_key=KEY, max_retries=0)
+        text = "One sentence, said in pieces as it is made."
+        for stream_format in ("audio", "sse"):  # each its own text: a take from the cache comes as one piece
+            arrivals = []
+            with speaker.audio.speech.with_streaming_response.create(
+                    model="tts-1", voice="alloy", input=f"{text} ({stream_format})", response_format="pcm",
+                    extra_body={"stream_format": stream_format}) as answer:
+                for data in answer.iter_bytes():
+                    arrivals.append((time.monotonic(), data))
+            assert len(arrivals) >= 3 and arrivals[-1][0] - arrivals[0][0] > 0.3, stream_format
+            if stream_format == "sse":
+                events = b"".join(d for _, d in arrivals).count(b"speech.audio.delta")
+                assert events >= 3
+        chunks = world.engine.calls[-1]
+        assert len(chunks) == 1
+        body = msgpack.packb({"text": f"{text} (fish)", "format": "pcm"})
+        with httpx.stream("POST", f"{base}/v1/tts", content=body, timeout=60, headers={
+                "Authorization": f"Bearer {KEY}", "Content-Type": "application/msgpack", "model": "s1"}) as answer:
+            pieces = [time.monotonic() for _ in answer.iter_raw()]
+        assert len(pieces) >= 3 and pieces[-1] - pieces[0] > 0.3
+    finally:
+        world.engine.piece_delay = 0.0
+
+
 def test_fish_websocket_speaks_each_sentence_as_it_completes(base):
     from fishaudio import FishAudio
     from httpx_ws import connect_ws
