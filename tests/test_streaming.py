@@ -1,7 +1,7 @@
 """Audio as it is made: takes in pieces from the engine, through the library, to stdout.
 
 The engine tests run the real batched engine and S3Gen on the tiny checkpoint (random weights run every row to its
-budget; a budget of 30 tokens gives a take of two pieces: 10 tokens, then the rest). The tests of the CLI's checks
+budget; a budget of 20 tokens gives a take of two pieces: 10 tokens, then the rest). The tests of the CLI's checks
 and of the library's piece bookkeeping use the fake engine, which cuts its takes where a real engine's pieces end.
 """
 
@@ -39,17 +39,17 @@ def test_streamed_take_is_one_take_cached_and_the_same_in_any_batch(engine, tmp_
     from cbx_cli.render.takes import stream_takes
 
     voice = engine.voice(None)
-    take = chunk(0, "The quick brown fox jumps over the lazy dog.", 30)
+    take = chunk(0, "The quick brown fox jumps over the lazy dog.", 20)
     cache = TakeCache(tmp_path)
     pieces = list(stream_takes([TakeRequest(take, voice)], engine, PieceSizes(10, 25), cache))
     assert len(pieces) >= 2 and pieces[-1].take is not None and all(p.take is None for p in pieces[:-1])
     joined = np.concatenate([p.audio for p in pieces])
     kept = pieces[-1].take
     assert np.array_equal(joined, kept.audio) and np.array_equal(joined, cache.get(kept.key).audio)
-    assert kept.tokens == 30 and kept.warnings  # it ran to its budget: the guards said so when it ended
+    assert kept.tokens == 20 and kept.warnings  # it ran to its budget: the guards said so when it ended
 
     # Again, uncached, behind a shorter chunk in the same T3 batch: rows stream on their own, to the same samples.
-    other = chunk(1, "Hi there.", 14)
+    other = chunk(1, "Hi there.", 8)
     again = list(stream_takes([TakeRequest(other, voice), TakeRequest(take, voice)], engine, PieceSizes(10, 25)))
     assert [p.index for p in again] == sorted(p.index for p in again)  # the takes in order, never interleaved
     assert np.array_equal(np.concatenate([p.audio for p in again if p.index == 1]), joined)
@@ -67,7 +67,7 @@ def wav_header(data: bytes) -> tuple[int, int, int]:
 def test_stdout_gets_a_wav_while_the_take_is_made_and_a_cut_stream_keeps_the_cache_whole(original_ckpt, tmp_path):
     cache = tmp_path / "cache"
     args = [sys.executable, "-m", "cbx_cli", "say", "A sentence streamed as it is made.", "--stream", "-o", "-",
-            "--model-dir", str(original_ckpt), "--device", "cpu", "--max-tokens", "30", "--cache-dir", str(cache)]
+            "--model-dir", str(original_ckpt), "--device", "cpu", "--max-tokens", "20", "--cache-dir", str(cache)]
     child = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ.copy())
     first = child.stdout.read1(1 << 20)
     running = child.poll() is None  # the first bytes came while the take was still being made

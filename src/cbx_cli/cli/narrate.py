@@ -87,7 +87,7 @@ def narrate(opts: SimpleNamespace, load_script: Callable, pick: Callable | None 
     raw = streamed and (opts.fmt or "").lower().lstrip(".") == "pcm"
     if streamed:
         _check_stream(opts)
-    out = delivery(opts) if not raw else replace_fmt(opts)
+    out = delivery(opts) if not raw else _raw_delivery(opts)
     if streamed:
         _check_stream_format("pcm" if raw else out.format)
     script, source_name = load_script()
@@ -118,7 +118,7 @@ def narrate(opts: SimpleNamespace, load_script: Callable, pick: Callable | None 
     return job
 
 
-def replace_fmt(opts: SimpleNamespace):
+def _raw_delivery(opts: SimpleNamespace):
     """The delivery of a raw PCM stream: WAV as far as the checks go (the samples are the same)."""
     return delivery(SimpleNamespace(**{**vars(opts), "fmt": None}))
 
