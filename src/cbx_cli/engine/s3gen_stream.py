@@ -30,6 +30,7 @@ boundaries the same. torch and chatterbox are imported inside the functions.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -60,7 +61,7 @@ NOISE_BLOCK = 50
 """Flow-noise frames per seeded block (1 s)."""
 SOURCE_BLOCK = 24000
 """Excitation-noise samples per seeded block (1 s)."""
-VERSION = "2"
+VERSION = "3"
 """Changes whenever what this module makes for the same tokens changes: part of a streamed take's cache key."""
 
 
@@ -184,14 +185,31 @@ class TakeStream:
         if self.finished:
             raise RuntimeError("this take has already ended")
         while int(tokens.numel()) >= self.wanted():
-            with torch.inference_mode():  # never across a yield: the caller may resume this on another thread
+            with torch.inference_mode(), self._threads():  # never across a yield: it may resume on another thread
                 piece = self._piece(tokens[: self.wanted()], finalize=False)
             yield piece
         if final:
             self.finished = True
-            with torch.inference_mode():
+            with torch.inference_mode(), self._threads():
                 piece = self._piece(tokens, finalize=True)
             yield piece
+
+    @contextlib.contextmanager
+    def _threads(self):
+        """On the CPU, one torch thread while a piece is made, as `s3gen_batch` makes whole takes: the samples do
+        not depend on the machine's core count (thread counts change float sums), and a busy machine does not
+        leave one thread of every op waiting for a descheduled peer."""
+        import torch
+
+        if self.s3.device.type != "cpu":
+            yield
+            return
+        before = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
 
     @property
     def audio(self) -> np.ndarray:
