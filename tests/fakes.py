@@ -15,7 +15,18 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from cbx_cli.engine.base import Engine, EngineFacts, EngineInfo, EngineSpec, Synthesis, TakeRequest, Voice, VoicePrompt
+from cbx_cli.engine.base import (
+    Engine,
+    EngineFacts,
+    EngineInfo,
+    EngineSpec,
+    Piece,
+    PieceSizes,
+    Synthesis,
+    TakeRequest,
+    Voice,
+    VoicePrompt,
+)
 from cbx_cli.errors import VoiceError
 
 SR = 24000
@@ -50,7 +61,8 @@ class FakeEngine(Engine):
     - `to_budget`: every take reports as many tokens as its budget allows (random weights do the same);
     - `fail_after`: Ctrl-C (KeyboardInterrupt) once this many takes have been handed out;
     - `refusal`: `voice()` refuses every recording with this message;
-    - `delay`: seconds every call takes before its first take (a busy engine, for tests of requests that overlap).
+    - `delay`: seconds every call takes before its first take (a busy engine, for tests of requests that overlap);
+    - `piece_delay`: seconds `stream_pieces` takes before each piece (a take made piece by piece).
     """
 
     sample_rate = SR
@@ -75,6 +87,7 @@ class FakeEngine(Engine):
         self.fail_after: int | None = None
         self.refusal: str | None = None
         self.delay = 0.0
+        self.piece_delay = 0.0
 
     def load(self) -> None:
         self.loaded = True
@@ -108,6 +121,29 @@ class FakeEngine(Engine):
             self.made += 1
             self.spoken.append(request.chunk.spoken)
             yield i, self._take(request.chunk)
+
+    def stream_pieces(self, requests: Sequence[TakeRequest], sizes: PieceSizes, follows=None):
+        """Each take of `stream`, cut where a real engine's pieces end (a speech token is 1/25 s), in order; `delay`
+        is spent before each take's first piece, `piece_delay` before every piece; `fail_after` stops after the
+        first piece of the take past it (mid-take)."""
+        self.calls.append([r.chunk.index for r in requests])
+        self.voices += [r.voice.id for r in requests]
+        per_token = self.sample_rate // TOKENS_PER_SECOND
+        for i, request in enumerate(requests):
+            if self.delay:
+                time.sleep(self.delay)
+            self.spoken.append(request.chunk.spoken)
+            take = self._take(request.chunk)
+            k, at = 0, 0
+            while (end := sizes.boundary(k) * per_token) < len(take.audio):
+                time.sleep(self.piece_delay)
+                if k and self.fail_after is not None and self.made >= self.fail_after:
+                    raise KeyboardInterrupt
+                yield i, Piece(take.audio[at:end])
+                k, at = k + 1, end
+            time.sleep(self.piece_delay)
+            self.made += 1
+            yield i, Piece(take.audio[at:], take)
 
     def _take(self, chunk) -> Synthesis:
         if chunk.seed in self.silent_seeds:

@@ -45,7 +45,7 @@ def stream(engine, chunks, rows: int):
     conds = engine._conds(requests(engine, chunks), list(range(len(chunks))))
     order, tokens = [], {}
     for finished in engine.t3.stream(chunks, conds, rows):
-        for i, t in finished:
+        for i, t, _done in finished:
             order.append(i)
             tokens[i] = t
     return order, tokens
@@ -184,6 +184,6 @@ def test_each_voice_conditioning_is_prefilled_once(engine, voice_wav):
     batch = [TakeRequest(c, other if i % 2 else builtin) for i, c in enumerate(chunks)]
     engine.t3.__dict__.pop("_prefixes", None)
     conds = engine._conds(batch, list(range(7)))
-    tokens = {i: t for finished in engine.t3.stream(chunks, conds, 3) for i, t in finished}
+    tokens = {i: t for finished in engine.t3.stream(chunks, conds, 3) for i, t, _done in finished}
     assert len(engine.t3._prefixes) == 3
     assert tokens[1].tolist() == engine.speech_tokens([batch[1]])[0].tolist()

@@ -52,18 +52,18 @@ def base(world):
 
 
 def say(tmp_path: Path, text: str, out: str, *args: str) -> bytes:
-    """What `cbx say` writes for ``text`` with ``args`` (its own take cache)."""
+    """What `cbx say` writes for ``text`` with ``args`` (its own take cache); ``out`` "-": to stdout."""
     from cbx_cli.cli.app import State
     from fakes import FakeEngines
 
-    target = tmp_path / out
+    target = tmp_path / out if out != "-" else "-"
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(State, "engine_factory", FakeEngines())
         result = run(["say", text, "-o", target, "--cache-dir", tmp_path / "say-cache", "--quiet", *args])
     for handler in [h for h in logging.getLogger().handlers if getattr(h, "_cbx", False)]:
         logging.getLogger().removeHandler(handler)  # it writes to the runner's stderr, closed now
     assert result.exit_code == 0, result.stderr
-    return target.read_bytes()
+    return result.stdout_bytes if out == "-" else target.read_bytes()
 
 
 def wav_data(wav: bytes) -> bytes:
@@ -126,8 +126,8 @@ def test_every_route_gives_the_bytes_cbx_say_gives(world, base, tmp_path):
 
     mp3 = say(tmp_path, TEXT, "say.mp3", "--seed", "7")
     wav = say(tmp_path, TEXT, "say.wav", "--seed", "7")
-    fish_wav = say(tmp_path, TEXT, "fish.wav", "--temperature", "0.7", "--top-p", "0.7", "--repetition-penalty",
-                   "1.2")
+    fish_wav = say(tmp_path, TEXT, "-", "--stream", "--temperature", "0.7", "--top-p", "0.7",
+                   "--repetition-penalty", "1.2")
     with httpx.Client(base_url=base, headers={"x-api-key": KEY}, timeout=60) as http:
         cbx = http.post("/v1/tts", json={"text": TEXT, "seed": 7}).content
         pixazo = http.post(PIXAZO, headers=PIXAZO_KEY, json={"text": TEXT, "seed": 7}).json()
@@ -142,8 +142,8 @@ def test_every_route_gives_the_bytes_cbx_say_gives(world, base, tmp_path):
     assert cbx == wav and media == wav
     assert client.run_sync("chatterbox-tts", text=TEXT, seed=7).content == mp3 and queued == mp3
     assert resonance == voiced
-    assert wav_data(fish) == wav_data(fish_wav)  # streamed: a WAV header of unknown length, then the same samples
-    assert streamed == wav_data(say(tmp_path, TEXT, "plain.wav"))
+    assert fish == fish_wav  # streamed as `cbx say --stream -o -` streams: a WAV header of unknown length, pieces
+    assert streamed == wav_data(say(tmp_path, TEXT, "-", "--stream"))
 
 
 # -- Segmind -------------------------------------------------------------------------------------------------------
@@ -393,6 +393,37 @@ def test_fish_streams_each_take_as_it_is_made(world, base):
     assert len(arrivals) >= 2 and arrivals[-1][0] - arrivals[0][0] > 0.3
 
 
+def test_streamed_answers_come_in_pieces_of_a_take(world, base):
+    """One chunk, made in pieces 0.15 s apart: OpenAI's audio and sse answers and Fish's arrive in more than one
+    piece, the first long before the take is done."""
+    import openai
+
+    world.engine.piece_delay = 0.15
+    try:
+        speaker = openai.OpenAI(base_url=f"{base}/v1", api_key=KEY, max_retries=0)
+        text = "One sentence, said in pieces as it is made."
+        for stream_format in ("audio", "sse"):  # each its own text: a take from the cache comes as one piece
+            arrivals = []
+            with speaker.audio.speech.with_streaming_response.create(
+                    model="tts-1", voice="alloy", input=f"{text} ({stream_format})", response_format="pcm",
+                    extra_body={"stream_format": stream_format}) as answer:
+                for data in answer.iter_bytes():
+                    arrivals.append((time.monotonic(), data))
+            assert len(arrivals) >= 3 and arrivals[-1][0] - arrivals[0][0] > 0.3, stream_format
+            if stream_format == "sse":
+                events = b"".join(d for _, d in arrivals).count(b"speech.audio.delta")
+                assert events >= 3
+        chunks = world.engine.calls[-1]
+        assert len(chunks) == 1
+        body = msgpack.packb({"text": f"{text} (fish)", "format": "pcm"})
+        with httpx.stream("POST", f"{base}/v1/tts", content=body, timeout=60, headers={
+                "Authorization": f"Bearer {KEY}", "Content-Type": "application/msgpack", "model": "s1"}) as answer:
+            pieces = [time.monotonic() for _ in answer.iter_raw()]
+        assert len(pieces) >= 3 and pieces[-1] - pieces[0] > 0.3
+    finally:
+        world.engine.piece_delay = 0.0
+
+
 def test_fish_websocket_speaks_each_sentence_as_it_completes(base):
     from fishaudio import FishAudio
     from httpx_ws import connect_ws
@@ -465,7 +496,9 @@ def test_cbx_and_fish_share_one_v1_tts_route(world, base, tmp_path):
     plain = httpx.post(f"{base}/v1/tts", headers={"x-api-key": KEY}, timeout=30,
                        json={"text": "Both kinds of field.", "voice": "narrator", "seed": 5})
     assert mixed.status_code == 200 and plain.status_code == 200
-    assert wav_data(mixed.content) == wav_data(plain.content)
+    voiced = ("--voice", "narrator", "--seed", "5")
+    assert plain.content == say(tmp_path, "Both kinds of field.", "plain.wav", *voiced)  # cbx's: whole
+    assert mixed.content == say(tmp_path, "Both kinds of field.", "-", "--stream", *voiced)  # Fish's: streamed
     assert world.engine.prompts[-1].name == "narrator"
 
 

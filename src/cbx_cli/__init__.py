@@ -12,6 +12,8 @@ The library in a few names (imported on first use, so `import cbx_cli` stays ins
     job = narrator.prepare(script, cbx.Options(preset="audiobook", voice="narrator.wav"), source_name=name)
     for take in narrator.iter_takes(job):                         # takes in order, as they are ready
         ...
+    for piece in narrator.stream(job):                            # audio as it is made, a piece at a time
+        ...
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ __version__ = "0.1.0"
 _PUBLIC = {
     "Narrator": "cbx_cli.api",
     "Narration": "cbx_cli.api",
+    "AudioPiece": "cbx_cli.api",
     "Job": "cbx_cli.api",
     "Options": "cbx_cli.api",
     "prepare": "cbx_cli.api",

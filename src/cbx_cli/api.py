@@ -15,6 +15,7 @@ below it, so the names they use of the stages and of the engine seam are given h
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -44,7 +45,7 @@ from cbx_cli.deliver.ffmpeg import check_bitrate
 from cbx_cli.deliver.manifest import manifest, write_manifest
 from cbx_cli.deliver.output import Delivery, write_audio
 from cbx_cli.deliver.safety import Named, check_clashes
-from cbx_cli.deliver.stream import StreamEncoder, encode_stream
+from cbx_cli.deliver.stream import STREAMED, StreamEncoder, encode_stream
 from cbx_cli.deliver.subtitles import write_subtitles
 from cbx_cli.engine import make_engine
 from cbx_cli.engine.base import (
@@ -53,6 +54,8 @@ from cbx_cli.engine.base import (
     EngineFacts,
     EngineInfo,
     EngineSpec,
+    Piece,
+    PieceSizes,
     Synthesis,
     TakeRequest,
     Voice,
@@ -61,7 +64,7 @@ from cbx_cli.engine.base import (
 from cbx_cli.engine.hub import PullProgress
 from cbx_cli.engine.weights import resolve_device
 from cbx_cli.errors import MissingModel, RenderError
-from cbx_cli.narration import Narration
+from cbx_cli.narration import AudioPiece, Narration
 from cbx_cli.parse.script import Cover, Script
 from cbx_cli.parse.sources import BOOK_SUFFIXES, FORMATS, MARKDOWN_SUFFIXES, TEXT_SUFFIXES
 from cbx_cli.plan.chunks import Chunk, Plan, estimate_seconds
@@ -75,18 +78,18 @@ from cbx_cli.voices.reference import library_voice
 
 __all__ = [
     # the library
-    "DEFAULT_BATCH", "DEFAULT_CACHE", "Job", "Narration", "Narrator", "Options", "Stage", "add_voice", "assemble",
-    "check_player", "export", "finish_take", "load_say", "load_script", "manifest", "missing_models", "plan_script",
-    "play", "prepare", "retake", "run_inputs", "script_from_text", "take_keys", "versions", "warning_summary",
-    "write_manifest", "write_subtitles",
+    "DEFAULT_BATCH", "DEFAULT_CACHE", "DEFAULT_FIRST_PIECE", "AudioPiece", "Job", "Narration", "Narrator", "Options",
+    "Stage", "add_voice", "assemble", "check_player", "export", "finish_take", "load_say", "load_script", "manifest",
+    "missing_models", "plan_script", "play", "prepare", "retake", "run_inputs", "script_from_text", "take_keys",
+    "versions", "warning_summary", "write_manifest", "write_subtitles",
     # the stages' and the engine seam's names the clients use
     "BOOK_SUFFIXES", "FORMATS", "MARKDOWN_SUFFIXES", "NO_VOICES", "TEXT_SUFFIXES", "CachedTake", "Chunk", "Cover",
-    "Delivery", "Engine", "EngineFacts", "EngineFactory", "EngineInfo", "EngineSpec", "MissingModel", "Named",
-    "Progress", "ProgressFn", "PullProgress", "ReadingOptions", "RenderInterrupted", "RenderStats", "Retakes",
-    "Script", "Synthesis", "Take", "TakeCache", "TakeRequest", "Voice", "VoicePrompt", "check_audio", "check_bitrate",
-    "check_clashes", "check_new", "chunk_numbers", "estimate_seconds", "fetch_voice", "format_for", "get_voice",
-    "length_advice", "list_voices", "make_engine", "remove_voice", "resolve_device", "voice_folder", "StreamEncoder",
-    "check_header_length", "check_voice", "encode_stream", "library_voice", "pcm16",
+    "Delivery", "Engine", "EngineFacts", "EngineFactory", "EngineInfo", "EngineSpec", "MissingModel", "Named", "Piece",
+    "PieceSizes", "Progress", "ProgressFn", "PullProgress", "ReadingOptions", "RenderInterrupted", "RenderStats",
+    "Retakes", "Script", "Synthesis", "Take", "TakeCache", "TakeRequest", "Voice", "VoicePrompt", "check_audio",
+    "check_bitrate", "check_clashes", "check_new", "chunk_numbers", "estimate_seconds", "fetch_voice", "format_for",
+    "get_voice", "length_advice", "list_voices", "make_engine", "remove_voice", "resolve_device", "voice_folder",
+    "STREAMED", "StreamEncoder", "check_header_length", "check_voice", "encode_stream", "library_voice", "pcm16",
 ]
 
 DEFAULT_CACHE: Any = "default"
@@ -94,6 +97,11 @@ DEFAULT_CACHE: Any = "default"
 DEFAULT_BATCH = 8
 """Chunks per streamed part (`iter_takes`, a server's shared engine) and per speech-recognition batch, when
 `batch_size` is None (the batched engine then picks its own rows: 8 on a CPU, by memory on CUDA)."""
+
+DEFAULT_FIRST_PIECE = 10
+"""Speech tokens (25 a second) in a streamed take's first piece when `Narrator.stream` is not told."""
+PIECE_TOKENS = 25
+"""Speech tokens in each later piece of a streamed take: a second of audio."""
 
 Options = NarrationOptions
 log = logging.getLogger(__name__)
@@ -580,6 +588,49 @@ class Narrator:
         from cbx_cli.verify.asr import cuda_available
 
         return "cuda" if cuda_available() else "cpu"
+
+    def stream(self, source: Script | str | Job, options: NarrationOptions | None = None, *,
+               first_piece: int | None = None, stats: RenderStats | None = None) -> Iterator[AudioPiece]:
+        """The narration as it is made: finished audio pieces in order, each take in pieces of speech tokens
+        (``first_piece`` in its first, default `DEFAULT_FIRST_PIECE`, then `PIECE_TOKENS`), while T3 is still
+        drawing the rest. A streamed take is one take, cached as any take (under the streamed engine's identity), so a
+        repeated stream is the same audio; the guards judge it when it ends (a bad take is reported in its last
+        piece's ``take.warnings``, not made again, and verification does not run). Loudness is a fixed gain per
+        voice with the peak limiter (`assemble.stream`), not the whole program's measure, so the samples differ
+        from `narrate`'s."""
+        from cbx_cli.assemble.stream import StreamFinisher, fixed_gain_db
+        from cbx_cli.engine.base import PieceSizes
+        from cbx_cli.render.takes import stream_takes
+
+        check_options(RunOptions, first_piece=first_piece)
+        job = source if isinstance(source, Job) else self.prepare(source, options)
+        sizes = PieceSizes(first_piece or DEFAULT_FIRST_PIECE, PIECE_TOKENS)
+        cache = TakeCache(self.cache_dir) if self.cache_dir is not None else None
+        stats = stats if stats is not None else RenderStats()
+        finisher: StreamFinisher | None = None
+        gains: dict[tuple[str, str], float] = {}
+        at = 0
+        runs = [list(group) for _, group in itertools.groupby(job.chunks, key=lambda c: c.model)]
+        for run in runs:  # consecutive chunks of one model: one call, so they share T3's batch
+            engine = self.engine(run[0].model)
+            if finisher is None:
+                finisher = StreamFinisher(engine.sample_rate, job.assembly, speed=job.options.speed,
+                                          volume=job.options.volume, sample_rate=job.options.sample_rate)
+            voices = {name: engine.voice(job.voice(name)) for name in dict.fromkeys(c.voice for c in run)}
+            for voice in voices.values():
+                if (run[0].model, voice.id) not in gains:
+                    gains[run[0].model, voice.id] = fixed_gain_db(engine.voice_sample(voice), engine.sample_rate,
+                                                                  job.assembly.loudness)
+            requests = [TakeRequest(c, voices[c.voice]) for c in run]
+            for piece in stream_takes(requests, engine, sizes, cache, stats):
+                chunk = run[piece.index]
+                audio = finisher.piece(piece.audio, gains[chunk.model, requests[piece.index].voice.id])
+                if piece.take is not None:
+                    audio = np.concatenate([audio, finisher.pause(chunk.pause_after)])
+                    if chunk is job.chunks[-1]:
+                        audio = np.concatenate([audio, finisher.end()])
+                yield AudioPiece(chunk.index, at / finisher.out_rate, audio, finisher.out_rate, piece.take)
+                at += len(audio)
 
     def iter_takes(self, job: Job, on_progress: ProgressFn | None = None) -> Iterator[Take]:
         """Takes in chunk order as they are ready, a batch at a time (for streaming); the same takes `takes` gives."""

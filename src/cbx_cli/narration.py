@@ -39,3 +39,29 @@ class Narration:
     @property
     def duration(self) -> float:
         return len(self.audio) / self.sample_rate
+
+
+@dataclass
+class AudioPiece:
+    """A piece of a narration as it streams (`Narrator.stream`): finished audio that follows the previous piece."""
+
+    chunk: int
+    """The index of the chunk it belongs to (`Chunk.index`)."""
+    start: float
+    """Where it begins in the stream, in seconds."""
+    audio: np.ndarray
+    """float32 mono at `sample_rate`: gained, limited, at the job's speed and volume; a chunk's last piece ends
+    with its pause."""
+    sample_rate: int
+    take: Take | None = None
+    """On the chunk's last piece only: its whole take (as cached, before finishing), with the guards' warnings."""
+
+    @property
+    def last(self) -> bool:
+        """Whether this is its chunk's last piece."""
+        return self.take is not None
+
+    @property
+    def seconds(self) -> float:
+        return len(self.audio) / self.sample_rate
+

@@ -20,7 +20,7 @@ from cbx_cli.errors import ParamError
 
 
 @app.command()
-@with_options("say_output", *GROUPS["output"][1:], "narration", "model", "run")
+@with_options("say_output", *GROUPS["output"][1:], "narration", "model", "run", "stream")
 def say(
     text: Annotated[str, typer.Argument(metavar="TEXT", help="The text to speak, or - to read it from stdin.")], opts
 ) -> None:
@@ -40,7 +40,7 @@ SCRIPT_HELP = "A script (.md, .txt) or book (.epub, .docx, .html, .pdf), or - fo
 
 
 @app.command()
-@with_options("output", "narration", "book", "retakes", "model", "run")
+@with_options("output", "narration", "book", "retakes", "model", "run", "stream")
 def book(script: Annotated[str, typer.Argument(metavar="SCRIPT", help=SCRIPT_HELP)], opts) -> None:
     """Narrate a whole script or book: chapters from headings (a book's own table of contents), paragraphs with
     pauses, one finished file tagged with the book's title, author, language and cover."""
@@ -99,24 +99,25 @@ def narrate(opts: SimpleNamespace, load_script: Callable, pick: Callable | None 
     A script read from a file is narrated with the retake picks kept beside it (or in --retakes FILE); ``pick``
     (`cbx retake`) changes the prepared job's picks, which are saved once the outputs are written. Returns the job
     narrated."""
-    from cbx_cli.api import RenderInterrupted, Retakes
+    from cbx_cli.api import RenderInterrupted
 
     setup_logging(opts.debug)
     started = time.monotonic()
     options = narration_options(opts)
-    out = delivery(opts)
+    streamed = getattr(opts, "stream", False)
+    raw = streamed and (opts.fmt or "").lower().lstrip(".") == "pcm"
+    if streamed:
+        _check_stream(opts)
+    out = delivery(opts) if not raw else _raw_delivery(opts)
+    if streamed:
+        _check_stream_format("pcm" if raw else out.format)
+        script, out, narrator, job = _prepare(opts, options, load_script, out, pick)
+        _stream(opts, narrator, job, "pcm" if raw else out.format, started)
+        return job
     with RunProgress(err, enabled=not opts.quiet and err.is_terminal, started=started) as progress:
         progress.stage("planning")
-        script, source_name = load_script()
-        if out is not None:  # front matter, a book's own: the output's tags and cover unless flags give them
-            out = out.with_book_tags(script)
-        narrator = make_narrator(opts)
-        retakes = Retakes.load(opts.retakes) if getattr(opts, "retakes", None) else \
-            Retakes.beside(script.path) if script.path is not None else None
-        job = narrator.prepare(script, options, source_name=source_name, delivery=out, retakes=retakes)
-        job = pick(job) if pick else job
+        script, out, narrator, job = _prepare(opts, options, load_script, out, pick)
         progress.chunks(len(job.chunks))
-        narrator.on_loaded = _warn_device
         narrator.on_stage = progress.on_stage
         try:
             narrator.check_models(job, progress.pulled)
@@ -141,6 +142,91 @@ def narrate(opts: SimpleNamespace, load_script: Callable, pick: Callable | None 
             err.print(f"Playing {narration.duration:.1f} s of audio (Ctrl-C stops it).", markup=False)
         play(narration)
     return job
+
+
+def _prepare(opts: SimpleNamespace, options, load_script: Callable, out, pick: Callable | None):
+    """The script read, the output tagged from it, the narrator, and the job planned with its retake picks."""
+    from cbx_cli.api import Retakes
+
+    script, source_name = load_script()
+    if out is not None:  # front matter, a book's own: the output's tags and cover unless flags give them
+        out = out.with_book_tags(script)
+    narrator = make_narrator(opts)
+    retakes = Retakes.load(opts.retakes) if getattr(opts, "retakes", None) else \
+        Retakes.beside(script.path) if script.path is not None else None
+    job = narrator.prepare(script, options, source_name=source_name, delivery=out, retakes=retakes)
+    job = pick(job) if pick else job
+    narrator.on_loaded = _warn_device
+    return script, out, narrator, job
+
+
+def _raw_delivery(opts: SimpleNamespace):
+    """The delivery of a raw PCM stream: WAV as far as the checks go (the samples are the same)."""
+    return delivery(SimpleNamespace(**{**vars(opts), "fmt": None}))
+
+
+def _check_stream(opts: SimpleNamespace) -> None:
+    """--stream writes only audio, only to stdout."""
+    from cbx_cli.errors import OutputError
+
+    if opts.output not in ("-", "/dev/stdout"):
+        raise OutputError("--stream writes to stdout: use -o - (and pipe it to a player or a file).")
+    side = [flag for flag, value in (("--manifest", opts.manifest), ("--srt", opts.srt), ("--vtt", opts.vtt),
+                                     ("--split-chapters", opts.split_chapters)) if value]
+    if side:
+        raise OutputError(f"--stream writes only the audio; leave out {', '.join(side)} (or drop --stream).")
+    if getattr(opts, "verify", None) or getattr(opts, "candidates", None):
+        raise OutputError("--stream plays each take as it is made, so takes cannot be verified or chosen among; "
+                          "leave out --verify and --candidates (or drop --stream).")
+
+
+def _check_stream_format(fmt: str) -> None:
+    from cbx_cli.api import STREAMED
+    from cbx_cli.errors import OutputError
+
+    if fmt not in STREAMED:
+        raise OutputError(f"Format '{fmt}' cannot be streamed; use one of {', '.join(STREAMED)}.")
+
+
+def _stream(opts: SimpleNamespace, narrator, job, fmt: str, started: float) -> None:
+    """The job's audio to stdout a piece at a time (`Narrator.stream`), encoded as one ``fmt`` stream."""
+    from cbx_cli.api import RenderStats, StreamEncoder
+
+    stats = RenderStats()
+    warnings: list[str] = []
+    seconds = 0.0
+    first: float | None = None
+    stdout = sys.stdout.buffer
+    encoder = None
+    if job.verify.enabled:
+        warn("takes are not verified when streamed (each is heard as it is made); drop --stream to verify them.")
+    try:
+        for piece in narrator.stream(job, first_piece=opts.first_piece, stats=stats):
+            if encoder is None:
+                encoder = StreamEncoder(fmt, piece.sample_rate, opts.bitrate)
+                first = time.monotonic() - started
+            stdout.write(encoder.feed(piece.audio))
+            stdout.flush()
+            seconds += piece.seconds
+            if piece.take is not None:
+                warnings += [f"chunk {piece.chunk + 1}: {w}" for w in piece.take.warnings]
+        if encoder is not None:
+            stdout.write(encoder.finish())
+            stdout.flush()
+    except KeyboardInterrupt:
+        where = "in the cache" if narrator.cache_dir else "nowhere (--no-cache)"
+        fail(f"{stopped_by()}: the stream ended early; {stats.rendered + stats.cached} finished takes are saved "
+             f"{where}.", EXIT_INTERRUPTED)
+    finally:
+        if encoder is not None:
+            encoder.close()
+    for warning in job.plan.warnings + warnings:
+        warn(warning)
+    if not opts.quiet:
+        wall = time.monotonic() - started
+        err.print(f"Streamed to stdout: {len(job.chunks)} chunk{'' if len(job.chunks) == 1 else 's'} "
+                  f"({stats.rendered} rendered, {stats.cached} from cache, {stats.flagged} flagged), {seconds:.1f} s "
+                  f"of audio in {wall:.1f} s, first audio after {first or 0.0:.2f} s.", markup=False)
 
 
 RECORDED = ("output", "fmt", "sample_rate", "manifest", "srt", "vtt", "split_chapters", "title", "author", "cover",

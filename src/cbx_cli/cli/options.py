@@ -131,6 +131,10 @@ OPTIONS: dict[str, Opt] = {
                        "per GPU otherwise)."),
     "max_workers": Opt(int | None, None, ("--max-workers",), "At most this many Ray workers (default: as many as "
                        "fit)."),
+    "stream": Opt(bool, False, ("--stream",), "Write the audio to stdout (-o -) as it is made, a piece of a take at "
+                  "a time: WAV with a streamed header, or --format pcm for raw 16-bit samples. Loudness is a fixed "
+                  "gain per voice with the limiter."),
+    "first_piece": Opt(int | None, None, ("--first-piece",), _described("first_piece")),
     "quiet": Opt(bool, False, ("--quiet", "-q"), "No progress or summary on stderr."),
     # cbx serve
     "host": Opt(str, "127.0.0.1", ("--host",), "Address to listen on (anything but loopback needs API keys)."),
@@ -206,6 +210,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "model": ("model", "model_dir", "revision", "device"),
     "run": ("batch_size", "no_batch", "cache_dir", "no_cache", "quiet", "verbose", "debug"),
     "book": ("chapters", "notes", "matter"),
+    "stream": ("stream", "first_piece"),
 }
 
 

@@ -28,7 +28,7 @@ def check(
 
 
 @app.command()
-@with_options("model", "debug", "asr", "verify_model")
+@with_options("model", "debug", "asr", "verify_model", "first_piece")
 def bench(
     opts,
     chunks: Annotated[int, typer.Option("--chunks", metavar="N", help=RANGES["chunks"].help)] = 8,
@@ -38,6 +38,10 @@ def bench(
             help="Also write the results to this JSON file.")] = None,
     serve: Annotated[bool, typer.Option("--serve", help="Measure `cbx serve` instead: --chunks requests of one "
                                         "sentence each, sent by 1 client and by 10 at once.")] = False,
+    latency: Annotated[bool, typer.Option("--latency", help="Measure streaming instead: one sentence of --tokens "
+                                          "tokens made whole and streamed (time to first audio, real-time factor, "
+                                          "stalls), and how far the streamed take drifts from its tokens decoded "
+                                          "in one piece.")] = False,
 ) -> None:
     """Stock Chatterbox (one chunk at a time) against cbx's batched engine, on the same chunks and weights.
 
@@ -63,7 +67,15 @@ def bench(
         return
     if opts.model.value == "multilingual":
         raise ParamError("cbx bench measures --model original or turbo.")
-    if serve:
+    if latency:
+        from cbx_cli.config.params import RunOptions
+        from cbx_cli.tools.bench_latency import format_latency_report, run_latency_bench
+
+        first = check_options(RunOptions, first_piece=opts.first_piece).first_piece or 10
+        result = run_latency_bench(opts.model_dir, opts.model.value, where, work.tokens, first,
+                                   repeats=work.repeats)
+        typer.echo(format_latency_report(result))
+    elif serve:
         from cbx_cli.tools import bench_serve as serve_bench
 
         result = serve_bench.run_serve_bench(opts.model_dir, opts.model.value, where, work.chunks, work.tokens,

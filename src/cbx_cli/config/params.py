@@ -233,6 +233,7 @@ class RunOptions(_Strict):
     """How a narrator runs, besides which model: options with a range, checked like every other option."""
 
     batch_size: BatchSize | None = None
+    first_piece: Annotated[int, bounded("first_piece")] | None = None
 
 
 class ServeOptions(_Strict):

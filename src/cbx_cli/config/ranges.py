@@ -51,6 +51,8 @@ RANGES: dict[str, Range] = {
                         allowed="1 to 8"),
     "batch_size": Range(1, None, "Chunks decoded at once (default: 8 on a CPU; on CUDA as many as free memory "
                          "allows, up to 64).", message="{flag} must be at least 1."),
+    "first_piece": Range(1, 500, "Speech tokens (25 a second) in a streamed take's first piece, 1-500 (default "
+                         "10): smaller is heard sooner.", allowed="1 to 500"),
     # cbx serve (ServeOptions)
     "port": Range(1, 65535, "Port to listen on, 1-65535.", allowed="1 to 65535"),
     "workers": Range(1, 64, "Queued (/v2) jobs narrated at once, 1-64; their chunks share batches.",

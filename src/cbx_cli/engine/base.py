@@ -7,7 +7,7 @@ an engine reads of a chunk is the `SpokenChunk` protocol), so the engine sits be
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -113,6 +113,33 @@ class Synthesis:
 
 
 @dataclass(frozen=True)
+class PieceSizes:
+    """How a take is cut when it streams: speech tokens (25 a second of audio) in its first piece and in each piece
+    after. A small first piece is heard sooner; larger ones after cost less."""
+
+    first: int = 10
+    rest: int = 25
+
+    def boundary(self, k: int) -> int:
+        """Speech tokens in the first k + 1 pieces together."""
+        return self.first + k * self.rest
+
+
+@dataclass
+class Piece:
+    """A stretch of one take's audio, handed out while the rest of the take is still being made."""
+
+    audio: np.ndarray
+    """float32 mono at the engine's `sample_rate`: the samples after the take's previous piece."""
+    take: Synthesis | None = None
+    """On the take's last piece only: the whole take, its pieces joined (as it is cached and judged)."""
+
+    @property
+    def last(self) -> bool:
+        return self.take is not None
+
+
+@dataclass(frozen=True)
 class EngineInfo:
     """What a loaded engine runs: for manifests and warnings."""
 
@@ -155,6 +182,48 @@ class Engine(Protocol):
         over all of them). This default, for an engine that makes a call's takes together, hands them out when
         `synthesize` returns; an engine that subclasses `Engine` inherits it."""
         yield from enumerate(self.synthesize(requests))
+
+    def stream_pieces(self, requests: Sequence[TakeRequest], sizes: PieceSizes,
+                      follows: Sequence[int | None] | None = None) -> Iterator[tuple[int, Piece]]:
+        """(index, piece) for every request's take, a piece at a time as it is made: each take's pieces in order, its
+        last piece carrying the whole take. ``follows[i]`` names the request whose take is heard just before
+        request i's (None: none): no piece of a take is handed out before the take it follows has ended, and the
+        pieces heard first are made first. This default, for an engine that cannot cut a take into pieces: each
+        take `stream` makes, as one piece, in turn."""
+        yield from in_turn(((i, Piece(take.audio, take)) for i, take in self.stream(requests)), follows)
+
+    def stream_identity(self, sizes: PieceSizes) -> str:
+        """What the take cache keys this engine's streamed takes by (`stream_pieces` with ``sizes``). This default,
+        for an engine whose streamed takes are its whole takes: `identity()`."""
+        return self.identity()
+
+    def voice_sample(self, voice: Voice) -> np.ndarray | None:
+        """The voice's reference as this engine renders it (float32 mono at `sample_rate`): what a streamed run,
+        which cannot measure a take before playing it, sets its fixed gain by. None where the engine cannot."""
+        return None
+
+
+def in_turn(pieces: Iterable[tuple[int, Piece]], follows: Sequence[int | None] | None) -> Iterator[tuple[int, Piece]]:
+    """``pieces`` (index, piece) in the order `Engine.stream_pieces` promises: a take's pieces only after the take it
+    follows (``follows[i]``) has ended; the others wait."""
+    if follows is None:
+        yield from pieces
+        return
+    ended: set[int] = set()
+    waiting: dict[int, list[Piece]] = {}
+    for i, piece in pieces:
+        waiting.setdefault(i, []).append(piece)
+        moved = True
+        while moved:
+            moved = False
+            for j in [j for j in waiting if follows[j] is None or follows[j] in ended]:
+                for p in waiting.pop(j):
+                    yield j, p
+                    if p.last:
+                        ended.add(j)
+                        moved = True
+    for j in sorted(waiting):  # a take whose predecessor never came (the caller's chain was broken)
+        yield from ((j, p) for p in waiting[j])
 
 
 @dataclass(frozen=True)

@@ -33,9 +33,19 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from cbx_cli.engine.base import Engine, EngineInfo, Synthesis, TakeRequest, Voice, VoicePrompt
+from cbx_cli.engine.base import (
+    Engine,
+    EngineInfo,
+    Piece,
+    PieceSizes,
+    Synthesis,
+    TakeRequest,
+    Voice,
+    VoicePrompt,
+    in_turn,
+)
 from cbx_cli.engine.s3gen_batch import watermarked_takes
-from cbx_cli.engine.stock import ChatterboxEngine, tokens_generated, with_exaggeration
+from cbx_cli.engine.stock import ChatterboxEngine, stream_take, tokens_generated, with_exaggeration
 from cbx_cli.engine.t3_batch import T3BatchDecoder, TurboBatchDecoder, is_oom
 from cbx_cli.errors import ParamError
 
@@ -169,6 +179,57 @@ class BatchedEngine(Engine):
             # check (and its retries) for its runs, and change their takes.
             yield i, take if self.stock.spec.model != "multilingual" else Synthesis(take.audio, None)
 
+    def stream_pieces(self, requests: Sequence[TakeRequest], sizes: PieceSizes,
+                      follows: Sequence[int | None] | None = None) -> Iterator[tuple[int, Piece]]:
+        """(index, piece) for every request's take as T3 draws it: each row of the T3 batch hands out its tokens
+        whenever they complete a piece (`T3BatchDecoder.stream`'s ``want``), and the row's own
+        `s3gen_stream.TakeStream` turns them into audio at once, so rows stream independently. Chunks go into T3
+        in the order given (the first is heard first); ``follows`` as `Engine.stream_pieces` says. A take's pieces
+        depend only on its tokens, voice, seed and ``sizes``, never on its batch. The multilingual model goes
+        through the wrapped engine; a failure here is raised (a take already partly heard cannot be made again
+        elsewhere)."""
+        requests = list(requests)
+        if not self.batchable() or self.fell_back:
+            yield from self.stock.stream_pieces(requests, sizes, follows)
+            self.timings = dict(self.stock.timings)
+            return
+        self.timings = {"t3": 0.0, "s3gen": 0.0}
+        yield from in_turn(self._streamed(requests, sizes), follows)
+
+    def _streamed(self, requests: list[TakeRequest], sizes: PieceSizes) -> Iterator[tuple[int, Piece]]:
+        from chatterbox.models.s3tokenizer import SPEECH_VOCAB_SIZE
+
+        from cbx_cli.engine.s3gen_stream import TakeStream
+
+        streams: dict[int, TakeStream] = {}
+
+        def take_stream(i: int) -> TakeStream:
+            if i not in streams:
+                r = requests[i]
+                streams[i] = TakeStream(self.stock.model, r.voice.conditionals.gen, r.chunk.seed, sizes,
+                                        self.sample_rate)
+            return streams[i]
+
+        stop = self.stock.model.t3.hp.stop_speech_token
+        rows = self._quietly(self.t3.stream([r.chunk for r in requests], self._conds(requests, list(range(len(
+            requests)))), self.max_batch, want=lambda i: take_stream(i).wanted()), "t3")
+        for handed in rows:  # at one check point: rows that finished, and rows whose tokens complete a piece
+            for i, tokens, done in handed:
+                speech = tokens[tokens < SPEECH_VOCAB_SIZE]
+                generated = tokens_generated(tokens, stop) if done else None
+                for piece in self._quietly(stream_take(take_stream(i), speech, generated, final=done), "s3gen"):
+                    yield i, piece
+                if done:
+                    del streams[i]
+
+    def stream_identity(self, sizes: PieceSizes) -> str:
+        from cbx_cli.engine.s3gen_stream import stream_key
+
+        return f"{self.identity()}:{stream_key(sizes)}"
+
+    def voice_sample(self, voice: Voice) -> np.ndarray:
+        return self.stock.voice_sample(voice)
+
     def _fall_back(self, exc: Exception) -> None:
         """From now on, synthesize through the stock engine; say so once."""
         log.debug("batched path failed", exc_info=exc)
@@ -185,7 +246,7 @@ class BatchedEngine(Engine):
                                               self.max_batch), "t3")
         waiting: dict[str, list[tuple[int, object]]] = {}
         for finished in tokens:  # the rows that finished at one check point
-            for j, generated in finished:
+            for j, generated, _done in finished:
                 waiting.setdefault(requests[order[j]].voice.id, []).append((order[j], generated))
             for voice in [v for v, group in waiting.items() if len(group) >= self.s3gen_flush()]:
                 yield from self._decoded(requests, waiting.pop(voice))

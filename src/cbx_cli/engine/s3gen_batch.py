@@ -26,8 +26,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from cbx_cli.engine.stock import watermarked
-
 SILENCE_TOKENS = 3
 """Turbo's S3Gen input ends with this many `S3GEN_SIL` tokens (`ChatterboxTurboTTS.generate`, chatterbox-tts 0.1.7)."""
 
@@ -109,6 +107,14 @@ def _in_worker_threads(work, batches: list, n_workers: int) -> list:
         torch.set_num_threads(threads)
 
 
+def watermarked(model, wav, sample_rate: int) -> np.ndarray:
+    """A (1, samples) waveform tensor as float32 numpy, watermarked as `ChatterboxTTS.generate` does it
+    (chatterbox-tts 0.1.7)."""
+    wav = wav.squeeze(0).detach().float().cpu().numpy()
+    marked = model.watermarker.apply_watermark(wav, sample_rate=sample_rate)
+    return np.ascontiguousarray(marked, dtype=np.float32)
+
+
 def hift_wave(s3, mel, seed: int):
     """One mel (1, 80, frames) → waveform (1, samples): the HiFT half of `S3Token2Wav.inference` (chatterbox-tts
     0.1.7), `trim_fade` included, with the vocoder's noise from a generator seeded with `seed`."""
@@ -173,22 +179,29 @@ def flow_mels(s3, ref: dict, token_lists: Sequence, seeds: Sequence[int], n_time
     token = torch.zeros(len(lens), max(lens), dtype=torch.long, device=dev)
     for i, t in enumerate(token_lists):
         token[i, : lens[i]] = t.to(dev)
-    mu, mask, embedding, conds, prompt_frames = _flow_inputs(s3, _ref_on(ref, dev, s3.dtype), token, lens)
+    mu, mask, embedding, conds, prompt_frames = flow_inputs(s3, ref_on(ref, dev, s3.dtype), token, lens)
     z = _noise(mu, prompt_frames, [2 * n for n in lens], seeds, s3.meanflow)
-    decoder = s3.flow.decoder
-    steps = n_timesteps or (2 if s3.meanflow else 10)
-    t_span = torch.linspace(0, 1, steps + 1, device=dev, dtype=mu.dtype)
-    if s3.meanflow:
-        feat = decoder.basic_euler(z, t_span=t_span, mu=mu, mask=mask, spks=embedding, cond=conds)
-    else:
-        if decoder.t_scheduler == "cosine":
-            t_span = 1 - torch.cos(t_span * 0.5 * torch.pi)
-        feat = decoder.solve_euler(z, t_span=t_span, mu=mu, mask=mask, spks=embedding, cond=conds, meanflow=False)
+    feat = flow_steps(s3, z, mu, mask, embedding, conds, n_timesteps)
     feat = feat[:, :, prompt_frames:]
     return [feat[i : i + 1, :, : 2 * lens[i]] for i in range(len(lens))]
 
 
-def _flow_inputs(s3, ref: dict, token, lens: list[int]):
+def flow_steps(s3, z, mu, mask, embedding, conds, n_timesteps: int | None = None):
+    """The flow decoder's Euler steps from noise ``z``: `CausalConditionalCFM.forward` (chatterbox-tts 0.1.7) after
+    its noise draw; 10 steps with CFG and the cosine schedule, or a mean-flow S3Gen's 2 without CFG."""
+    import torch
+
+    decoder = s3.flow.decoder
+    steps = n_timesteps or (2 if s3.meanflow else 10)
+    t_span = torch.linspace(0, 1, steps + 1, device=mu.device, dtype=mu.dtype)
+    if s3.meanflow:
+        return decoder.basic_euler(z, t_span=t_span, mu=mu, mask=mask, spks=embedding, cond=conds)
+    if decoder.t_scheduler == "cosine":
+        t_span = 1 - torch.cos(t_span * 0.5 * torch.pi)
+    return decoder.solve_euler(z, t_span=t_span, mu=mu, mask=mask, spks=embedding, cond=conds, meanflow=False)
+
+
+def flow_inputs(s3, ref: dict, token, lens: list[int]):
     """The flow decoder's inputs for right-padded tokens: mu, mask, speaker embedding, conds, prompt frames.
 
     `CausalMaskedDiffWithXvec.inference` (chatterbox-tts 0.1.7) up to its decoder call, with the encoder run
@@ -215,7 +228,7 @@ def _flow_inputs(s3, ref: dict, token, lens: list[int]):
     return h.transpose(1, 2).contiguous(), mask, embedding, conds.transpose(1, 2), mel_len1
 
 
-def _ref_on(ref: dict, dev, dtype) -> dict:
+def ref_on(ref: dict, dev, dtype) -> dict:
     """The reference dict on the model's device and dtype, as `S3Token2Mel.forward` (chatterbox-tts 0.1.7) casts
     it, without changing the voice's own dict."""
     import torch

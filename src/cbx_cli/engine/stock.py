@@ -24,12 +24,16 @@ from cbx_cli.engine.base import (
     EngineFacts,
     EngineInfo,
     EngineSpec,
+    Piece,
+    PieceSizes,
     SpokenChunk,
     Synthesis,
     TakeRequest,
     Voice,
     VoicePrompt,
+    in_turn,
 )
+from cbx_cli.engine.s3gen_batch import watermarked
 from cbx_cli.engine.weights import (
     FILES,
     checkpoint_identity,
@@ -170,6 +174,45 @@ class ChatterboxEngine(Engine):
             self.timings["s3gen"] += t2 - t1
             yield i, Synthesis(audio, generated)
 
+    def stream_pieces(self, requests: Sequence[TakeRequest], sizes: PieceSizes,
+                      follows: Sequence[int | None] | None = None) -> Iterator[tuple[int, Piece]]:
+        """(index, piece) per request, in order: each chunk's speech tokens as stock `generate` draws them, then
+        its S3Gen a piece at a time (`s3gen_stream.TakeStream`), each piece handed out as soon as it is made."""
+        yield from in_turn(self._pieces(requests, sizes), follows)
+
+    def _pieces(self, requests: Sequence[TakeRequest], sizes: PieceSizes) -> Iterator[tuple[int, Piece]]:
+        from cbx_cli.engine.s3gen_stream import TakeStream
+
+        torch = self._torch
+        self.timings = {"t3": 0.0, "s3gen": 0.0}
+        for i, request in enumerate(requests):
+            torch.manual_seed(request.chunk.seed)
+            with contextlib.redirect_stdout(sys.stderr), torch.inference_mode():
+                t0 = time.perf_counter()
+                tokens, generated = self.speech_tokens(request.chunk, request.voice.conditionals)
+            self.timings["t3"] += time.perf_counter() - t0
+            stream = TakeStream(self.model, request.voice.conditionals.gen, request.chunk.seed, sizes,
+                                self.sample_rate)
+            yield from ((i, piece) for piece in timed(stream_take(stream, tokens, generated), self.timings, "s3gen"))
+
+    def stream_identity(self, sizes: PieceSizes) -> str:
+        from cbx_cli.engine.s3gen_stream import stream_key
+
+        return f"{self.identity()}:{stream_key(sizes)}"
+
+    def voice_sample(self, voice: Voice) -> np.ndarray:
+        """The voice's S3Gen reference mel (`Conditionals.gen["prompt_feat"]`, up to 10 s of its recording) through
+        the vocoder: what this model's takes in that voice sound like, level for level."""
+        from cbx_cli.engine.s3gen_batch import hift_wave, ref_on
+
+        torch = self._torch
+        s3 = self.model.s3gen
+        with contextlib.redirect_stdout(sys.stderr), torch.inference_mode():
+            mel = ref_on(voice.conditionals.gen, s3.device, s3.dtype)["prompt_feat"]
+            mel = (mel if mel.dim() == 3 else mel[None]).transpose(1, 2)
+            wave = hift_wave(s3, mel, seed=0)
+        return wave[0].float().cpu().numpy()
+
     def speech_tokens(self, chunk: SpokenChunk, conds):
         """T3: text → (speech tokens for S3Gen, number generated without the stop token), within the budget.
 
@@ -282,6 +325,25 @@ def file_voice_id(prompt: VoicePrompt) -> str:
     return "file:" + _digest(prompt.path)
 
 
+def stream_take(stream, tokens, generated: int | None, final: bool = True) -> Iterator[Piece]:
+    """The pieces ``tokens`` complete in ``stream`` (a `s3gen_stream.TakeStream`); with ``final``, the take's last
+    piece after them, carrying the whole take (``generated``: its speech tokens, stop token excluded)."""
+    for audio in stream.pieces(tokens, final):
+        yield Piece(audio, Synthesis(stream.audio, generated) if stream.finished else None)
+
+
+def timed(steps: Iterator, timings: dict[str, float], stage: str) -> Iterator:
+    """`steps`, each step's time (chatterbox's prints sent to stderr) added to ``timings[stage]``."""
+    while True:
+        t0 = time.perf_counter()
+        with contextlib.redirect_stdout(sys.stderr):
+            item = next(steps, None)
+        timings[stage] += time.perf_counter() - t0
+        if item is None:
+            return
+        yield item
+
+
 def with_exaggeration(t3_cond, value: float, device):
     """`t3_cond` with its emotion set to `value`, as `ChatterboxTTS.generate` (chatterbox-tts 0.1.7) updates it.
 
@@ -303,14 +365,6 @@ def tokens_generated(row, stop_token: int) -> int:
     """Speech tokens T3 drew for one row, not counting a final stop token."""
     n = int(row.numel())
     return n - int(n > 0 and int(row[-1]) == stop_token)
-
-
-def watermarked(model, wav, sample_rate: int) -> np.ndarray:
-    """A (1, samples) waveform tensor as float32 numpy, watermarked as `ChatterboxTTS.generate` does it
-    (chatterbox-tts 0.1.7)."""
-    wav = wav.squeeze(0).detach().float().cpu().numpy()
-    marked = model.watermarker.apply_watermark(wav, sample_rate=sample_rate)
-    return np.ascontiguousarray(marked, dtype=np.float32)
 
 
 def save_conditionals(conds, path: Path) -> None:

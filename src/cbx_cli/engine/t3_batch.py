@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -165,6 +165,11 @@ class DecodeState:
     start_host: list[int] = field(default_factory=list, metadata=PER_CHUNK)
     """First cache slot of each row's prompt."""
     base_host: list[int] = field(default_factory=list, metadata=PER_CHUNK)
+    want_host: list[int] = field(default_factory=list, metadata=PER_CHUNK)
+    """Tokens drawn at which the caller next wants a row's tokens so far (`T3BatchDecoder.stream`'s ``want``); 0:
+    only when it finishes."""
+    want: Any = None
+    """The caller's ``want`` (chunk index → tokens drawn), or None."""
     graph: CapturedStep | None = None
 
     def rows(self, chunk_rows):
@@ -264,14 +269,21 @@ class T3BatchDecoder:
         """Speech tokens per chunk, as stock `T3.inference` returns them (stop token included if drawn), all the
         chunks in one batch. conds: each chunk's T3Cond (its voice, with the chunk's exaggeration)."""
         out: list = [None] * len(chunks)
-        for finished in self.stream(chunks, conds, len(chunks)):
-            for i, tokens in finished:
+        for rows in self.stream(chunks, conds, len(chunks)):
+            for i, tokens, _done in rows:
                 out[i] = tokens
         return out
 
-    def stream(self, chunks: Sequence[SpokenChunk], conds: Sequence, rows: int) -> Iterator[list[tuple[int, Any]]]:
-        """(index, speech tokens) of the chunks whose rows finished, at each check point; up to `rows` chunks decode
-        at once, in the order given, and a finished row's place goes to the next chunk.
+    def stream(self, chunks: Sequence[SpokenChunk], conds: Sequence, rows: int,
+               want: Callable[[int], int] | None = None) -> Iterator[list[tuple[int, Any, bool]]]:
+        """(index, speech tokens, True) of the chunks whose rows finished, at each check point; up to `rows` chunks
+        decode at once, in the order given, and a finished row's place goes to the next chunk.
+
+        With ``want`` (a chunk's index → how many tokens it should have drawn when its tokens are next handed out),
+        a row still decoding is handed out too, as (index, its tokens so far, False), at the first check point
+        after it has drawn that many, and the check point comes as soon as a row gets there: what a caller that
+        turns tokens into audio as they come (streaming) needs. ``want`` is asked again for a row after each time it
+        is handed out (when the caller has consumed it). Where check points fall changes no token.
 
         Mirrors `T3.inference`'s generation loop (chatterbox-tts 0.1.7) for many rows at once: the logits pipeline
         and the draw per row (`sampling.py`), each row stopping at its stop token or its budget
@@ -289,6 +301,7 @@ class T3BatchDecoder:
             B = max(c.max_tokens for c in chunks)
             st = self._empty(min(rows, len(chunks)), B, rest[0], rest[0] + B + self.check_every,
                              any(c.params.top_p < 1.0 for c in chunks))
+            st.want = want
             queue = deque(range(len(chunks)))
             self._reshape(st, queue, chunks, conds, rest)
         while True:
@@ -296,8 +309,12 @@ class T3BatchDecoder:
                 for _ in range(self._steps_to_check(st)):
                     self._sample(st, self._step(st))
                 finished = self._finished(st)
-            if finished:
-                yield finished  # before the next chunks start: a failure there keeps these
+                partial = self._partial(st)
+            if finished or partial:
+                # before the next chunks start: a failure there keeps these
+                yield finished + [(st.index_host[r], tokens, False) for r, tokens in partial]
+            for r, _tokens in partial:
+                st.want_host[r] = want(st.index_host[r])
             with torch.inference_mode():
                 more = self._reshape(st, queue, chunks, conds, rest)
             if not more:
@@ -370,7 +387,8 @@ class T3BatchDecoder:
         bos_embed = t3.speech_emb(bos) + t3.speech_pos_emb.get_fixed_embedding(0)
         return torch.cat([embeds, torch.cat([bos_embed, bos_embed])], dim=1)
 
-    def _start(self, chunks: Sequence[SpokenChunk], conds: Sequence, indices: Sequence[int], B: int) -> DecodeState:
+    def _start(self, chunks: Sequence[SpokenChunk], conds: Sequence, indices: Sequence[int], B: int,
+               want: Callable[[int], int] | None = None) -> DecodeState:
         """Chunks about to join, with a cache just for their prefill, laid out as [conditioning | pad | rest]: each
         voice's conditioning keys (`prefix`, computed once) end at slot Cmax, the rest of each prompt (left-padded,
         to be prefilled) ends at slot P. Positions are explicit, so the gap between the two changes nothing."""
@@ -418,6 +436,7 @@ class T3BatchDecoder:
             out=torch.full((m, B), t3.hp.stop_speech_token, dtype=torch.long, device=dev),
             last=torch.zeros(m, dtype=torch.long, device=dev), budget_host=budget_host, index_host=list(indices),
             start_host=[Cm - C for C in cond_lens], base_host=[0] * m,
+            want_host=[want(i) for i in indices] if want else [0] * m,
         )
 
     def _empty(self, n: int, B: int, S: int, max_capacity: int, use_top_p: bool) -> DecodeState:
@@ -443,7 +462,7 @@ class T3BatchDecoder:
             temperature=col(1.0), min_p=col(0.0), one_minus_top_p=col(0.0), budget=zeros(n), keys=zeros(n),
             seen=zeros(n, V, dtype=torch.bool), done=torch.ones(n, dtype=torch.bool, device=dev), step=zeros(n),
             out=torch.full((n, B), t3.hp.stop_speech_token, dtype=torch.long, device=dev), last=zeros(n),
-            budget_host=[0] * n, index_host=[FREE] * n, start_host=[S] * n, base_host=[0] * n,
+            budget_host=[0] * n, index_host=[FREE] * n, start_host=[S] * n, base_host=[0] * n, want_host=[0] * n,
         )
 
     def _cache(self, rows: int, capacity: int, dtype, dev) -> KVCache:
@@ -576,9 +595,12 @@ class T3BatchDecoder:
         return CapturedStep(graph, emb_s, pos_s, slot_s, mask, out)
 
     def _steps_to_check(self, st: DecodeState) -> int:
-        """Steps until the next check point: `check_every`, or fewer when a row reaches its budget sooner."""
+        """Steps until the next check point: `check_every`, or fewer when a row reaches its budget, or the tokens
+        its caller wants, sooner."""
         left = [b - (st.G - base) for b, base, i in zip(st.budget_host, st.base_host, st.index_host, strict=True)
                 if i != FREE]
+        left += [w - (st.G - base) for w, base, i in zip(st.want_host, st.base_host, st.index_host, strict=True)
+                 if i != FREE and w > 0]
         left = [n for n in left if n > 0]
         return min([self.check_every, *left]) if left else 0
 
@@ -596,9 +618,18 @@ class T3BatchDecoder:
             stops = (row == stop).nonzero()
             if stops.numel():
                 row = row[: int(stops[0, 0]) + 1]
-            results.append((st.index_host[r], row.clone()))
+            results.append((st.index_host[r], row.clone(), True))
             st.index_host[r] = FREE
         return results
+
+    def _partial(self, st: DecodeState) -> list:
+        """(row, tokens so far) of every row still decoding that has drawn as many tokens as the caller wants."""
+        rows = [r for r, i in enumerate(st.index_host)
+                if i != FREE and 0 < st.want_host[r] <= st.G - st.base_host[r]]
+        if not rows:
+            return []
+        out = st.out[rows].cpu()
+        return [(r, out[j, : st.G - st.base_host[r]].clone()) for j, r in enumerate(rows)]
 
     def _reshape(self, st: DecodeState, queue: deque, chunks, conds, rest: list[int]) -> bool:
         """At a check point: free rows take the next chunks, or (none left) leave the batch; the cache makes room
@@ -622,7 +653,8 @@ class T3BatchDecoder:
 
     def _admit(self, st: DecodeState, at: list[int], joining: list[int], chunks, conds) -> None:
         """Prefill the joining chunks together, draw their first tokens, and put them in rows `at`."""
-        new = self._start([chunks[i] for i in joining], [conds[i] for i in joining], joining, st.out.shape[1])
+        new = self._start([chunks[i] for i in joining], [conds[i] for i in joining], joining, st.out.shape[1],
+                          st.want)
         if new.S > st.S:
             raise RuntimeError(f"a prompt of {new.S} tokens does not fit before cache slot {st.S}")
         self._sample(new, self._prefill(new))
@@ -685,11 +717,13 @@ class TurboBatchDecoder:
         embeds, _ = t3.prepare_input_embeds(t3_cond=t3_cond, text_tokens=ids, speech_tokens=start, cfg_weight=0.0)
         return embeds[0]
 
-    def stream(self, chunks: Sequence[SpokenChunk], conds: Sequence, rows: int) -> Iterator[list[tuple[int, Any]]]:
-        """(index, speech tokens) of each batch's chunks, `rows` chunks per batch, each decoded to its end."""
+    def stream(self, chunks: Sequence[SpokenChunk], conds: Sequence, rows: int,
+               want: Callable[[int], int] | None = None) -> Iterator[list[tuple[int, Any, bool]]]:
+        """(index, speech tokens, True) of each batch's chunks, `rows` chunks per batch, each decoded to its end.
+        ``want`` is accepted for `T3BatchDecoder.stream`'s sake: a batch here hands out no tokens before its end."""
         for first in range(0, len(chunks), rows):
             part = slice(first, first + rows)
-            yield [(first + k, tokens) for k, tokens in enumerate(self.decode(chunks[part], conds[part]))]
+            yield [(first + k, tokens, True) for k, tokens in enumerate(self.decode(chunks[part], conds[part]))]
 
     def decode(self, chunks: Sequence[SpokenChunk], conds: Sequence) -> list:
         """Speech tokens per chunk, as stock `T3.inference_turbo` returns them (stop token dropped)."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from cbx_cli.engine.base import Engine, TakeRequest
+from cbx_cli.engine.base import Engine, PieceSizes, TakeRequest
 from cbx_cli.plan.chunks import Chunk, retry_chunk
 from cbx_cli.render.cache import TakeCache, take_key
 from cbx_cli.render.guards import check_take
@@ -278,3 +278,78 @@ def render(
             run.stats.corrupt = cache.corrupt
     run.report()
     return [run.final[r.chunk.index] for r in requests]
+
+
+@dataclass
+class StreamedPiece:
+    """A stretch of one request's take as `stream_takes` hands it out."""
+
+    index: int
+    """The request's position in the call."""
+    audio: np.ndarray
+    """float32 mono at the engine's rate: the take's samples after its previous piece."""
+    take: Take | None = None
+    """On the take's last piece only: the whole take, judged by the guards and already in the cache."""
+
+
+def stream_takes(
+    requests: Sequence[TakeRequest],
+    engine: Engine,
+    sizes: PieceSizes,
+    cache: TakeCache | None = None,
+    stats: RenderStats | None = None,
+) -> Iterator[StreamedPiece]:
+    """Every request's take, in request order, a piece at a time as the engine makes it (`Engine.stream_pieces`):
+    a cached take comes as one piece, a missing one in pieces of ``sizes``, each take starting once the one before
+    it has ended. A take's pieces joined are the take; it is stored in the cache (keyed by the engine's
+    `stream_identity`) before its last piece is handed out, so a stream cut off at any point leaves each take's
+    entry complete or absent. Guards judge a take when it ends: its problems become warnings, but it is not made
+    again (its start has already been heard)."""
+    stats = stats if stats is not None else RenderStats()
+    identity, sr = engine.stream_identity(sizes), engine.sample_rate
+    keys = [take_key(identity, r.voice.id, r.chunk) for r in requests]
+    cached: dict[int, Take] = {}
+    for n, request in enumerate(requests):
+        hit = cache.get(keys[n]) if cache else None
+        if hit is not None and hit.sample_rate == sr:
+            cached[n] = Take(request.chunk, hit.audio, len(hit.audio) / sr, hit.tokens, from_cache=True, key=keys[n])
+            stats.cached += 1
+    misses = [n for n in range(len(requests)) if n not in cached]
+    heard = 0
+    """Requests whose takes have ended."""
+
+    def cached_before(n: int) -> Iterator[StreamedPiece]:
+        nonlocal heard
+        while heard < n:
+            take = _judged(cached[heard], sr, stats)
+            yield StreamedPiece(heard, take.audio, take)
+            heard += 1
+
+    if misses:
+        follows = [None, *range(len(misses) - 1)]
+        for j, piece in engine.stream_pieces([requests[n] for n in misses], sizes, follows):
+            n = misses[j]
+            yield from cached_before(n)
+            if not piece.last:
+                yield StreamedPiece(n, piece.audio)
+                continue
+            made, chunk = piece.take, requests[n].chunk
+            if cache:
+                cache.put(keys[n], made.audio, sr, made.tokens, chunk.spoken)
+            stats.rendered += 1
+            heard = n + 1
+            yield StreamedPiece(n, piece.audio, _judged(Take(chunk, made.audio, len(made.audio) / sr, made.tokens,
+                                                             key=keys[n]), sr, stats))
+    yield from cached_before(len(requests))
+    if cache:
+        stats.corrupt = cache.corrupt
+
+
+def _judged(take: Take, sr: int, stats: RenderStats) -> Take:
+    """A streamed take with the guards' problems as its warnings."""
+    take.problems = check_take(take.chunk, take.audio, sr, take.tokens)
+    take.tried = [take]
+    if take.problems:
+        take.warnings = [f"take {p}" for p in take.problems]
+        stats.flagged += 1
+    return take

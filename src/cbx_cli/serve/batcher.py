@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from cbx_cli.api import Engine, Synthesis, TakeRequest, Voice, VoicePrompt
+from cbx_cli.api import Engine, Piece, PieceSizes, Synthesis, TakeRequest, Voice, VoicePrompt
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +101,30 @@ class SharedEngine(Engine):
         for start in range(0, len(requests), self.part):
             for i, take in enumerate(self.synthesize(requests[start : start + self.part])):
                 yield start + i, take
+
+    def stream_pieces(self, requests: Sequence[TakeRequest], sizes: PieceSizes,
+                      follows: Sequence[int | None] | None = None) -> Iterator[tuple[int, Piece]]:
+        """The inner engine's pieces, each step of its stream taken while holding the engine: other requests'
+        merged calls run between one piece and the next, so a stream neither waits for them to end nor holds them
+        up for longer than a piece."""
+        pieces = self.inner.stream_pieces(requests, sizes, follows)
+        try:
+            while True:
+                with self._engine_lock:
+                    item = next(pieces, None)
+                if item is None:
+                    return
+                yield item
+        finally:
+            with self._engine_lock:
+                pieces.close()
+
+    def stream_identity(self, sizes: PieceSizes) -> str:
+        return self.inner.stream_identity(sizes)
+
+    def voice_sample(self, voice: Voice):
+        with self._engine_lock:
+            return self.inner.voice_sample(voice)
 
     def close(self) -> None:
         """Stop the dispatcher after the call it is running; callers still waiting get an error."""

@@ -325,14 +325,12 @@ class Service:
         return job.options.sample_rate or self.narrator.engine().sample_rate
 
     def pieces(self, job: Job) -> Iterator[np.ndarray]:
-        """The job's audio a take at a time, in chunk order, as takes are ready: each take finished alone (trim,
-        speed, loudness, volume, rate) and followed by its pause, so a one-take job gives exactly its narration's
-        audio; with more takes the level is set per take rather than over the whole program."""
-        from cbx_cli.api import finish_take
-
-        sr_in = self.narrator.engine().sample_rate
-        for take in self.narrator.iter_takes(job):
-            yield finish_take(job, take, sr_in)
+        """The job's audio as it is made (`Narrator.stream`): a take in pieces while T3 still draws its rest, in
+        chunk order, each chunk's last piece followed by its pause; the level is a fixed gain per voice with the
+        limiter."""
+        for piece in self.narrator.stream(job):
+            if piece.audio.size:
+                yield piece.audio
 
     def encoder(self, fmt: str, sample_rate: int, bitrate: str | None = None):
         """A `StreamEncoder`: audio pieces fed in as they come (a live session's), one ``fmt`` stream out."""
