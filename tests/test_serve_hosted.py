@@ -489,7 +489,9 @@ def test_cbx_and_fish_share_one_v1_tts_route(world, base, tmp_path):
 
     app = build_app(dict(model="original", device="cpu"), ServeConfig(tmp_path / "unstarted"), [])
     assert [r.methods for r in app.routes if getattr(r, "path", None) == "/v1/tts"] == [{"POST"}]
-    add_voice("narrator", str(world.voices / "voices" / "system" / "default.wav"), "original", root=world.shared)
+    recording = str(world.voices / "voices" / "system" / "default.wav")
+    add_voice("narrator", recording, "original", root=world.shared)  # the server's shared voice
+    add_voice("narrator", recording, "original")  # the same recording in the user's library, for cbx say
     mixed = httpx.post(f"{base}/v1/tts", headers={"Authorization": f"Bearer {KEY}"}, timeout=30,
                        json={"text": "Both kinds of field.", "reference_id": "narrator", "seed": 5, "format": "wav",
                              "prosody": {"speed": 1.0, "volume": 0}})
