@@ -64,5 +64,6 @@ def test_real_engine_hosted_apis_give_the_bytes_cbx_say_gives(original_ckpt, tmp
     said = [run(["say", text, "-o", str(tmp_path / f"say.{ext}"), *flags]) for ext in ("wav", "mp3")]
     assert [s.exit_code for s in said] == [0, 0], said[0].stderr
     assert mp3 == (tmp_path / "say.mp3").read_bytes()
-    wav = (tmp_path / "say.wav").read_bytes()
-    assert pcm == wav[44:] and len(pcm) > 1000
+    streamed = run(["say", text, "-o", "-", "--stream", "--format", "pcm", *flags])  # Fish streams by default
+    assert streamed.exit_code == 0, streamed.stderr
+    assert pcm == streamed.stdout_bytes and len(pcm) > 1000
