@@ -6,6 +6,7 @@ the runner sees is what the installed `cbx` prints.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from typer.testing import CliRunner
@@ -30,7 +31,12 @@ class Run:
 
 
 def run(args: list[str], input: str | bytes | None = None) -> Run:
-    result = CliRunner().invoke(app, [str(a) for a in args], input=input, prog_name="cbx")
+    try:
+        result = CliRunner().invoke(app, [str(a) for a in args], input=input, prog_name="cbx")
+    finally:
+        root = logging.getLogger()
+        for handler in [h for h in root.handlers if getattr(h, "_cbx", False)]:
+            root.removeHandler(handler)  # it writes to the runner's stderr, closed now
     exception = result.exception if not isinstance(result.exception, SystemExit) else None
     return Run(result.exit_code, result.stdout_bytes, result.stderr_bytes.decode("utf-8", "replace"), exception)
 

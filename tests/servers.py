@@ -34,3 +34,35 @@ def running(data_dir: Path, engine_factory, *, keys: tuple[str, ...] = (KEY, OTH
 
 def client(base: str, key: str | None = KEY, timeout: float = 60.0) -> httpx.Client:
     return httpx.Client(base_url=base, headers={"x-api-key": key} if key else {}, timeout=timeout)
+
+
+SHAPES = {
+    # an API's error body → its message, once the body is checked to be exactly that API's shape for ``status``
+    "cbx": lambda body, status: body["detail"] if set(body) == {"detail"} else None,
+    "openai": lambda body, status: body["detail"] if set(body) == {"detail"} else None,
+    "segmind": lambda body, status: body["error"] if set(body) == {"error"} else None,
+    "cbx+segmind": lambda body, status: body["detail"] if set(body) == {"detail", "error"}
+    and body["detail"] == body["error"] else None,
+    "pixazo": lambda body, status: body["message"] if set(body) == {"statusCode", "message"}
+    and body["statusCode"] == status else None,
+    "fish": lambda body, status: body["message"] if set(body) == {"status", "message"} and body["status"] == status
+    else None,
+    "resonance": lambda body, status: (body["detail"][0]["msg"] if isinstance(body["detail"], list)
+                                       else body["detail"]) if set(body) == {"detail"} else None,
+}
+
+
+def assert_refused(answer: httpx.Response, status: int, api: str, words: str, records: list) -> str:
+    """``answer`` is ``status`` in ``api``'s error shape with ``words`` in its one-line message, and the server logged
+    exactly one line for it (``records``: the log records of the request, e.g. caplog's) and no traceback."""
+    assert answer.status_code == status, answer.text
+    message = SHAPES[api](answer.json(), status)
+    assert isinstance(message, str), f"not {api}'s error shape: {answer.text}"
+    assert words.lower() in message.lower(), message
+    assert "\n" not in message and "Traceback" not in answer.text
+    path = answer.request.url.path
+    lines = [r for r in records if r.name.startswith("cbx_cli") and r.getMessage().startswith(
+        f"{answer.request.method} {path}: {status} ")]
+    assert len(lines) == 1, [r.getMessage() for r in records]
+    assert not [r for r in records if r.exc_info or "Traceback" in r.getMessage()]
+    return message

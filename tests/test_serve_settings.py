@@ -11,6 +11,7 @@ import pytest
 
 from cbx_cli.errors import InputError, PresetError
 from cbx_cli.serve import Defaults
+from cbx_cli.serve.service import shared_voices
 from cbx_cli.serve.settings import load_settings
 from cbx_cli.tools.checkpoints import write_voice_wav
 from clirun import run
@@ -26,7 +27,8 @@ def config(tmp_path: Path, text: str) -> Path:
 def test_a_full_config_file_gives_the_defaults(tmp_path):
     from cbx_cli.voices.library import add_voice
 
-    add_voice("narrator", str(write_voice_wav(tmp_path / "v.wav", seconds=6.0, sr=24000)), "original")
+    add_voice("narrator", str(write_voice_wav(tmp_path / "v.wav", seconds=6.0, sr=24000)), "original",
+              root=shared_voices(tmp_path / "serve"))
     (tmp_path / "voices").mkdir()
     defaults, preset = load_settings(config(tmp_path, """
 preset: narration
@@ -39,7 +41,7 @@ http_webhooks: true
 fields:
   segmind: [seed, exaggeration]
   fish: [format]
-"""))
+"""), shared_voices(tmp_path / "serve"))
     assert preset == "narration"
     assert (defaults.voice, defaults.max_tokens, defaults.retries) == ("narrator", 400, 1)
     assert defaults.voices_dir == tmp_path / "voices" and defaults.public_url == "https://tts.example.com"
@@ -53,7 +55,7 @@ BAD = [
     ("fields: {segmnd: [seed]}", "unknown API 'segmnd'. Known: cbx, fish, openai, pixazo, resonance, segmind"),
     ("fields: {segmind: [sead]}", "fields.segmind: unknown field 'sead'"),
     ("fields: {resonance: [text]}", "fields.resonance: unknown field 'text'"),
-    ("voice: nobody", "voice 'nobody' is not in the voice library"),
+    ("voice: nobody", "voice 'nobody' is not one of the server's shared voices"),
     ("voices_dir: missing", "voices_dir 'missing' is not a folder"),
     ("public_url: ftp://x", "public_url"),
     ("[1, 2]", "expected a mapping"),
@@ -65,7 +67,7 @@ BAD = [
 def test_a_bad_config_file_is_one_line_naming_the_file_and_field(tmp_path, text, words):
     path = config(tmp_path, text)
     with pytest.raises(InputError) as refused:
-        load_settings(path)
+        load_settings(path, shared_voices(tmp_path / "serve"))
     assert words in refused.value.message and str(path) in refused.value.message
     assert "\n" not in refused.value.message
 
@@ -79,7 +81,7 @@ def test_cbx_serve_refuses_a_bad_config_before_loading_a_model(tmp_path):
     assert missing.exit_code == 2 and "is not a file" in missing.stderr
     assert "Traceback" not in result.stderr + unknown.stderr + missing.stderr
     with pytest.raises(PresetError):
-        load_settings(config(tmp_path, "preset: audibook"))
+        load_settings(config(tmp_path, "preset: audibook"), shared_voices(tmp_path / "serve"))
 
 
 def test_defaults_fill_what_requests_leave_out_and_narrowed_fields_are_ignored(fake_engine, tmp_path):
@@ -87,7 +89,8 @@ def test_defaults_fill_what_requests_leave_out_and_narrowed_fields_are_ignored(f
     config does not let Segmind requests set (seed) is ignored; cbx's own requests may still set theirs."""
     from cbx_cli.voices.library import add_voice
 
-    add_voice("narrator", str(write_voice_wav(tmp_path / "v.wav", seconds=6.0, sr=24000)), "original")
+    add_voice("narrator", str(write_voice_wav(tmp_path / "v.wav", seconds=6.0, sr=24000)), "original",
+              root=shared_voices(tmp_path / "serve"))
     fake_engine.knobs["to_budget"] = True  # every take runs to its token budget, as random weights do
     defaults = Defaults(voice="narrator", max_tokens=10, retries=0, fields={"segmind": frozenset({"text"})})
     with running(tmp_path / "serve", fake_engine, defaults=defaults) as base, \

@@ -292,3 +292,30 @@ def test_add_computes_and_stores_real_conditioning(original_ckpt, wav, monkeypat
     assert builtin.id == "builtin"
     assert torch.equal(builtin.conditionals.t3.speaker_emb, shipped.t3.speaker_emb)
     assert not torch.equal(builtin.conditionals.t3.speaker_emb, fresh.conditionals.t3.speaker_emb)
+
+    # the voice added again under its name (what a server's key does with replace) is what the same engine uses next
+    other = make_wav(wav.parent / "other.wav", seconds=7.0, freq=220.0)
+    assert run(["voices", "add", "hero", str(other), "--replace", "--model-dir", str(original_ckpt),
+                "--device", "cpu"]).exit_code == 0
+    replaced = engine.voice(VoicePrompt(get_voice("hero").reference, "hero"))
+    assert replaced.id != stored.id and not torch.equal(replaced.conditionals.t3.speaker_emb,
+                                                        stored.conditionals.t3.speaker_emb)
+
+
+def test_an_engine_keeps_the_voices_used_last(tmp_path, monkeypatch):
+    """A server meets a new recording with every upload: the engine keeps KEPT_VOICES of them, the least recently
+    used dropped first (computing is the model's own `prepare_conditionals`, stood in for: only the count matters)."""
+    from cbx_cli.engine import stock
+
+    engine = stock.ChatterboxEngine(EngineSpec(model="original", device="cpu"))
+    computed: list[Path] = []
+    monkeypatch.setattr(engine, "_computed", lambda prompt: computed.append(prompt.path) or f"conds {prompt.path}")
+    first = VoicePrompt(make_wav(tmp_path / "first.wav"))
+    engine.voice(first)
+    for n in range(stock.KEPT_VOICES):
+        engine.voice(first)  # used again and again: never the one dropped
+        engine.voice(VoicePrompt(make_wav(tmp_path / f"upload-{n}.wav", seconds=5.0)))
+    engine.voice(first)
+    engine.voice(VoicePrompt(tmp_path / "upload-0.wav"))  # dropped long ago: computed again
+    assert len(engine._voices) == stock.KEPT_VOICES
+    assert computed.count(first.path) == 1 and computed.count(tmp_path / "upload-0.wav") == 2

@@ -68,7 +68,7 @@ from cbx_cli.plan.chunks import Chunk, Plan, estimate_seconds
 from cbx_cli.plan.retakes import Retakes, chunk_numbers
 from cbx_cli.render.cache import CachedTake, TakeCache
 from cbx_cli.render.takes import Progress, ProgressFn, RenderInterrupted, RenderStats, Take
-from cbx_cli.voices.audio import check_audio, check_voice, length_advice
+from cbx_cli.voices.audio import check_audio, check_header_length, check_voice, length_advice
 from cbx_cli.voices.fetch import fetch_voice
 from cbx_cli.voices.library import NO_VOICES, check_new, get_voice, list_voices, remove_voice
 from cbx_cli.voices.reference import library_voice
@@ -85,8 +85,8 @@ __all__ = [
     "Progress", "ProgressFn", "PullProgress", "ReadingOptions", "RenderInterrupted", "RenderStats", "Retakes",
     "Script", "Synthesis", "Take", "TakeCache", "TakeRequest", "Voice", "VoicePrompt", "check_audio", "check_bitrate",
     "check_clashes", "check_new", "chunk_numbers", "estimate_seconds", "fetch_voice", "format_for", "get_voice",
-    "length_advice", "list_voices", "make_engine", "remove_voice", "resolve_device", "StreamEncoder", "check_voice",
-    "encode_stream", "library_voice", "pcm16",
+    "length_advice", "list_voices", "make_engine", "remove_voice", "resolve_device", "StreamEncoder",
+    "check_header_length", "check_voice", "encode_stream", "library_voice", "pcm16",
 ]
 
 DEFAULT_CACHE: Any = "default"
@@ -185,6 +185,7 @@ def prepare(
     cache_dir: Path | None = None,
     voice: VoicePrompt | None = None,
     library_only: bool = False,
+    voice_roots: Sequence[Path] | None = None,
     retakes: Retakes | None = None,
     presets: Presets | None = None,
 ) -> Job:
@@ -196,15 +197,19 @@ def prepare(
 
     ``voice``, an already checked recording, stands in for ``options.voice``. With ``library_only`` every voice
     named (``options.voice`` and the directives') must be a voice library name: no file is read and no URL fetched
-    on a name's behalf (what a server allows its requests). ``presets``: the run's, when it prepares several jobs
-    (`cbx batch`), so their files are read once."""
+    on a name's behalf (what a server allows its requests), and ``voice_roots`` are the voice libraries looked in,
+    in order (default: the user's). ``presets``: the run's, when it prepares several jobs (`cbx batch`), so their
+    files are read once."""
+    from functools import partial
+
     from cbx_cli.voices.reference import library_voice, resolve_voice
 
     options = options or NarrationOptions()
-    resolve = library_voice if library_only else resolve_voice
+    resolve = partial(library_voice, roots=voice_roots) if library_only else resolve_voice
     script = script_from_text(source) if isinstance(source, str) else source
     presets = presets or Presets()
-    the_plan, synthesis, assembly = plan_script(script, options, model, source_name, presets=presets)
+    the_plan, synthesis, assembly = plan_script(script, options, model, source_name, presets=presets,
+                                                voice_roots=voice_roots if library_only else None)
     voices: dict[str | None, VoicePrompt | None] = {None: voice if voice is not None else resolve(options.voice, model)}
     for chunk in the_plan.chunks:
         if chunk.voice not in voices:
@@ -229,10 +234,12 @@ def plan_script(
     hints: bool = False,
     *,
     presets: Presets | None = None,
+    voice_roots: Sequence[Path] | None = None,
 ) -> tuple[Plan, SynthesisParams, AssemblySettings]:
     """The script's chunks with their settings, seeds and budgets; reads preset and lexicon files, no audio.
     With ``hints``, the plan's warnings also list words that may need a lexicon respelling. Each preset is resolved
-    once, however many paragraphs name it (``presets``: the run's, when it reads them again later)."""
+    once, however many paragraphs name it (``presets``: the run's, when it reads them again later); directives'
+    voice names are looked up in ``voice_roots`` (default: the user's voice library)."""
     from cbx_cli.parse.directives import check_voices
     from cbx_cli.plan.chunks import check_silence, plan, select_chapters
 
@@ -250,7 +257,7 @@ def plan_script(
         picked = {k: getattr(over, k) for k in ("exaggeration", "seed") if getattr(over, k) is not None}
         return resolved[name].model_copy(update=picked)
 
-    check_voices(script, {v.name for v in list_voices()}, source_name)
+    check_voices(script, {v.name for root in (voice_roots or [None]) for v in list_voices(root)}, source_name)
     the_plan = plan(script, synthesis, assembly, model, language, lexicon, block_params, options.date_order)
     if options.chapters:
         the_plan = select_chapters(the_plan, options.chapters, source_name)
@@ -336,7 +343,8 @@ class Narrator:
     cache, or $CBX_MODEL_DIR); ``batched`` False synthesizes one chunk at a time exactly as stock Chatterbox does;
     ``batch_size`` sets how many chunks the batched engine decodes at once (None: its own choice);
     ``cache_dir`` None renders everything afresh, without the take cache; ``engine_factory`` makes each engine
-    (default `make_engine`; it is given the voice library as the place to keep voice conditioning).
+    (default `make_engine`; it is given the voice library as the place to keep voice conditioning: the libraries
+    beneath ``voices_root``, default the user's).
     """
 
     def __init__(
@@ -350,8 +358,10 @@ class Narrator:
         batch_size: int | None = None,
         cache_dir: Path | None = DEFAULT_CACHE,
         engine_factory: EngineFactory | None = None,
+        voices_root: Path | None = None,
     ):
         check_options(RunOptions, batch_size=batch_size)
+        self.voices_root = voices_root
         self.spec = EngineSpec.from_options(model, model_dir, device, None, batched=batched, revision=revision,
                                             max_batch=batch_size)
         self.batch_size = batch_size or DEFAULT_BATCH
@@ -382,7 +392,7 @@ class Narrator:
                 from cbx_cli.voices.library import LibraryConditioning
 
                 self._stage("loading", f"loading the {model} model")
-                engine = self._factory(replace(self.spec, model=model), LibraryConditioning())
+                engine = self._factory(replace(self.spec, model=model), LibraryConditioning(self.voices_root))
                 engine.load()
                 self._engines[model] = engine
                 self.loads += 1
@@ -765,18 +775,19 @@ def take_keys(job: Job, identities: Mapping[str, str],
     return [take_key(identities[c.model], voice_ids[c.model][job.voice(c.voice)], c) for c in job.chunks]
 
 
-def add_voice(name: str, source: str, narrator: Narrator, replace: bool = False):
-    """Store ``source`` (a recording or its URL) in the voice library as ``name``, with its conditioning for the
-    narrator's model. The name and the recording are checked before the model loads; the model loads only when
-    no voice of the library already has this recording's conditioning for it (adding the same recording again
-    copies that)."""
+def add_voice(name: str, source: str, narrator: Narrator, replace: bool = False, root: Path | None = None):
+    """Store ``source`` (a recording or its URL) in the voice library ``root`` (default: the user's) as ``name``, with
+    its conditioning for the narrator's model (whose ``voices_root`` must hold ``root``). The name and the recording
+    are checked before the model loads; the model loads only when no voice of that library already has this
+    recording's conditioning for it (adding the same recording again copies that)."""
     from cbx_cli.voices.library import add_voice as store
     from cbx_cli.voices.library import source_audio
 
-    check_new(name, replace)
+    check_new(name, replace, root)
     source_audio(source, narrator.model)
     checkpoint = narrator.facts().info.checkpoint_id
-    return store(name, source, narrator.model, replace=replace, checkpoint_id=checkpoint, load=narrator.engine)
+    return store(name, source, narrator.model, replace=replace, checkpoint_id=checkpoint, load=narrator.engine,
+                 root=root)
 
 
 def versions() -> dict[str, str | None]:

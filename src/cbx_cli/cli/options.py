@@ -139,6 +139,9 @@ OPTIONS: dict[str, Opt] = {
                         "sha256:<digest>); env CBX_API_KEYS adds comma-separated keys."),
     "data_dir": Opt(Path | None, None, ("--data-dir",), "Where jobs, their outputs and uploaded references are kept "
                     "(default: your data folder's serve/)."),
+    "server_data": Opt(Path | None, None, ("--server-data",), "The data folder of a cbx serve (its --data-dir): "
+                       "work on its shared voices, which every API key may use and none may replace or delete, "
+                       "instead of your own library."),
     "allow_private_urls": Opt(bool, False, ("--allow-private-urls",), "Let requests name reference-audio and "
                               "webhook URLs on loopback or private addresses."),
     "workers": Opt(int, 4, ("--workers",), _described("workers")),

@@ -23,17 +23,19 @@ def serve(opts) -> None:
     keys = load_keys(opts.api_key_file)
     server.check_host(opts.host, keys)
     limits = server.Limits(concurrent=opts.max_concurrent)
+    data_dir = opts.data_dir or server.default_data_dir()
     defaults, preset = server.Defaults(), None
     if opts.serve_config is not None:
+        from cbx_cli.serve.service import shared_voices
         from cbx_cli.serve.settings import load_settings
 
-        defaults, preset = load_settings(opts.serve_config)
+        defaults, preset = load_settings(opts.serve_config, shared_voices(data_dir))
     if opts.preset is not None:
         from cbx_cli.config.presets import get_preset
 
         get_preset(opts.preset)
         preset = opts.preset
-    config = server.ServeConfig(opts.data_dir or server.default_data_dir(), limits,
+    config = server.ServeConfig(data_dir, limits,
                                 allow_private_urls=opts.allow_private_urls, workers=opts.workers, preset=preset,
                                 defaults=defaults)
     narrator_options = dict(model=opts.model.value, model_dir=opts.model_dir, revision=opts.revision,

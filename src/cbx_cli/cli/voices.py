@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,8 +12,18 @@ from cbx_cli.cli.options import with_options
 voices_app = typer.Typer(help="Your voice library: add, list, remove.", no_args_is_help=True)
 
 
+def _library(server_data: Path | None) -> tuple[Path | None, Path | None]:
+    """The library ``--server-data`` names (a server's shared voices) and the folder holding its libraries; (None,
+    None) for the user's own."""
+    if server_data is None:
+        return None, None
+    from cbx_cli.serve.service import shared_voices, voices_root
+
+    return shared_voices(server_data.expanduser()), voices_root(server_data.expanduser())
+
+
 @voices_app.command("add")
-@with_options("model")
+@with_options("model", "server_data")
 def voices_add(
     name: Annotated[str, typer.Argument(metavar="NAME",
             help="Name for the voice: letters, digits, '-' or '_' (up to 40).")],
@@ -25,11 +36,13 @@ def voices_add(
     from cbx_cli.cli.app import State
 
     model = opts.model
-    existed = get_voice(name) is not None
+    library, root = _library(opts.server_data)
+    existed = get_voice(name, library) is not None
     narrator = Narrator(model.value, model_dir=opts.model_dir, revision=opts.revision, device=opts.device.value,
-                        batched=False, cache_dir=None, engine_factory=State.engine_factory)
+                        batched=False, cache_dir=None, engine_factory=State.engine_factory, voices_root=root)
     narrator.on_loaded = _warn_device
-    voice = add_voice(name, source, narrator, replace=replace)  # a bad name or recording fails before the model loads
+    # a bad name or recording fails before the model loads
+    voice = add_voice(name, source, narrator, replace=replace, root=library)
     advice = length_advice(voice.seconds, f"Voice '{voice.name}'")
     if advice:
         typer.echo(f"warning: {advice}", err=True)
@@ -43,11 +56,12 @@ def _warn_device(engine) -> None:
 
 
 @voices_app.command("list")
-def voices_list() -> None:
+@with_options("server_data")
+def voices_list(opts) -> None:
     """Every voice: name, length, and the models it has stored conditioning for."""
     from cbx_cli.api import NO_VOICES, list_voices
 
-    voices = list_voices()
+    voices = list_voices(_library(opts.server_data)[0])
     if not voices:
         typer.echo(NO_VOICES)
         return
@@ -58,9 +72,10 @@ def voices_list() -> None:
 
 
 @voices_app.command("remove")
-def voices_remove(name: str = typer.Argument(..., metavar="NAME", help="The voice to delete.")) -> None:
+@with_options("server_data")
+def voices_remove(name: Annotated[str, typer.Argument(metavar="NAME", help="The voice to delete.")], opts) -> None:
     """Delete a voice and its stored conditioning."""
     from cbx_cli.api import remove_voice
 
-    remove_voice(name)
+    remove_voice(name, _library(opts.server_data)[0])
     typer.echo(f"Removed voice '{name}'.")

@@ -44,6 +44,9 @@ from cbx_cli.errors import VoiceError
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 24000
+KEPT_VOICES = 32
+"""Voices an engine keeps conditioning for in memory: a server meets a new recording with every request that uploads
+one."""
 
 
 class ChatterboxEngine(Engine):
@@ -60,7 +63,7 @@ class ChatterboxEngine(Engine):
         self.info = EngineInfo(spec.model, "", None, "cpu", None)
         self.timings: dict[str, float] = {"t3": 0.0, "s3gen": 0.0}
         self._builtin = None
-        self._voices: dict[VoicePrompt | None, Voice] = {}
+        self._voices: dict[tuple[VoicePrompt, tuple] | None, Voice] = {}
         self._torch = None
 
     @property
@@ -91,20 +94,23 @@ class ChatterboxEngine(Engine):
     # -- voices --------------------------------------------------------------------------------
 
     def voice(self, prompt: VoicePrompt | None = None) -> Voice:
-        """Conditioning for `prompt` (None: the checkpoint's built-in voice), computed once per prompt and kept.
+        """Conditioning for `prompt` (None: the checkpoint's built-in voice), computed once per prompt and kept (the
+        `KEPT_VOICES` used last; a recording replaced on disk, a voice added again under its name, is a new prompt).
 
         With a store, conditioning stored for this model and checkpoint is loaded instead of computed, and
         conditioning computed here is saved where the store says.
         """
-        if prompt in self._voices:
-            return self._voices[prompt]
-        if prompt is None:
+        key = None if prompt is None else (prompt, _stamp(prompt.path))
+        voice = self._voices.pop(key, None)
+        if voice is None and prompt is None:
             if self._builtin is None:
                 raise VoiceError("This checkpoint has no built-in voice (conds.pt). Pass --voice FILE.")
             voice = Voice("builtin", self._builtin)
-        else:
+        elif voice is None:
             voice = self._stored(prompt) or self._computed(prompt)
-        self._voices[prompt] = voice
+        self._voices[key] = voice  # the most recently used last
+        while len(self._voices) > KEPT_VOICES:
+            del self._voices[next(iter(self._voices))]
         return voice
 
     def _stored(self, prompt: VoicePrompt) -> Voice | None:
@@ -326,3 +332,12 @@ def save_conditionals(conds, path: Path) -> None:
 
 def _digest(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
+def _stamp(path: Path) -> tuple:
+    """The file at ``path`` as it is now (device, inode, size, modified): a replaced recording stamps differently."""
+    try:
+        found = Path(path).stat()
+    except OSError:
+        return ()
+    return found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns

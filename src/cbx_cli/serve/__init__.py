@@ -46,10 +46,11 @@ def build_app(narrator_options: dict[str, Any], config: ServeConfig, key_digests
     from cbx_cli.serve.auth import Keys
     from cbx_cli.serve.metrics import Metrics
     from cbx_cli.serve.server import Server
-    from cbx_cli.serve.service import Service
+    from cbx_cli.serve.service import Service, voices_root
 
     metrics = Metrics()
-    narrator = Narrator(**narrator_options, engine_factory=shared_factory(metrics, engine_factory))
+    narrator = Narrator(**narrator_options, engine_factory=shared_factory(metrics, engine_factory),
+                        voices_root=voices_root(config.data_dir))
     server = Server(Service(narrator, config), Keys(key_digests), metrics, webhook_backoff)
     return create_app(server)
 
@@ -71,7 +72,7 @@ def serving(app, start_seconds: float = 600.0) -> Iterator[str]:
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", http=_protocol(app)))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + start_seconds
@@ -93,7 +94,14 @@ def run(app, host: str, port: int, debug: bool = False) -> None:
     import uvicorn
 
     uvicorn.run(app, host=host, port=port, log_level="debug" if debug else "warning", access_log=debug,
-                timeout_graceful_shutdown=300)
+                timeout_graceful_shutdown=300, http=_protocol(app))
+
+
+def _protocol(app):
+    """uvicorn's HTTP protocol with the app's deadline on request heads (`connections.HeadDeadline`)."""
+    from cbx_cli.serve.connections import protocol
+
+    return protocol(app.state.server.config.limits.head_seconds)
 
 
 __all__ = ["Defaults", "Limits", "RequestError", "ServeConfig", "build_app", "check_host", "default_data_dir", "run",

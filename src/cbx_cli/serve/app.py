@@ -8,6 +8,7 @@ uvicorn serves it. Every failure is a JSON answer in the shape of the API the ro
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 from contextlib import asynccontextmanager
@@ -23,7 +24,7 @@ from starlette.routing import Match
 from cbx_cli.errors import CbxError, ModelError, OutputError, RenderError, cut
 from cbx_cli.serve import fish, openai, pixazo, resonance, segmind
 from cbx_cli.serve.apis import BEARER, Api, detail_body, model_fields, restrict, union
-from cbx_cli.serve.jobs import status
+from cbx_cli.serve.jobs import StorageError, status
 from cbx_cli.serve.metrics import Metrics
 from cbx_cli.serve.schemas import CONTENT_TYPES, TTSRequest, VoiceRequest
 from cbx_cli.serve.server import Server, audio_headers
@@ -52,7 +53,8 @@ def create_app(server: Server) -> FastAPI:
 
     app = FastAPI(title="cbx", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.server = server
-    app.add_middleware(Guard, max_body=server.config.limits.max_body, metrics=server.metrics)
+    limits = server.config.limits
+    app.add_middleware(Guard, max_body=limits.max_body, body_seconds=limits.body_seconds, metrics=server.metrics)
     _errors(app)
     _v1(app, server)
     _v2(app, server)
@@ -68,108 +70,165 @@ def route_api(app, scope) -> Api:
     state = scope.get("state") or {}
     if state.get("api") is not None:
         return state["api"]
+    api = getattr(key_dependency(_route(app, scope)), "api", None)
+    return api if api is not None else CBX
+
+
+def _route(app, scope):
     route = scope.get("route")
     if route is None and app is not None:
         route = next((r for r in app.router.routes if r.matches(scope)[0] == Match.FULL), None)
+    return route
+
+
+def key_dependency(route):
+    """The key check of ``route`` (a dependency that names its API), or None for a route that needs no key."""
     for dependency in getattr(getattr(route, "dependant", None), "dependencies", ()):
-        api = getattr(dependency.call, "api", None)
-        if api is not None:
-            return api
-    return CBX
+        if getattr(dependency.call, "api", None) is not None:
+            return dependency.call
+    return None
 
 
 def answer(api: Api, status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(api.error(status, message), status_code=status, headers=headers)
 
 
-class _TooLarge(HTTPException):
-    """A body that passed its Content-Length check but kept coming (an HTTPException, so FastAPI's body reader
-    passes it on as it is and the answer is a 413)."""
+def refuse(scope, status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    """An error answer in the shape of the request's API; `Guard` logs it in one line once it is sent."""
+    scope.setdefault("state", {})["refusal"] = message
+    return answer(route_api(scope.get("app"), scope), status, message, headers)
 
-    def __init__(self, limit: int):
-        super().__init__(413, f"The request body is larger than {limit:,} bytes.")
+
+class _BodyRefused(HTTPException):
+    """A body too large or too slow, found while it arrives (an HTTPException, so FastAPI's body reader passes it on
+    as it is and the answer is its status). The connection closes after the answer: the rest of the body will not
+    be read."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(status, message, {"Connection": "close"})
 
 
 class Guard:
-    """ASGI middleware: refuses bodies over ``max_body`` bytes (413, by Content-Length or as they arrive) and counts
-    every answer by method, route and status."""
+    """ASGI middleware, before any route runs: the key (a route that asks for one checks it before a byte of the body
+    is read, so a bad body without a key is a 401), the body's size (413 past ``max_body`` bytes, by Content-Length
+    or as it arrives) and time (408 past ``body_seconds`` from the head); then the answer: anything a route let
+    escape becomes a 500 in the API's shape, every error answer is one log line (no traceback), and every answer is
+    counted by method, route and status."""
 
-    def __init__(self, app, max_body: int, metrics: Metrics):
+    def __init__(self, app, max_body: int, body_seconds: float, metrics: Metrics):
         self.app = app
         self.max_body = max_body
+        self.body_seconds = body_seconds
         self.metrics = metrics
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        scope.setdefault("state", {})
         sent: dict = {}
-        declared = dict(scope.get("headers") or []).get(b"content-length", b"0")
-        message = f"The request body is larger than {self.max_body:,} bytes."
-        if not declared.isdigit() or int(declared) > self.max_body:
-            api = route_api(scope.get("app"), scope)
-            refusal = answer(api, 413, message) if declared.isdigit() else \
-                answer(api, 400, "Bad Content-Length header.")
-            await refusal(scope, receive, send)
-            return self._count(scope, refusal.status_code)
-        seen = 0
-
-        async def counted_receive():
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.max_body:
-                raise _TooLarge(self.max_body)
-            return message
 
         async def noted_send(message):
             if message["type"] == "http.response.start":
                 sent["status"] = message["status"]
+                self._log(scope, message["status"])  # before the answer leaves: the line is there when it arrives
             await send(message)
 
         try:
-            await self.app(scope, counted_receive, noted_send)
-        except _TooLarge:
+            refusal = self._before(scope)
+            if refusal is not None:
+                await refusal(scope, receive, noted_send)
+            else:
+                await self.app(scope, self._bounded(receive), noted_send)
+        except _BodyRefused as exc:
             if "status" not in sent:
-                await answer(route_api(scope.get("app"), scope), 413, message)(scope, receive, noted_send)
-        self._count(scope, sent.get("status", 500))
-
-    def _count(self, scope, status: int) -> None:
-        route = scope.get("route")
+                await refuse(scope, exc.status_code, str(exc.detail), exc.headers)(scope, receive, noted_send)
+        except Exception as exc:  # noqa: BLE001 - one line in the log and a 500 in the API's shape, never a traceback
+            scope["state"]["refusal"] = f"{type(exc).__name__}: {cut(str(exc), 300)}"
+            if "status" in sent:
+                self._log(scope, 500)  # the answer had begun; the line says how it ended
+            else:
+                api = route_api(scope.get("app"), scope)
+                await answer(api, 500, "Internal error; the server log has the details.")(scope, receive, noted_send)
+        status = sent.get("status", 500)
+        route = scope.get("route") or _route(scope.get("app"), scope)
         self.metrics.request(scope["method"], getattr(route, "path", "unmatched"), status)
+
+    def _before(self, scope) -> JSONResponse | None:
+        """The refusal a request gets before its route runs (a bad key, a body declared too large), or None."""
+        check = key_dependency(_route(scope.get("app"), scope))
+        if check is not None:
+            try:
+                check(Request(scope))
+            except RequestError as exc:
+                return refuse(scope, exc.status, exc.message, exc.headers)
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"0")
+        if not declared.isdigit():
+            return refuse(scope, 400, "Bad Content-Length header.")
+        if int(declared) > self.max_body:
+            return refuse(scope, 413, self._too_large(), {"Connection": "close"})  # the body is not read
+        return None
+
+    def _too_large(self) -> str:
+        return f"The request body is larger than {self.max_body:,} bytes."
+
+    def _bounded(self, receive):
+        """``receive`` with the body's limits: bytes in all, and seconds until its last part (later calls, which
+        only wait for the client to leave, have no deadline)."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + self.body_seconds
+        seen, whole = 0, False
+
+        async def bounded_receive():
+            nonlocal seen, whole
+            if whole:
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), max(end - loop.time(), 0.0))
+            except asyncio.TimeoutError:
+                raise _BodyRefused(408, f"The request body did not arrive within {self.body_seconds:g} s.") from None
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                whole = True
+            seen += len(message.get("body", b""))
+            if seen > self.max_body:
+                raise _BodyRefused(413, self._too_large())
+            return message
+
+        return bounded_receive
+
+    @staticmethod
+    def _log(scope, status: int) -> None:
+        message = scope["state"].pop("refusal", None)
+        if message is None or status < 400:
+            return
+        line = f"{scope['method']} {cut(scope.get('path', ''), 100)}: {status} {message}"
+        (log.error if status >= 500 else log.warning)("%s", line)
 
 
 def _errors(app: FastAPI) -> None:
-    def api(request: Request) -> Api:
-        return route_api(app, request.scope)
-
     @app.exception_handler(RequestError)
     async def refused(request: Request, exc: RequestError):
-        return answer(api(request), exc.status, exc.message, exc.headers)
+        return refuse(request.scope, exc.status, exc.message, exc.headers)
 
     @app.exception_handler(CbxError)
     async def cbx_error(request: Request, exc: CbxError):
-        if isinstance(exc, ModelError):
-            return answer(api(request), 503, exc.message)
+        if isinstance(exc, (ModelError, StorageError)):
+            return refuse(request.scope, 503, exc.message)
         if isinstance(exc, (RenderError, OutputError)):
-            log.error("%s %s: %s", request.method, request.url.path, exc.message)
-            return answer(api(request), 500, exc.message)
-        return answer(api(request), 422, exc.message)
+            return refuse(request.scope, 500, exc.message)
+        return refuse(request.scope, 422, exc.message)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError):
-        shape = api(request)
+        shape = route_api(app, request.scope)
+        status, message = validation_message(exc.errors())
         if shape.validation_body is not None:
+            request.scope["state"]["refusal"] = message
             return JSONResponse(shape.validation_body(jsonable_encoder(exc.errors())), status_code=422)
-        return answer(shape, *validation_message(exc.errors()))
+        return refuse(request.scope, status, message)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException):
-        return answer(api(request), exc.status_code, str(exc.detail), getattr(exc, "headers", None))
-
-    @app.exception_handler(Exception)
-    async def internal(request: Request, exc: Exception):
-        log.error("%s %s failed: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
-        return answer(api(request), 500, "Internal error; the server log has the details.")
+        return refuse(request.scope, exc.status_code, str(exc.detail), getattr(exc, "headers", None))
 
 
 def validation_message(errors: list) -> tuple[int, str]:
@@ -249,6 +308,16 @@ def _v2(app: FastAPI, server: Server) -> None:
             return JSONResponse(body, status_code=code)
         return status(row)
 
+    @app.delete("/v2/requests/{job_id}")
+    async def cancel(job_id: str, request: Request, key_id: str = Depends(server.key(V2_REQUESTS))):
+        """Cancel a QUEUED or PROCESSING job: a running one stops at its next batch boundary (the takes it finished
+        stay in the take cache); answers the job's status, CANCELLED."""
+        row = await run_in_threadpool(server.cancel, job_id, key_id)
+        if row["api"] == segmind.API.name:
+            request.state.api = segmind.API
+            return JSONResponse(segmind.result(server, row, server.base_url(request))[1])
+        return status(row)
+
     @app.get("/v2/requests/{job_id}/audio")
     async def job_audio(job_id: str, key_id: str = Depends(server.key(CBX))):
         row = server.owned(job_id, key_id)
@@ -260,19 +329,33 @@ def _v2(app: FastAPI, server: Server) -> None:
 
 
 def _voices(app: FastAPI, server: Server) -> None:
+    """A key's voices: it sees, uses, adds, replaces and deletes its own; it sees and uses the shared ones (the
+    operator's), and cannot replace or delete them; another key's are as good as none."""
     service = server.service
 
     @app.get("/v1/voices")
     async def voices(key_id: str = Depends(server.key(CBX))):
-        return {"voices": [{"name": v["name"], "seconds": v["seconds"]} for v in service.voices()]}
+        listed = await run_in_threadpool(service.voices, key_id)
+        return {"voices": [{"name": v["name"], "seconds": v["seconds"], "shared": v["shared"]} for v in listed]}
 
     @app.post("/v1/voices", status_code=201)
     async def add(req: VoiceRequest, key_id: str = Depends(server.key(CBX))):
-        from cbx_cli.api import add_voice, check_new
+        from cbx_cli.api import add_voice, check_new, get_voice
 
-        check_new(req.name, req.replace)
+        own = service.key_voices(key_id)
+        check_new(req.name, True, own)  # the name alone
+        if get_voice(req.name, service.shared) is not None:
+            raise RequestError(f"Voice '{req.name}' is one of this server's shared voices: it cannot be replaced. "
+                               "Choose another name.", 403)
+        check_new(req.name, req.replace, own)
+        await run_in_threadpool(service.check_writable)
         prompt = await run_in_threadpool(service.reference, req.reference_audio)
-        voice = await run_in_threadpool(add_voice, req.name, str(prompt.path), service.narrator, req.replace)
+        try:
+            voice = await run_in_threadpool(add_voice, req.name, str(prompt.path), service.narrator, req.replace,
+                                            own)
+        except OSError as exc:
+            raise StorageError(f"The server's voices cannot be written in '{own}' ({exc.strerror or exc}); new "
+                               "voices are refused until they can be.") from None
         return {"name": voice.name, "seconds": voice.seconds}
 
     @app.delete("/v1/voices/{name}", status_code=204)
@@ -280,7 +363,15 @@ def _voices(app: FastAPI, server: Server) -> None:
         from cbx_cli.api import get_voice, remove_voice
         from cbx_cli.config.names import VOICE_NAME_RE
 
-        if not VOICE_NAME_RE.fullmatch(name) or get_voice(name) is None:
-            raise RequestError(f"No voice '{cut(name, 40)}' in the library.", 404)
-        await run_in_threadpool(remove_voice, name)
-        return Response(status_code=204)
+        own = service.key_voices(key_id)
+        if VOICE_NAME_RE.fullmatch(name) and get_voice(name, own) is not None:
+            try:
+                await run_in_threadpool(remove_voice, name, own)
+            except OSError as exc:
+                raise StorageError(f"The server's voices cannot be written in '{own}' ({exc.strerror or exc}).") \
+                    from None
+            return Response(status_code=204)
+        if VOICE_NAME_RE.fullmatch(name) and get_voice(name, service.shared) is not None:
+            raise RequestError(f"Voice '{name}' is one of this server's shared voices: only its operator can remove "
+                               "it.", 403)
+        raise RequestError(f"No voice '{cut(name, 40)}' in the library.", 404)

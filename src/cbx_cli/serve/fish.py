@@ -236,7 +236,7 @@ def install(app: FastAPI, server: Server) -> None:
         except RequestError as exc:
             await _finish(socket, "error", exc.message)
             return
-        session = Live(server, socket)
+        session = Live(server, socket, key_id)
         try:
             await session.run()
         except WebSocketDisconnect:
@@ -249,9 +249,10 @@ def install(app: FastAPI, server: Server) -> None:
 class Live:
     """One WebSocket session: events in, text buffered until sentences complete, their audio out as one stream."""
 
-    def __init__(self, server: Server, socket: WebSocket):
+    def __init__(self, server: Server, socket: WebSocket, key_id: str):
         self.server = server
         self.socket = socket
+        self.key_id = key_id
         self.request: LiveRequest | None = None
         self.prompt: VoicePrompt | None = None
         self.encoder = None
@@ -333,7 +334,7 @@ class Live:
             return
         service = self.server.service
         cbx_req, _ = await run_in_threadpool(to_cbx, service, self.request, text, self.prompt)
-        job = await run_in_threadpool(service.job, cbx_req, service.config.limits.max_text, self.prompt)
+        job = await run_in_threadpool(service.job, cbx_req, service.config.limits.max_text, self.prompt, self.key_id)
         pieces = service.pieces(job)
         while (piece := await run_in_threadpool(next, pieces, None)) is not None:
             await self._audio(await run_in_threadpool(self.encoder.feed, piece))

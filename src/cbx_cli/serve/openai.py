@@ -57,8 +57,8 @@ API = Api("openai", ("x-api-key", BEARER), detail_body, 401, 403, model_fields(S
           frozenset({"input"}))
 
 
-def to_cbx(service, req: SpeechRequest) -> TTSRequest:
-    voice = req.voice.id if isinstance(req.voice, VoiceId) else service.speaking_voice(req.voice, VOICES)
+def to_cbx(service, req: SpeechRequest, key_id: str) -> TTSRequest:
+    voice = req.voice.id if isinstance(req.voice, VoiceId) else service.speaking_voice(req.voice, key_id, VOICES)
     return TTSRequest(text=req.input, voice=voice, speed=req.speed, format=req.response_format)
 
 
@@ -80,7 +80,7 @@ def install(app: FastAPI, server: Server) -> None:
     @app.post("/v1/audio/speech")
     async def speech(req: SpeechRequest, key_id: str = Depends(key)):
         req = restrict(API, req, server.config.defaults.fields.get(API.name))
-        cbx_req = await run_in_threadpool(to_cbx, service, req)
+        cbx_req = await run_in_threadpool(to_cbx, service, req, key_id)
         if req.stream_format == "sse":
             return StreamingResponse(events(await server.stream(key_id, cbx_req)), media_type="text/event-stream")
         if req.response_format in STREAMED:
@@ -93,7 +93,7 @@ def install(app: FastAPI, server: Server) -> None:
     async def voices(key_id: str = Depends(key)):
         """Every voice name the speech route takes: the library's voices, then OpenAI's names (each with the voice
         it speaks as)."""
-        library = await run_in_threadpool(service.voices)
+        library = await run_in_threadpool(service.voices, key_id)
         names = {v["name"] for v in library}
         default = server.config.defaults.voice
         data = [{"id": v["name"], "name": v["name"], "object": "audio.voice", "type": "audio_sample",

@@ -66,7 +66,7 @@ def install(app: FastAPI, server: Server) -> None:
         prompt = None
         if req.voice_key is not None:
             try:
-                prompt = await run_in_threadpool(service.folder_voice, req.voice_key)
+                prompt = await run_in_threadpool(service.folder_voice, req.voice_key, key_id)
             except VoiceError as exc:
                 raise RequestError(f"Failed to generate audio: {exc.message}", 500) from None
             if prompt is None:

@@ -25,7 +25,7 @@ from cbx_cli.api import Narration, VoicePrompt
 from cbx_cli.errors import cut
 from cbx_cli.serve.apis import Api
 from cbx_cli.serve.auth import InFlight, Keys
-from cbx_cli.serve.jobs import TERMINAL, JobStore, Workers, status, webhook_secret
+from cbx_cli.serve.jobs import LIVE, TERMINAL, JobStore, StorageError, Workers, status, webhook_secret
 from cbx_cli.serve.metrics import Metrics
 from cbx_cli.serve.schemas import TTSRequest
 from cbx_cli.serve.service import RequestError, Service, job_metrics
@@ -68,14 +68,18 @@ class Server:
     def __post_init__(self) -> None:
         config = self.service.config
         self.inflight = InFlight(config.limits.concurrent)
-        config.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            config.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            log.error("cannot make the data folder %s (%s)", config.data_dir, exc.strerror or exc)
         self.store = JobStore(config.data_dir / "jobs.sqlite3")
         self.secret = webhook_secret(config.data_dir)
         self.ready = False
-        self.metrics.queue_depth = lambda: self.store.count("QUEUED")
-        self.metrics.running = lambda: self.store.count("PROCESSING")
+        self.metrics.queue_depth = lambda: self._count("QUEUED")
+        self.metrics.running = lambda: self._count("PROCESSING")
         self.deliveries = Deliveries(self._post, self.secret, backoff=self.webhook_backoff)
-        self.workers = Workers(self.store, self.service.run_queued, config.workers, self.changed)
+        self.workers = Workers(self.store, self.service.run_queued, config.workers, self.changed,
+                               self.service.discard)
         self.reports.setdefault("cbx", JobReport(lambda row, base: status(row)))
 
     @property
@@ -89,6 +93,12 @@ class Server:
             self._send(row, terminal=True)
         self.workers.start()
         self.ready = True
+
+    def _count(self, state: str) -> int:
+        try:
+            return self.store.count(state)
+        except StorageError:
+            return 0
 
     def stop(self) -> None:
         self.workers.stop()
@@ -145,7 +155,7 @@ class Server:
         """``req`` narrated whole and encoded in its format (one of the key's places in flight while it runs)."""
         service = self.service
         with self.inflight.slot(key_id):
-            job = await run_in_threadpool(service.job, req, service.config.limits.max_text, prompt)
+            job = await run_in_threadpool(service.job, req, service.config.limits.max_text, prompt, key_id)
             narration = await run_in_threadpool(service.narrate, job)
             data = await run_in_threadpool(service.encode, narration, req.format, req.bitrate)
         self.metrics.narrated(narration.duration, narration.wall)
@@ -158,7 +168,7 @@ class Server:
         service = self.service
         slot = self.inflight.hold(key_id)
         try:
-            job = await run_in_threadpool(service.job, req, service.config.limits.max_text, prompt)
+            job = await run_in_threadpool(service.job, req, service.config.limits.max_text, prompt, key_id)
             pieces = service.stream(job, req.format, req.bitrate)
             first = await run_in_threadpool(next, pieces, b"")
         except BaseException:
@@ -171,9 +181,12 @@ class Server:
     async def submit(self, request: Request, key_id: str, req: TTSRequest, api: str = "cbx",
                      webhook: str | None = None, webhook_mode: str | None = None, https_webhook: bool = False,
                      prompt: VoicePrompt | None = None) -> Queued:
-        """Queue ``req`` for ``key_id`` (429 past the key's share of the queue): checked and planned now, its
-        reference kept, so a bad request fails here and the job survives a restart."""
+        """Queue ``req`` for ``key_id`` (429 past the key's share of the queue; 503 while the job database or the data
+        folder cannot take it): checked and planned now, its reference kept, so a bad request fails here and the job
+        survives a restart."""
         service, limits = self.service, self.config.limits
+        self.store.check()
+        await run_in_threadpool(service.check_writable)
         waiting = self.store.count("QUEUED", key_id) + self.store.count("PROCESSING", key_id)
         if waiting >= limits.queued:
             raise RequestError(f"This API key has {waiting} jobs queued or running (at most {limits.queued}); retry "
@@ -183,7 +196,7 @@ class Server:
                                     https_webhook and not self.config.defaults.http_webhooks)
         if prompt is None and req.reference_audio:
             prompt = await run_in_threadpool(service.reference, req.reference_audio)
-        job = await run_in_threadpool(service.job, req, limits.max_script, prompt)
+        job = await run_in_threadpool(service.job, req, limits.max_script, prompt, key_id)
         body = req.model_dump(exclude={"reference_audio", "webhook"}, exclude_none=True)
         base = self.base_url(request)
         job_id = self.store.add(key_id, body, prompt.path.name if prompt else None, webhook, api=api,
@@ -197,6 +210,17 @@ class Server:
         if row is None or row["key_id"] != key_id:
             raise RequestError(f"No request '{cut(job_id, 40)}'.", 404)
         return row
+
+    def cancel(self, job_id: str, key_id: str) -> sqlite3.Row:
+        """Cancel ``key_id``'s job ``job_id`` if it is QUEUED or PROCESSING (a running one stops at its next batch
+        boundary; the takes it finished stay in the take cache); 409 when it has ended. Its row, as cancelled."""
+        row = self.owned(job_id, key_id)
+        if row["status"] not in LIVE or not self.store.cancel(job_id):
+            now = self.store.get(job_id) or row
+            raise RequestError(f"Request '{job_id}' is {now['status']}; only a QUEUED or PROCESSING request can be "
+                               "cancelled.", 409)
+        self.changed(job_id)
+        return self.store.get(job_id) or row
 
     # -- webhooks -----------------------------------------------------------------------------------------------
 
@@ -220,9 +244,12 @@ class Server:
         self.deliveries.add(delivery)
 
     def _post(self, delivery: Delivery) -> int:
+        """One try at ``delivery``: its HTTP status, all within `TIMEOUT` (a receiver that answers a byte at a time
+        holds a sender no longer than one that never answers)."""
         https_only = delivery.https_only and not self.config.defaults.http_webhooks
         answer = fetch(delivery.url, "webhook", self.config.allow_private_urls, method="POST", body=delivery.body,
-                       headers=delivery.headers, timeout=TIMEOUT, max_bytes=1_000_000, https_only=https_only)
+                       headers=delivery.headers, timeout=TIMEOUT, seconds=TIMEOUT, max_bytes=1_000_000,
+                       https_only=https_only)
         return answer.status
 
 

@@ -1,8 +1,13 @@
 """What the server does with a request, HTTP aside: check it, turn it into the library's `Job`, narrate it with the
 shared `Narrator`, encode the audio. Every check the CLI makes is made here too (through `prepare`), and a few
-that only a server needs: text length, voice names only from the library (or the operator's voice folder),
-reference audio checked before it is kept, URLs only to public hosts. Every API's requests come here as cbx's own
-`TTSRequest`, with the operator's defaults (`Defaults`) filling what a request leaves out.
+that only a server needs: text length, voice names only from the server's voice libraries (or the operator's voice
+folder), reference audio checked (its length from its header first) before it is kept, URLs only to public hosts.
+Every API's requests come here as cbx's own `TTSRequest`, with the operator's defaults (`Defaults`) filling what a
+request leaves out.
+
+The server's voices live in its data folder, ``voices/``: ``shared/`` holds the operator's (added with ``cbx voices
+add NAME FILE --server-data DIR``), which every key may use and none may replace or delete; ``keys/<key id>/`` holds
+the voices a key added, which only that key sees. A name is looked up in the key's own voices, then the shared ones.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import binascii
 import hashlib
 import io
 import json
+import logging
 import os
 import tempfile
 from collections.abc import Iterator
@@ -22,11 +28,13 @@ import numpy as np
 
 from cbx_cli.api import Job, Narration, Narrator, VoicePrompt
 from cbx_cli.config.params import NarrationOptions, check_options
-from cbx_cli.errors import CbxError, VoiceError, cut
+from cbx_cli.errors import CbxError, OutputError, VoiceError, cut
 from cbx_cli.files import write_bytes_atomic
-from cbx_cli.serve.jobs import Outcome
+from cbx_cli.serve.jobs import Outcome, StorageError
 from cbx_cli.serve.schemas import TTSRequest
 from cbx_cli.serve.urls import fetch
+
+log = logging.getLogger(__name__)
 
 
 class RequestError(CbxError):
@@ -50,10 +58,16 @@ class Limits:
     """Bytes of a request body (base64 reference audio included)."""
     max_reference: int = 10_000_000
     """Bytes of a reference recording, uploaded or downloaded."""
+    max_reference_seconds: float = 120.0
+    """Seconds of a reference recording, by its header (refused before it is decoded)."""
     concurrent: int = 10
     """Synchronous requests one API key may have in flight."""
     queued: int = 100
     """Queued or running jobs one API key may have."""
+    head_seconds: float = 10.0
+    """A request's line and headers must arrive within this many seconds (of connecting, or of the last answer)."""
+    body_seconds: float = 60.0
+    """A request's body must arrive within this many seconds of its headers."""
 
 
 @dataclass
@@ -61,7 +75,7 @@ class Defaults:
     """What the operator sets once for every request (a serve config file, `serve/settings.py`)."""
 
     voice: str | None = None
-    """The library voice of requests that name none (and what OpenAI's voice names speak with); None: the
+    """The shared voice of requests that name none (and what OpenAI's voice names speak with); None: the
     checkpoint's built-in voice."""
     max_tokens: int | None = None
     """Speech tokens at most per chunk, for requests that set none."""
@@ -102,17 +116,49 @@ class Service:
         self.refs = config.data_dir / "references"
         self.scratch = config.data_dir / "tmp"
         self.outputs = config.data_dir / "outputs"
+        self.voices_root = voices_root(config.data_dir)
+        self.shared = shared_voices(config.data_dir)
 
     def start(self) -> None:
         for folder in (self.config.data_dir, self.refs, self.scratch, self.outputs):
-            folder.mkdir(parents=True, exist_ok=True)
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                log.error("cannot make the folder %s (%s): requests that write there are refused until it can be "
+                          "made", folder, exc.strerror or exc)
         self.narrator.load()
+
+    def check_writable(self) -> None:
+        """`StorageError` unless the folders a queued job writes into (its reference, its output) take a new file."""
+        for folder in (self.refs, self.outputs):
+            try:
+                fd, name = tempfile.mkstemp(prefix=".probe-", dir=folder)
+                os.close(fd)
+                os.unlink(name)
+            except OSError as exc:
+                raise StorageError(_unwritable(folder, exc)) from None
+
+    # -- voices ---------------------------------------------------------------------------------------------------
+
+    def key_voices(self, key_id: str) -> Path:
+        """The voice library of the key ``key_id``."""
+        return self.voices_root / "keys" / key_id
+
+    def voice_roots(self, key_id: str) -> tuple[Path, Path]:
+        """The libraries a key's voice names are looked up in, in order: its own, then the shared one."""
+        return self.key_voices(key_id), self.shared
+
+    def has_voice(self, name: str, key_id: str) -> bool:
+        from cbx_cli.api import get_voice
+
+        return any(get_voice(name, root) is not None for root in self.voice_roots(key_id))
 
     # -- requests → jobs -------------------------------------------------------------------------------------------
 
-    def job(self, req: TTSRequest, max_text: int, prompt: VoicePrompt | None = None) -> Job:
-        """The checked, planned job for cbx's request body (every API's requests become one), with the operator's
-        defaults for what it leaves out (``prompt``: its reference recording, already kept)."""
+    def job(self, req: TTSRequest, max_text: int, prompt: VoicePrompt | None, key_id: str) -> Job:
+        """The checked, planned job for cbx's request body (every API's requests become one) of the key ``key_id``
+        (whose voices it may name), with the operator's defaults for what it leaves out (``prompt``: its reference
+        recording, already kept)."""
         _check_length(req.text, max_text)
         if req.model is not None and req.model != self.narrator.model:
             raise RequestError(f"Model '{req.model}' is not served here; this server runs '{self.narrator.model}'. "
@@ -126,8 +172,10 @@ class Service:
         values["max_tokens"] = req.max_tokens if req.max_tokens is not None else defaults.max_tokens
         values["retries"] = req.retries if req.retries is not None else defaults.retries
         voice = req.voice
-        if voice is None and prompt is None and req.reference_audio is None:
-            voice = defaults.voice
+        if voice is None and prompt is None and req.reference_audio is None and defaults.voice is not None:
+            from cbx_cli.api import library_voice
+
+            prompt = library_voice(defaults.voice, self.narrator.model, [self.shared])
         options = check_options(NarrationOptions, _label, voice=voice, preset=req.preset or self.config.preset,
                                 **{name: value for name, value in values.items() if value is not None})
         if req.bitrate is not None:
@@ -136,25 +184,32 @@ class Service:
             check_bitrate(req.bitrate)
         if prompt is None and req.reference_audio:
             prompt = self.reference(req.reference_audio)
-        return self._prepare(req.text, options, prompt, req.markdown)
+        return self._prepare(req.text, options, prompt, req.markdown, key_id)
 
-    def speaking_voice(self, name: str, stand_ins: frozenset[str] = frozenset()) -> str | None:
-        """The library voice a request naming ``name`` speaks with: ``name`` itself if the library has it, else for a
-        name in ``stand_ins`` (another service's voice names) the server's default voice (None: built-in)."""
-        if name in stand_ins and not _in_library(name):
-            return self.config.defaults.voice
+    def speaking_voice(self, name: str, key_id: str, stand_ins: frozenset[str] = frozenset()) -> str | None:
+        """The voice a request of ``key_id`` naming ``name`` speaks with: ``name`` itself if the key's voices or the
+        shared ones have it, else for a name in ``stand_ins`` (another service's voice names) the server's default
+        voice (None: the server's default, or built-in)."""
+        if name in stand_ins and not self.has_voice(name, key_id):
+            return None
         return name
 
-    def voices(self) -> list[dict]:
-        """The voice library: each voice's name, seconds of reference and when it was added (ISO 8601)."""
+    def voices(self, key_id: str) -> list[dict]:
+        """The voices ``key_id`` may name: its own, then the shared ones it has none of the name of; each one's name,
+        seconds of reference, when it was added (ISO 8601) and whether it is shared."""
         from cbx_cli.api import list_voices
 
-        return [{"name": v.name, "seconds": v.seconds, "added": v.added} for v in list_voices()]
+        own = [{"name": v.name, "seconds": v.seconds, "added": v.added, "shared": False}
+               for v in list_voices(self.key_voices(key_id))]
+        names = {v["name"] for v in own}
+        return own + [{"name": v.name, "seconds": v.seconds, "added": v.added, "shared": True}
+                      for v in list_voices(self.shared) if v.name not in names]
 
-    def folder_voice(self, key: str) -> VoicePrompt | None:
-        """The recording ``key`` names: a path inside the operator's voice folder (never outside it), else a voice
-        library name; checked as a voice. None when neither has it."""
-        from cbx_cli.api import check_voice
+    def folder_voice(self, key: str, key_id: str) -> VoicePrompt | None:
+        """The recording ``key`` names: a path inside the operator's voice folder (never outside it), else one of
+        the voices of ``key_id`` or the shared ones; checked as a voice (its length from its header first). None
+        when neither has it."""
+        from cbx_cli.api import check_header_length, check_voice
 
         folder = self.config.defaults.voices_dir
         if folder is not None and key and "\0" not in key and not Path(key).is_absolute():
@@ -165,20 +220,22 @@ class Service:
             except (OSError, RuntimeError):  # a name too long, a loop of links
                 found = False
             if found:
+                check_header_length(path, f"Voice '{cut(key, 80)}'", self.config.limits.max_reference_seconds)
                 check_voice(path, self.narrator.model)
                 return VoicePrompt(path)
-        if _in_library(key):
+        if self.has_voice(key, key_id):
             from cbx_cli.api import library_voice
 
-            return library_voice(key, self.narrator.model)
+            return library_voice(key, self.narrator.model, self.voice_roots(key_id))
         return None
 
-    def _prepare(self, text: str, options: NarrationOptions, prompt: VoicePrompt | None, markdown: bool) -> Job:
+    def _prepare(self, text: str, options: NarrationOptions, prompt: VoicePrompt | None, markdown: bool,
+                 key_id: str) -> Job:
         from cbx_cli.api import prepare, script_from_text
 
         job = prepare(script_from_text(text, markdown=markdown), options, model=self.narrator.model,
                       model_dir=self.narrator.spec.model_dir, cache_dir=self.narrator.cache_dir, voice=prompt,
-                      library_only=True)
+                      library_only=True, voice_roots=self.voice_roots(key_id))
         others = sorted({c.model for c in job.chunks} - {self.narrator.model})
         if others:
             raise RequestError(f"The script asks for model {', '.join(others)}; this server runs only "
@@ -202,16 +259,22 @@ class Service:
         return VoicePrompt(self.keep_reference(data, label))
 
     def keep_reference(self, data: bytes, label: str = "reference_audio") -> Path:
-        """Check uploaded audio like a voice file, then keep it in the data folder under its digest."""
-        from cbx_cli.api import check_audio
+        """Check uploaded audio like a voice file (its length from its header first, so a small file of hours of
+        silence is refused before it is decoded), then keep it in the data folder under its digest."""
+        from cbx_cli.api import check_audio, check_header_length
 
-        if len(data) > self.config.limits.max_reference:
-            raise RequestError(f"{label} is {len(data):,} bytes; the limit is {self.config.limits.max_reference:,}. "
-                               "Use a 5 to 15 s clip.", 413)
+        limits = self.config.limits
+        if len(data) > limits.max_reference:
+            raise RequestError(f"{label} is {len(data):,} bytes; the limit is {limits.max_reference:,}. Use a 5 to "
+                               "15 s clip.", 413)
+        check_header_length(io.BytesIO(data), label, limits.max_reference_seconds)
         check_audio(io.BytesIO(data), self.narrator.model, label)
         path = self.refs / (hashlib.sha256(data).hexdigest()[:32] + _audio_suffix(data))
         if not path.is_file():
-            write_bytes_atomic(path, data)
+            try:
+                write_bytes_atomic(path, data)
+            except OutputError:
+                raise StorageError(_unwritable(self.refs)) from None
         return path
 
     # -- jobs → audio ---------------------------------------------------------------------------------------------
@@ -223,12 +286,20 @@ class Service:
         """Narrate a claimed /v2 job (its body as stored, its kept reference) into the data folder's outputs."""
         req = TTSRequest(**json.loads(row["request"]))
         prompt = VoicePrompt(self.refs / row["reference"]) if row["reference"] else None
-        job = self.job(req, self.config.limits.max_script, prompt)
+        job = self.job(req, self.config.limits.max_script, prompt, row["key_id"])
         progress(0, len(job.chunks))
         narration = self.narrate(job, on_progress=lambda p: progress(p.done, p.total))
         name = f"{row['id']}.{req.format}"
-        write_bytes_atomic(self.outputs / name, self.encode(narration, req.format, req.bitrate))
+        data = self.encode(narration, req.format, req.bitrate)
+        try:
+            write_bytes_atomic(self.outputs / name, data)
+        except OutputError:
+            raise StorageError(_unwritable(self.outputs)) from None
         return Outcome(name, job_metrics(narration))
+
+    def discard(self, output: str) -> None:
+        """Delete a job's output (a job cancelled as it ended)."""
+        (self.outputs / output).unlink(missing_ok=True)
 
     def encode(self, narration: Narration, fmt: str, bitrate: str | None = None) -> bytes:
         """The narration as the bytes of a ``fmt`` file (pcm: raw 16-bit little-endian samples)."""
@@ -238,7 +309,10 @@ class Service:
             from cbx_cli.api import pcm16
 
             return pcm16(narration.audio)
-        fd, name = tempfile.mkstemp(prefix="out-", suffix="." + fmt, dir=self.scratch)
+        try:
+            fd, name = tempfile.mkstemp(prefix="out-", suffix="." + fmt, dir=self.scratch)
+        except OSError as exc:
+            raise StorageError(_unwritable(self.scratch, exc)) from None
         os.close(fd)
         try:
             export(narration, name, fmt, bitrate=bitrate)
@@ -286,10 +360,19 @@ def _check_length(text: str, limit: int) -> None:
                            "or send long scripts to POST /v2/tts.")
 
 
-def _in_library(name: str) -> bool:
-    from cbx_cli.api import get_voice
+def voices_root(data_dir: Path) -> Path:
+    """Where a server with this data folder keeps its voices."""
+    return data_dir / "voices"
 
-    return get_voice(name) is not None
+
+def shared_voices(data_dir: Path) -> Path:
+    """The voice library every key of a server with this data folder may use (the operator's)."""
+    return voices_root(data_dir) / "shared"
+
+
+def _unwritable(folder: Path, exc: OSError | None = None) -> str:
+    why = f" ({exc.strerror or exc})" if exc is not None else ""
+    return f"The server's data folder cannot be written: '{folder}'{why}. New work is refused until it can be."
 
 
 def _base64(value: str) -> bytes:

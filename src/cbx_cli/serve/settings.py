@@ -2,7 +2,7 @@
 preset (bounded YAML → a pydantic model that refuses unknown fields → one error line naming the file and field).
 
     preset: narration          # requests that name none (--preset wins)
-    voice: narrator            # a voice library name, for requests that name no voice
+    voice: narrator            # a shared voice (cbx voices add --server-data), for requests that name no voice
     max_tokens: 400            # speech tokens at most per chunk, for requests that set none
     retries: 1                 # re-renders of a bad take, for requests that set none
     voices_dir: voices         # recordings Resonance's voice_key may name (relative: to this file's folder)
@@ -51,8 +51,9 @@ class ServeFile(BaseModel):
         return value.rstrip("/")
 
 
-def load_settings(path: Path) -> tuple[Defaults, str | None]:
-    """The defaults in the serve config ``path`` and its preset; `InputError` naming the file and field."""
+def load_settings(path: Path, shared: Path) -> tuple[Defaults, str | None]:
+    """The defaults in the serve config ``path`` and its preset; `InputError` naming the file and field. Its voice
+    must be one of ``shared``, the server's shared voices."""
     from cbx_cli.api import get_voice
     from cbx_cli.config.presets import get_preset
     from cbx_cli.serve.app import APIS
@@ -82,9 +83,10 @@ def load_settings(path: Path) -> tuple[Defaults, str | None]:
         fields[name] = frozenset(allowed) | api.always
     if settings.preset is not None:
         get_preset(settings.preset)
-    if settings.voice is not None and get_voice(settings.voice) is None:
-        raise InputError(f"{where}: voice '{cut(settings.voice, 40)}' is not in the voice library. Add it with: cbx "
-                         f"voices add {cut(settings.voice, 40)} FILE")
+    if settings.voice is not None and get_voice(settings.voice, shared) is None:
+        raise InputError(f"{where}: voice '{cut(settings.voice, 40)}' is not one of the server's shared voices. Add "
+                         f"it with: cbx voices add {cut(settings.voice, 40)} FILE --server-data "
+                         f"{shared.parent.parent}")
     voices_dir = settings.voices_dir
     if voices_dir is not None:
         voices_dir = (path.parent / voices_dir.expanduser()).resolve()

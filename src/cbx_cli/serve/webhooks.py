@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Cbx-Signature"
 ATTEMPTS = 3
 TIMEOUT = 10.0
+"""Seconds one try may take, from connecting to the end of the answer."""
 SENDERS = 4
 """Deliveries in flight at once."""
 
@@ -100,8 +101,7 @@ class Deliveries:
     def _send(self) -> None:
         while (delivery := self._next()) is not None:
             delivery.attempt += 1
-            if delivery.on_attempt:
-                delivery.on_attempt(delivery.attempt)
+            _note(delivery.on_attempt, delivery.attempt, delivery)
             try:
                 status = self.post(delivery)
                 ok = 200 <= status < 300
@@ -121,5 +121,15 @@ class Deliveries:
 
     @staticmethod
     def _done(delivery: Delivery, ok: bool) -> None:
-        if delivery.on_done:
-            delivery.on_done(ok)
+        _note(delivery.on_done, ok, delivery)
+
+
+def _note(callback: Callable | None, value: int | bool, delivery: Delivery) -> None:
+    """Tell ``callback`` (a delivery's attempt or its end) ``value``: one that fails (the job database gone) is a log
+    line, never the end of a sender thread."""
+    if callback is None:
+        return
+    try:
+        callback(value)
+    except Exception as exc:  # noqa: BLE001 - the senders serve every other delivery too
+        log.error("webhook %s: recording its state failed: %s", delivery.url, getattr(exc, "message", None) or exc)

@@ -85,3 +85,34 @@ def check_audio(source: Path | BinaryIO, model: str, label: str) -> float:
     if peak <= 10 ** (SILENCE_DBFS / 20):
         raise VoiceError(f"{label} is silent. Record or choose a clip with speech in it.")
     return seconds
+
+
+HEADER_MAX_SECONDS = 120.0
+"""The longest recording taken as a voice from a header's length (a voice needs 5 to 15 s; the models use the first
+10 s at most)."""
+HEADER_MAX_SAMPLES = 12_000_000
+"""The most samples (all channels) a voice's header may declare: two minutes of 48 kHz stereo."""
+
+
+def check_header_length(source: Path | BinaryIO, label: str, max_seconds: float = HEADER_MAX_SECONDS,
+                        max_samples: int = HEADER_MAX_SAMPLES) -> None:
+    """Refuse, from its header alone and before anything decodes it, audio longer than ``max_seconds`` or of more
+    than ``max_samples`` samples, and audio whose header does not give its length: a small compressed file can hold
+    hours of silence (a FLAC of an hour is under 100 kB). Decoders read no further than the header's length, so
+    once this passes a full decode is bounded."""
+    import soundfile as sf
+
+    try:
+        with sf.SoundFile(str(source) if isinstance(source, Path) else source) as f:
+            rate, channels, frames = f.samplerate, max(1, f.channels), f.frames
+    except (sf.LibsndfileError, RuntimeError, OSError, ValueError, TypeError):
+        raise _NotAudio(f"{label} is not readable audio. Use a WAV, FLAC, OGG or MP3 recording.") from None
+    finally:
+        if not isinstance(source, Path):
+            source.seek(0)
+    if rate <= 0 or frames >= 2**62:
+        raise VoiceError(f"{label} does not give its length in its header. Export it again, e.g. as 16-bit WAV.")
+    if frames > min(max_seconds * rate, max_samples // channels):
+        raise VoiceError(f"{label} is {frames / rate:,.0f} s of audio at {rate:,} Hz ({frames * channels:,} samples); "
+                         f"a voice may be {max_seconds:g} s and {max_samples:,} samples at most, and needs 5 to 15 s "
+                         "of speech. Cut a short clip from it.")

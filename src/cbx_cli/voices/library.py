@@ -3,6 +3,8 @@
 Each voice is a folder ``<data dir>/voices/NAME/`` holding ``reference<ext>`` (a copy of the checked
 recording), ``voice.json`` (name, source, seconds, time added) and, once a model has computed it,
 ``conds-<model>-<checkpoint id>.pt`` (Chatterbox ``Conditionals``), so a run with that voice skips the work.
+Every function takes the library's folder as ``root`` (default: the user's, `voices_dir`): `cbx serve` keeps
+libraries of its own in its data folder.
 """
 
 from __future__ import annotations
@@ -81,6 +83,7 @@ class LibraryConditioning:
 
     A library voice's prompt is its stored reference recording, so its folder is the recording's; prompts from
     elsewhere (a file, a URL) are not stored. A folder being staged by `add_voice` counts as the voice's folder.
+    ``root`` holds the libraries (default: the user's); a voice of any library beneath it is stored.
     """
 
     def __init__(self, root: Path | None = None):
@@ -90,8 +93,8 @@ class LibraryConditioning:
         if prompt.name is None:
             return None
         folder = Path(prompt.path).parent
-        root = self._root or voices_dir()
-        return folder if folder.resolve().parent == root.resolve() else None
+        root = (self._root or voices_dir()).resolve()
+        return folder if root in folder.resolve().parents else None
 
     def find(self, prompt: VoicePrompt, model: str, checkpoint_id: str) -> Path | None:
         return stored_conditioning(self.folder(prompt), model, checkpoint_id)
@@ -114,36 +117,36 @@ def _read(folder: Path, name: str | None = None) -> Voice | None:
         return None
 
 
-def get_voice(name: str) -> Voice | None:
+def get_voice(name: str, root: Path | None = None) -> Voice | None:
     """The library voice called ``name``, or None."""
     if not VOICE_NAME_RE.fullmatch(name):
         return None
-    folder = voices_dir() / name
+    folder = (root or voices_dir()) / name
     if not (folder / META_FILE).is_file():
         return None
     return _read(folder)
 
 
-def list_voices() -> list[Voice]:
+def list_voices(root: Path | None = None) -> list[Voice]:
     """Every voice in the library, by name."""
-    root = voices_dir()
+    root = root or voices_dir()
     if not root.is_dir():
         return []
     found = (_read(d) for d in sorted(root.iterdir()) if VOICE_NAME_RE.fullmatch(d.name) and (d / META_FILE).is_file())
     return [v for v in found if v is not None]
 
 
-def _unknown(name: str) -> VoiceError:
-    known = [v.name for v in list_voices()]
+def _unknown(name: str, root: Path | None = None) -> VoiceError:
+    known = [v.name for v in list_voices(root)]
     if not known:
         return VoiceError(NO_VOICES)
     return VoiceError(f"Unknown voice '{name}'. Known: {', '.join(known)}.")
 
 
-def check_new(name: str, replace: bool = False) -> None:
+def check_new(name: str, replace: bool = False, root: Path | None = None) -> None:
     """Fail unless ``name`` is a valid name that is free (or ``replace`` is set)."""
     check_name(name)
-    if not replace and get_voice(name) is not None:
+    if not replace and get_voice(name, root) is not None:
         raise VoiceError(f"Voice '{name}' already exists. Pass --replace to overwrite it, or choose another name.")
 
 
@@ -154,18 +157,19 @@ def source_audio(source: str, model: str) -> tuple[Path, float]:
 
 
 def add_voice(name: str, source: str, model: str, replace: bool = False, engine: Engine | None = None,
-              checkpoint_id: str | None = None, load: Callable[[], Engine] | None = None) -> Voice:
-    """Store ``source`` (a file or URL) as voice ``name``; with a loaded ``engine`` (or ``load``, which gives one),
-    store its conditioning too.
+              checkpoint_id: str | None = None, load: Callable[[], Engine] | None = None,
+              root: Path | None = None) -> Voice:
+    """Store ``source`` (a file or URL) as voice ``name`` in the library ``root`` (default: the user's); with a
+    loaded ``engine`` (or ``load``, which gives one), store its conditioning too.
 
     With ``checkpoint_id`` (the checkpoint the conditioning is for), conditioning a voice of the library already has
     for the same recording is copied instead, and ``load`` is not called. The engine's conditioning store must be
     the library (`LibraryConditioning`): that is where it saves it. The voice folder appears complete or not at
     all; with ``replace`` the old voice is swapped out at the end.
     """
-    check_new(name, replace)
+    check_new(name, replace, root)
     audio, seconds = source_audio(source, model)
-    root = voices_dir()
+    root = root or voices_dir()
     root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".new", dir=root))
     try:
@@ -181,7 +185,7 @@ def add_voice(name: str, source: str, model: str, replace: bool = False, engine:
         (staging / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         staged = _read(staging, name)
         assert staged is not None
-        known = same_recording(staged.reference, model, checkpoint_id) if checkpoint_id else None
+        known = same_recording(staged.reference, model, checkpoint_id, root) if checkpoint_id else None
         if known is not None:
             shutil.copyfile(known, conds_path(staging, model, checkpoint_id))
         elif engine is not None or load is not None:
@@ -199,16 +203,16 @@ def add_voice(name: str, source: str, model: str, replace: bool = False, engine:
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
-    voice = get_voice(name)
+    voice = get_voice(name, root)
     assert voice is not None
     return voice
 
 
-def same_recording(reference: Path, model: str, checkpoint_id: str) -> Path | None:
-    """Stored conditioning, for this model and checkpoint, of a library voice whose recording has the same bytes as
-    ``reference`` (conditioning depends on the recording alone)."""
+def same_recording(reference: Path, model: str, checkpoint_id: str, root: Path | None = None) -> Path | None:
+    """Stored conditioning, for this model and checkpoint, of a voice of the library ``root`` whose recording has the
+    same bytes as ``reference`` (conditioning depends on the recording alone)."""
     digest = _file_digest(reference)
-    for voice in list_voices():
+    for voice in list_voices(root):
         stored = stored_conditioning(voice.dir, model, checkpoint_id)
         if stored is not None and voice.reference.is_file() and _file_digest(voice.reference) == digest:
             return stored
@@ -219,12 +223,12 @@ def _file_digest(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def remove_voice(name: str) -> None:
+def remove_voice(name: str, root: Path | None = None) -> None:
     """Delete voice ``name`` and its stored conditioning."""
-    voice = get_voice(name)
+    voice = get_voice(name, root)
     if voice is None:
-        raise _unknown(name)
-    root = voices_dir()
+        raise _unknown(name, root)
+    root = root or voices_dir()
     trash = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".old", dir=root))
     os.replace(voice.dir, trash / name)
     shutil.rmtree(trash, ignore_errors=True)

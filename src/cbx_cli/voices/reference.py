@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from cbx_cli.config.names import VOICE_NAME_RE, is_url
@@ -35,13 +36,16 @@ def resolve_voice(arg: str | None, model: str) -> VoicePrompt | None:
     return VoicePrompt(path)
 
 
-def library_voice(arg: str | None, model: str) -> VoicePrompt | None:
-    """A voice library name, and nothing else (no file is read, no URL fetched); None for none."""
+def library_voice(arg: str | None, model: str, roots: Sequence[Path] | None = None) -> VoicePrompt | None:
+    """A voice library name, and nothing else (no file is read, no URL fetched); None for none. ``roots``: the
+    libraries looked in, in order (default: the user's)."""
     if arg is None:
         return None
-    voice = get_voice(arg) if VOICE_NAME_RE.fullmatch(arg) else None
+    roots = list(roots) if roots is not None else [None]
+    found = (get_voice(arg, root) for root in roots) if VOICE_NAME_RE.fullmatch(arg) else iter(())
+    voice = next((v for v in found if v is not None), None)
     if voice is None:
-        known = ", ".join(v.name for v in list_voices()) or "none yet"
+        known = ", ".join(sorted({v.name for root in roots for v in list_voices(root)})) or "none yet"
         raise VoiceError(f"Unknown voice '{cut(arg, 60)}': only voice library names are accepted here. Known: "
                          f"{cut(known, 300)}.")
     check_voice(voice.reference, model)
