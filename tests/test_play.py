@@ -117,13 +117,12 @@ def test_doctor_checks_the_audio_device_a_play_run_needs(tmp_path):
         (folder / name).write_bytes(b"")
     base = ("doctor", "--play", "--model-dir", str(folder), "--cache-dir", str(tmp_path / "takes"))
     home, _ = device_home(tmp_path)
-    done = cbx(home, *base)
-    assert done.returncode == 0, done.stdout
-    assert any(line.startswith("ok  audio output") for line in done.stdout.splitlines())
+    done = cbx(home, *base)  # (its exit code also counts the disk free for the cache, which this test cannot fix)
+    assert any(line.startswith("ok  audio output") for line in done.stdout.splitlines()), done.stdout
     blocked = tmp_path / "blocked"
     blocked.mkdir()
     (blocked / "sounddevice.py").write_text("raise ImportError('not installed')\n")
     done = cbx(home, *base, env={"PYTHONPATH": str(blocked)})
-    assert done.returncode == 1
+    assert done.returncode == 1 and "missing: " in done.stdout and "audio output." in done.stdout.split("missing: ")[1]
     assert "--  audio output         Playing audio needs the play extra\n" \
            "                         fix: pip install 'cbx-cli[play]', or write a file with -o FILE\n" in done.stdout
