@@ -40,3 +40,18 @@ def test_stage_clock_puts_methods_back(original_ckpt):
         assert "apply_watermark" in vars(model.watermarker)
     assert "apply_watermark" not in vars(model.watermarker)
     assert "decode" not in vars(model.s3gen.mel2wav) and "forward" not in vars(model.s3gen.flow.decoder.estimator)
+
+
+@pytest.mark.engine
+def test_bench_builds_the_checkpoint_the_tests_build(tmp_path, original_ckpt):
+    """Without --model-dir, `cbx bench` builds random weights in a child process: the same builder, with the same
+    seeds, as the tests' checkpoint (here cut to its 2 layers; the bench builds all 30)."""
+    import hashlib
+
+    from cbx_cli.tools.bench import build_random_weights
+
+    built = build_random_weights(tmp_path / "random", "original", layers=2)
+    assert sorted(p.name for p in built.iterdir()) == sorted(p.name for p in original_ckpt.iterdir())
+    for name in ("t3_cfg.safetensors", "tokenizer.json", "conds.pt"):
+        digests = {hashlib.sha256((folder / name).read_bytes()).hexdigest() for folder in (built, original_ckpt)}
+        assert len(digests) == 1, name

@@ -14,13 +14,14 @@ SRC = ROOT / "src" / "cbx_cli"
 STAGES = {"parse", "plan", "render", "verify", "assemble", "deliver", "voices", "engine", "narration"}
 """The pipeline and the parts it is built of: reached by the clients only through the library."""
 CLIENTS = {"cli", "serve", "batch"}
-BOTTOM = {"errors", "files", "config"}
+BOTTOM = {"errors", "files", "net", "config"}
 """What every layer above may use: the error hierarchy, files written atomically and read within bounds, the
-settings (which read their files through `files`)."""
+deadline of outbound requests, the settings (which read their files through `files`)."""
 
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "files": {"errors"},
+    "net": set(),
     "config": {"errors", "files"},
     "engine": {"config", "errors"},
     "parse": {"config", "errors", "files"},

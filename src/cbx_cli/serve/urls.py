@@ -22,12 +22,11 @@ import http.client
 import ipaddress
 import socket
 import ssl
-import threading
-import time
 import urllib.parse
 from dataclasses import dataclass
 
 from cbx_cli.errors import InputError, cut
+from cbx_cli.net import Deadline
 
 READ_BLOCK = 64 * 1024
 MAX_REDIRECTS = 5
@@ -126,7 +125,7 @@ class _Pinned(http.client.HTTPConnection):
     """An HTTP connection to ``address`` (numeric, already checked) for ``host``: the Host header names the host. Its
     socket is watched by ``deadline``."""
 
-    def __init__(self, host: str, port: int, address: str, deadline: _Deadline):
+    def __init__(self, host: str, port: int, address: str, deadline: Deadline):
         super().__init__(host, port, timeout=deadline.timeout())
         self.address = address
         self.deadline = deadline
@@ -141,7 +140,7 @@ class _PinnedTLS(_Pinned):
 
     default_port = 443
 
-    def __init__(self, host: str, port: int, address: str, deadline: _Deadline):
+    def __init__(self, host: str, port: int, address: str, deadline: Deadline):
         super().__init__(host, port, address, deadline)
         self.context = ssl.create_default_context()
 
@@ -150,58 +149,6 @@ class _PinnedTLS(_Pinned):
         self.sock = self.context.wrap_socket(self.sock, server_hostname=self.host, do_handshake_on_connect=False)
         self.deadline.watch(self.sock)  # the handshake too ends when the time is up
         self.sock.do_handshake()
-
-
-class _Deadline:
-    """The time one fetch may take in all, and each network step in it. A read timeout alone does not end a far end
-    that sends a byte at a time, so when the time is up every socket the fetch opened is shut down (its blocked read
-    returns at once)."""
-
-    def __init__(self, seconds: float, per_read: float):
-        self.seconds = seconds
-        self.per_read = per_read
-        self.end = time.monotonic() + seconds
-        self._socks: list[socket.socket] = []
-        self._lock = threading.Lock()
-        self._expired = False
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
-        self._timer.start()
-
-    def timeout(self) -> float:
-        """The time the next network step may take: its own limit, or what is left of the whole."""
-        left = self.end - time.monotonic()
-        if left <= 0:
-            raise TimeoutError
-        return min(self.per_read, left)
-
-    @property
-    def passed(self) -> bool:
-        return self._expired or time.monotonic() >= self.end
-
-    def watch(self, sock: socket.socket) -> None:
-        with self._lock:
-            self._socks.append(sock)
-            if self._expired:
-                _shutdown(sock)
-
-    def _expire(self) -> None:
-        with self._lock:
-            self._expired = True
-            for sock in self._socks:
-                _shutdown(sock)
-
-    def cancel(self) -> None:
-        self._timer.cancel()
-
-
-def _shutdown(sock: socket.socket) -> None:
-    """Shut ``sock`` down at the socket level (a TLS socket's too, without touching its TLS state, which the thread
-    reading it may be using)."""
-    try:
-        socket.socket.shutdown(sock, socket.SHUT_RDWR)
-    except OSError:
-        pass
 
 
 def fetch(url: str, what: str, allow_private: bool, *, method: str = "GET", body: bytes | None = None,
@@ -215,7 +162,7 @@ def fetch(url: str, what: str, allow_private: bool, *, method: str = "GET", body
 
     sent = {"User-Agent": f"cbx-serve/{__version__}", "Connection": "close", **(headers or {})}
     where = check_public_url(url, what, allow_private, https_only)
-    deadline = _Deadline(seconds, timeout)
+    deadline = Deadline(seconds, timeout)
     try:
         for _ in range(MAX_REDIRECTS + 1):
             conn, response = _ask(where, method, body, sent, deadline, what, url)
@@ -234,7 +181,7 @@ def fetch(url: str, what: str, allow_private: bool, *, method: str = "GET", body
         deadline.cancel()
 
 
-def _ask(where: Target, method: str, body: bytes | None, headers: dict[str, str], deadline: _Deadline, what: str,
+def _ask(where: Target, method: str, body: bytes | None, headers: dict[str, str], deadline: Deadline, what: str,
          url: str) -> tuple[_Pinned, http.client.HTTPResponse]:
     """The request sent to the first of ``where``'s addresses that takes it, and its answer's head."""
     kind = _PinnedTLS if where.scheme == "https" else _Pinned
@@ -255,7 +202,7 @@ def _ask(where: Target, method: str, body: bytes | None, headers: dict[str, str]
     raise _unreachable(what, url, problem, deadline)
 
 
-def _read(conn: _Pinned, response: http.client.HTTPResponse, deadline: _Deadline, what: str, url: str,
+def _read(conn: _Pinned, response: http.client.HTTPResponse, deadline: Deadline, what: str, url: str,
           max_bytes: int) -> bytes:
     declared = response.getheader("Content-Length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
@@ -281,7 +228,7 @@ def _read(conn: _Pinned, response: http.client.HTTPResponse, deadline: _Deadline
     return b"".join(blocks)
 
 
-def _unreachable(what: str, url: str, exc: BaseException | None, deadline: _Deadline) -> InputError:
+def _unreachable(what: str, url: str, exc: BaseException | None, deadline: Deadline) -> InputError:
     if deadline.passed:
         return InputError(f"{what} '{cut(url, 80)}' took longer than {deadline.seconds:g} s.")
     if isinstance(exc, TimeoutError):

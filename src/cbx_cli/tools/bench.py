@@ -71,12 +71,13 @@ def bench_chunks(n: int, tokens: int, seed: int) -> list[Chunk]:
     return out
 
 
-def build_random_weights(folder: Path, model: str = "original") -> Path:
-    """Full-size random weights of `model` (original or turbo) in `folder`, built by a child process (its memory
-    is not ours)."""
-    code = ("import sys; from cbx_cli.engine import checkpoints as c; "
-            "getattr(c, 'build_' + sys.argv[2])(sys.argv[1], None)")
-    done = subprocess.run([sys.executable, "-c", code, str(folder), model], capture_output=True, text=True)
+def build_random_weights(folder: Path, model: str = "original", layers: int | None = None) -> Path:
+    """Random weights of `model` (original or turbo) in `folder`, built by a child process (its memory is not
+    ours): full size, or T3 cut to ``layers`` layers."""
+    code = ("import sys; from cbx_cli.tools import checkpoints as c; "
+            "getattr(c, 'build_' + sys.argv[2])(sys.argv[1], int(sys.argv[3]) if sys.argv[3] else None)")
+    done = subprocess.run([sys.executable, "-c", code, str(folder), model, str(layers or "")], capture_output=True,
+                          text=True)
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no message"])[-1]
         raise ModelError(f"Building random weights failed ({last}). Pass --model-dir DIR with a checkpoint.")

@@ -14,7 +14,6 @@ import logging
 import os
 import socket
 import tempfile
-import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -24,6 +23,7 @@ from cbx_cli.config import paths
 from cbx_cli.config.names import is_url
 from cbx_cli.errors import VoiceError
 from cbx_cli.files import tracked
+from cbx_cli.net import Deadline
 from cbx_cli.voices.audio import _NotAudio, check_audio
 
 log = logging.getLogger(__name__)
@@ -144,46 +144,10 @@ def _store(target: Path, data: bytes) -> None:
         tmp.unlink(missing_ok=True)
 
 
-class _Deadline:
-    """Ends one download when its time is up: every socket it opened is shut down, so a server that sends a byte
-    every few seconds (each read within its own timeout) cannot keep it going."""
-
-    def __init__(self, seconds: float):
-        self.seconds = seconds
-        self.expired = False
-        self._socks: list[socket.socket] = []
-        self._lock = threading.Lock()
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
-        self._timer.start()
-
-    def watch(self, sock: socket.socket) -> None:
-        with self._lock:
-            self._socks.append(sock)
-            if self.expired:
-                _shutdown(sock)
-
-    def _expire(self) -> None:
-        with self._lock:
-            self.expired = True
-            for sock in self._socks:
-                _shutdown(sock)
-
-    def cancel(self) -> None:
-        self._timer.cancel()
-
-
-def _shutdown(sock: socket.socket) -> None:
-    try:
-        sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
-
-
 class _Watched:
-    """An http.client connection whose socket a `_Deadline` can shut down."""
+    """An http.client connection whose socket a `Deadline` can shut down."""
 
-    def __init__(self, *args, deadline: _Deadline, **kwargs):
+    def __init__(self, *args, deadline: Deadline, **kwargs):
         super().__init__(*args, **kwargs)
         self.deadline = deadline
 
@@ -201,7 +165,7 @@ class _WatchedHTTPS(_Watched, http.client.HTTPSConnection):
 
 
 class _HTTPHandler(urllib.request.HTTPHandler):
-    def __init__(self, deadline: _Deadline):
+    def __init__(self, deadline: Deadline):
         super().__init__()
         self.deadline = deadline
 
@@ -210,7 +174,7 @@ class _HTTPHandler(urllib.request.HTTPHandler):
 
 
 class _HTTPSHandler(urllib.request.HTTPSHandler):
-    def __init__(self, deadline: _Deadline):
+    def __init__(self, deadline: Deadline):
         super().__init__()
         self.deadline = deadline
 
@@ -223,7 +187,7 @@ def _download(url: str, timeout: float, max_bytes: int) -> tuple[bytes, str]:
     from cbx_cli import __version__
 
     request = urllib.request.Request(url, headers={"User-Agent": f"cbx/{__version__}"})
-    deadline = _Deadline(DOWNLOAD_SECONDS)
+    deadline = Deadline(DOWNLOAD_SECONDS)
     opener = urllib.request.build_opener(_HTTPHandler(deadline), _HTTPSHandler(deadline))
     try:
         try:
@@ -243,7 +207,7 @@ def _download(url: str, timeout: float, max_bytes: int) -> tuple[bytes, str]:
     return data, suffix
 
 
-def _receive(response, url: str, timeout: float, max_bytes: int, deadline: _Deadline) -> bytes:
+def _receive(response, url: str, timeout: float, max_bytes: int, deadline: Deadline) -> bytes:
     declared = response.headers.get("Content-Length")
     expected = int(declared) if declared and declared.isdigit() else None
     if expected is not None and expected > max_bytes:
@@ -255,7 +219,7 @@ def _receive(response, url: str, timeout: float, max_bytes: int, deadline: _Dead
             block = response.read1(DOWNLOAD_CHUNK)  # one read at a time: a trickle cannot hold a read open
         except (http.client.HTTPException, OSError, ValueError) as exc:
             raise _failed(url, exc, timeout, deadline) from None
-        if deadline.expired:
+        if deadline.passed:
             raise _too_slow(url, deadline.seconds)
         if not block:
             break
@@ -271,8 +235,8 @@ def _receive(response, url: str, timeout: float, max_bytes: int, deadline: _Dead
     return b"".join(blocks)
 
 
-def _failed(url: str, exc: BaseException, timeout: float, deadline: _Deadline) -> VoiceError:
-    return _too_slow(url, deadline.seconds) if deadline.expired else _cannot_download(url, _reason(exc, timeout))
+def _failed(url: str, exc: BaseException, timeout: float, deadline: Deadline) -> VoiceError:
+    return _too_slow(url, deadline.seconds) if deadline.passed else _cannot_download(url, _reason(exc, timeout))
 
 
 def _too_slow(url: str, seconds: float) -> VoiceError:
