@@ -340,9 +340,12 @@ RESONANCE_ERRORS = [
 
 
 @pytest.mark.parametrize("headers, body, status, expected", RESONANCE_ERRORS)
-def test_resonance_errors_in_its_own_shape(base, headers, body, status, expected):
+def test_resonance_errors_in_its_own_shape(base, caplog, headers, body, status, expected):
+    caplog.set_level(logging.WARNING)
     answer = httpx.post(f"{base}/generate", headers=headers, json=body, timeout=60)
     assert answer.status_code == status, answer.text
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("cbx_cli")]
+    assert len(lines) == 1 and lines[0].startswith(f"POST /generate: {status} "), lines
     got = answer.json()
     if isinstance(expected, dict):
         assert got == expected
@@ -351,6 +354,23 @@ def test_resonance_errors_in_its_own_shape(base, headers, body, status, expected
         assert set(first) >= {"loc", "msg", "type"} and (first["type"], first["loc"]) == expected
     else:
         assert list(got) == ["detail"] and got["detail"].startswith(expected) and "\n" not in got["detail"]
+
+
+def test_resonance_render_failure_is_one_line(world, caplog, monkeypatch):
+    """An engine that fails: Resonance's 500 shape, and one log line naming why."""
+    from cbx_cli.errors import RenderError
+
+    def failing(requests):
+        raise RenderError("The engine stopped.")
+        yield
+
+    monkeypatch.setattr(world.engine, "stream", failing)
+    caplog.set_level(logging.WARNING)
+    answer = httpx.post(f"{world.base}/generate", headers={"x-api-key": KEY}, timeout=60,
+                        json={"prompt": "Nothing will come of this.", "voice_key": "voices/system/default.wav"})
+    assert answer.status_code == 500 and answer.json()["detail"].startswith("Failed to generate audio: ")
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("cbx_cli") and r.levelno >= logging.ERROR]
+    assert lines == ["POST /generate: 500 Failed to generate audio: The engine stopped."]
 
 
 # -- Fish Audio ----------------------------------------------------------------------------------------------------

@@ -75,12 +75,11 @@ def install(app: FastAPI, server: Server) -> None:
                              repetition_penalty=req.repetition_penalty, format="wav")
         try:
             data, narration = await server.audio(key_id, cbx_req, prompt)
-        except (RenderError, OutputError, ModelError) as exc:
-            log.error("POST /generate: %s", exc.message)
+        except (RenderError, OutputError, ModelError) as exc:  # the refusal's own log line names it
             raise RequestError(f"Failed to generate audio: {exc.message}", 500) from None
         except (RequestError, CbxError):
             raise
         except Exception as exc:
-            log.error("POST /generate failed: %s: %s", type(exc).__name__, exc)
+            log.debug("POST /generate failed", exc_info=exc)  # the refusal's log line is the one at the default level
             raise RequestError(f"Failed to generate audio: {type(exc).__name__}", 500) from None
         return Response(data, media_type=CONTENT_TYPES["wav"], headers=audio_headers(narration))
