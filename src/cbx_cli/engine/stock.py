@@ -163,16 +163,23 @@ class ChatterboxEngine(Engine):
         torch = self._torch
         self.timings = {"t3": 0.0, "s3gen": 0.0}
         for i, request in enumerate(requests):
-            torch.manual_seed(request.chunk.seed)
+            tokens, generated = self._draw(request)
+            t0 = time.perf_counter()
             with contextlib.redirect_stdout(sys.stderr), torch.inference_mode():
-                t0 = time.perf_counter()
-                tokens, generated = self.speech_tokens(request.chunk, request.voice.conditionals)
-                t1 = time.perf_counter()
                 audio = self.decode(tokens, request.voice.conditionals)
-                t2 = time.perf_counter()
-            self.timings["t3"] += t1 - t0
-            self.timings["s3gen"] += t2 - t1
+            self.timings["s3gen"] += time.perf_counter() - t0
             yield i, Synthesis(audio, generated)
+
+    def _draw(self, request: TakeRequest):
+        """T3 for one request as stock `generate` draws it (torch seeded with the chunk's seed): (speech tokens,
+        number generated), its time added to ``timings["t3"]``."""
+        torch = self._torch
+        torch.manual_seed(request.chunk.seed)
+        t0 = time.perf_counter()
+        with contextlib.redirect_stdout(sys.stderr), torch.inference_mode():
+            drawn = self.speech_tokens(request.chunk, request.voice.conditionals)
+        self.timings["t3"] += time.perf_counter() - t0
+        return drawn
 
     def stream_pieces(self, requests: Sequence[TakeRequest], sizes: PieceSizes,
                       follows: Sequence[int | None] | None = None) -> Iterator[tuple[int, Piece]]:
@@ -183,14 +190,9 @@ class ChatterboxEngine(Engine):
     def _pieces(self, requests: Sequence[TakeRequest], sizes: PieceSizes) -> Iterator[tuple[int, Piece]]:
         from cbx_cli.engine.s3gen_stream import TakeStream
 
-        torch = self._torch
         self.timings = {"t3": 0.0, "s3gen": 0.0}
         for i, request in enumerate(requests):
-            torch.manual_seed(request.chunk.seed)
-            with contextlib.redirect_stdout(sys.stderr), torch.inference_mode():
-                t0 = time.perf_counter()
-                tokens, generated = self.speech_tokens(request.chunk, request.voice.conditionals)
-            self.timings["t3"] += time.perf_counter() - t0
+            tokens, generated = self._draw(request)
             stream = TakeStream(self.model, request.voice.conditionals.gen, request.chunk.seed, sizes,
                                 self.sample_rate)
             yield from ((i, piece) for piece in timed(stream_take(stream, tokens, generated), self.timings, "s3gen"))
