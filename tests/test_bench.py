@@ -55,3 +55,19 @@ def test_bench_builds_the_checkpoint_the_tests_build(tmp_path, original_ckpt):
     for name in ("t3_cfg.safetensors", "tokenizer.json", "conds.pt"):
         digests = {hashlib.sha256((folder / name).read_bytes()).hexdigest() for folder in (built, original_ckpt)}
         assert len(digests) == 1, name
+
+
+@pytest.mark.engine
+def test_latency_bench_compares_a_stream_with_its_whole_take(original_ckpt):
+    """`cbx bench --latency` on the tiny checkpoint: the same sentence whole and streamed, the stream in pieces whose
+    audio adds up to the whole take's length, and the drift figures of the same tokens decoded in one piece."""
+    from cbx_cli.tools.bench_latency import format_latency_report, run_latency_bench
+
+    result = run_latency_bench(original_ckpt, tokens=16, first_piece=8)
+    whole, streamed, drift = result["whole"], result["streamed"], result["drift"]
+    assert streamed["pieces"] == 2 and 0 < streamed["audio_s"] == whole["audio_s"] <= 16 * 0.04
+    assert 0 < streamed["first_audio_s"] < streamed["wall_s"]
+    assert drift["lengths_equal"] and drift["snr_db"] == "exact" or drift["snr_db"] > 20
+    assert drift["prompt_tokens"] == drift["reference_tokens"] == 25  # the checkpoint's voice: a 1 s reference
+    report = format_latency_report(result)
+    assert "time to first audio, streamed / whole" in report and "first 25 of 25 speech tokens" in report

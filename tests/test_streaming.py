@@ -55,6 +55,26 @@ def test_streamed_take_is_one_take_cached_and_the_same_in_any_batch(engine, tmp_
     assert np.array_equal(np.concatenate([p.audio for p in again if p.index == 1]), joined)
 
 
+@pytest.mark.engine
+def test_a_streamed_take_reads_the_first_seconds_of_a_long_reference(engine, voice_wav):
+    """Every piece's flow reads the voice's prompt again: a streamed take reads its first 3 s (tokens and their mel
+    frames cut together), a whole take all of it, and the take's length is its tokens' either way."""
+    import torch
+
+    from cbx_cli.engine.base import PieceSizes, VoicePrompt
+    from cbx_cli.engine.s3gen_stream import PROMPT_TOKENS, TakeStream, decode_whole
+
+    ref = engine.voice(VoicePrompt(voice_wav)).conditionals.gen
+    assert ref["prompt_token"].shape[-1] > PROMPT_TOKENS  # a 6 s recording: 150 tokens
+    stream = TakeStream(engine.stock.model, ref, 7, PieceSizes(10, 25), engine.sample_rate)
+    assert stream.ref["prompt_token"].shape[-1] == PROMPT_TOKENS == int(stream.ref["prompt_token_len"][0])
+    assert stream.ref["prompt_feat"].shape[-2] == 2 * PROMPT_TOKENS
+    tokens = torch.arange(100, 124)
+    short = decode_whole(engine.stock.model, ref, tokens, 7, engine.sample_rate)
+    full = decode_whole(engine.stock.model, ref, tokens, 7, engine.sample_rate, prompt_tokens=None)
+    assert len(short) == len(full) == 24 * 960 and not np.array_equal(short, full)
+
+
 def wav_header(data: bytes) -> tuple[int, int, int]:
     """(channels, rate, bits) of a streamed WAV's header, checking its layout."""
     assert data[:4] == b"RIFF" and data[8:16] == b"WAVEfmt " and data[36:40] == b"data"

@@ -225,7 +225,7 @@ class BatchedEngine(Engine):
     def stream_identity(self, sizes: PieceSizes) -> str:
         from cbx_cli.engine.s3gen_stream import stream_key
 
-        return f"{self.identity()}:{stream_key(sizes)}"
+        return f"{self.identity()}:{stream_key(sizes, self.info.device)}"
 
     def voice_sample(self, voice: Voice) -> np.ndarray:
         return self.stock.voice_sample(voice)

@@ -23,14 +23,14 @@ Follows chatterbox-tts 0.1.7's S3Gen (`S3Token2Wav`), stage by stage, for a take
 
 Random draws (the flow's starting noise, the excitation's phases and noise) come from generators seeded with the
 chunk's seed and the position of what they draw for, in fixed blocks: a streamed take depends on its tokens, voice,
-seed and piece sizes only, never on when T3 handed the tokens over or what else was in the batch. The same code
+seed and piece sizes (and, on the CPU, the number of torch threads: each piece is made with all of them, as
+nothing else runs beside it), never on when T3 handed the tokens over or what else was in the batch. The same code
 run as a single piece (`decode_whole`) is what the bench compares a streamed take with: everything but the piece
 boundaries the same. torch and chatterbox are imported inside the functions.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -61,14 +61,23 @@ NOISE_BLOCK = 50
 """Flow-noise frames per seeded block (1 s)."""
 SOURCE_BLOCK = 24000
 """Excitation-noise samples per seeded block (1 s)."""
-VERSION = "3"
+PROMPT_TOKENS = 75
+"""Speech tokens (3 s) of the voice's S3Gen reference that a streamed take's flow reads as its prompt: the first
+3 s, as chatterbox would prompt it from a 3-second recording (the speaker embedding stays the whole reference's).
+Every piece reads the prompt again, so its length sets most of a piece's cost on a CPU; a whole take reads all of
+the reference (up to 10 s)."""
+VERSION = "4"
 """Changes whenever what this module makes for the same tokens changes: part of a streamed take's cache key."""
 
 
-def stream_key(sizes: PieceSizes) -> str:
-    """What a streamed take's cache key adds to its engine's identity."""
-    return (f"stream{VERSION}:{sizes.first}/{sizes.rest}:ctx{CONTEXT_TOKENS}:mel{MEL_FADE}"
-            f":voc{VOCODER_CONTEXT}/{VOCODER_HOLD}:mark{MARK_CONTEXT}/{MARK_HOLD}")
+def stream_key(sizes: PieceSizes, device: str) -> str:
+    """What a streamed take's cache key adds to its engine's identity: the piece sizes and, on the CPU, the number
+    of torch threads a piece is made with (float sums, and so the last bits of the samples, follow it)."""
+    import torch
+
+    threads = f":threads{torch.get_num_threads()}" if device == "cpu" else ""
+    return (f"stream{VERSION}:{sizes.first}/{sizes.rest}:prompt{PROMPT_TOKENS}:ctx{CONTEXT_TOKENS}:mel{MEL_FADE}"
+            f":voc{VOCODER_CONTEXT}/{VOCODER_HOLD}:mark{MARK_CONTEXT}/{MARK_HOLD}{threads}")
 
 
 def _generator(seed: int, stream: int, block: int):
@@ -142,15 +151,17 @@ class TakeStream:
     complete (the last piece when ``final``); `audio` is everything handed out.
 
     model: a loaded chatterbox model (its `s3gen` and `watermarker`); ref: the voice's S3Gen reference
-    (`Conditionals.gen`); seed: the chunk's seed.
+    (`Conditionals.gen`); seed: the chunk's seed; prompt_tokens: how much of the reference the flow reads
+    (`PROMPT_TOKENS`; None: all of it).
     """
 
-    def __init__(self, model, ref: dict, seed: int, sizes: PieceSizes, sample_rate: int):
+    def __init__(self, model, ref: dict, seed: int, sizes: PieceSizes, sample_rate: int,
+                 prompt_tokens: int | None = PROMPT_TOKENS):
         import torch
 
         self.model = model
         self.s3 = model.s3gen
-        self.ref = ref_on(ref, self.s3.device, self.s3.dtype)
+        self.ref = short_prompt(ref_on(ref, self.s3.device, self.s3.dtype), prompt_tokens)
         self.seed = int(seed)
         self.sizes = sizes
         self.sample_rate = sample_rate
@@ -185,31 +196,14 @@ class TakeStream:
         if self.finished:
             raise RuntimeError("this take has already ended")
         while int(tokens.numel()) >= self.wanted():
-            with torch.inference_mode(), self._threads():  # never across a yield: it may resume on another thread
+            with torch.inference_mode():  # never across a yield: it may resume on another thread
                 piece = self._piece(tokens[: self.wanted()], finalize=False)
             yield piece
         if final:
             self.finished = True
-            with torch.inference_mode(), self._threads():
+            with torch.inference_mode():
                 piece = self._piece(tokens, finalize=True)
             yield piece
-
-    @contextlib.contextmanager
-    def _threads(self):
-        """On the CPU, one torch thread while a piece is made, as `s3gen_batch` makes whole takes: the samples do
-        not depend on the machine's core count (thread counts change float sums), and a busy machine does not
-        leave one thread of every op waiting for a descheduled peer."""
-        import torch
-
-        if self.s3.device.type != "cpu":
-            yield
-            return
-        before = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            yield
-        finally:
-            torch.set_num_threads(before)
 
     @property
     def audio(self) -> np.ndarray:
@@ -345,10 +339,27 @@ class TakeStream:
         return np.ascontiguousarray(out.numpy(), dtype=np.float32)
 
 
-def decode_whole(model, ref: dict, tokens, seed: int, sample_rate: int) -> np.ndarray:
+def short_prompt(ref: dict, tokens: int | None) -> dict:
+    """The reference dict with its prompt cut to its first ``tokens`` speech tokens and their mel frames (None: as
+    it is)."""
+    have = int(ref["prompt_token"].shape[-1])
+    if tokens is None or have <= tokens:
+        return ref
+    out = dict(ref)
+    out["prompt_token"] = ref["prompt_token"][..., :tokens]
+    out["prompt_token_len"] = ref["prompt_token_len"].clone().fill_(tokens)
+    feat = ref["prompt_feat"]
+    out["prompt_feat"] = feat[..., : tokens * MEL_PER_TOKEN, :] if feat.dim() == 3 else feat[: tokens * MEL_PER_TOKEN]
+    if out.get("prompt_feat_len") is not None:
+        out["prompt_feat_len"] = ref["prompt_feat_len"].clone().fill_(tokens * MEL_PER_TOKEN)
+    return out
+
+
+def decode_whole(model, ref: dict, tokens, seed: int, sample_rate: int,
+                 prompt_tokens: int | None = PROMPT_TOKENS) -> np.ndarray:
     """``tokens`` through `TakeStream` as one piece: the take streaming would make with no piece boundaries (what
-    the bench measures a streamed take's drift against)."""
-    stream = TakeStream(model, ref, seed, PieceSizes(first=1 << 30, rest=1 << 30), sample_rate)
+    the bench measures a streamed take's drift against); with ``prompt_tokens=None``, from the whole reference."""
+    stream = TakeStream(model, ref, seed, PieceSizes(first=1 << 30, rest=1 << 30), sample_rate, prompt_tokens)
     for _ in stream.pieces(tokens, final=True):
         pass
     return stream.audio

@@ -200,7 +200,7 @@ class ChatterboxEngine(Engine):
     def stream_identity(self, sizes: PieceSizes) -> str:
         from cbx_cli.engine.s3gen_stream import stream_key
 
-        return f"{self.identity()}:{stream_key(sizes)}"
+        return f"{self.identity()}:{stream_key(sizes, self.info.device)}"
 
     def voice_sample(self, voice: Voice) -> np.ndarray:
         """The voice's S3Gen reference mel (`Conditionals.gen["prompt_feat"]`, up to 10 s of its recording) through

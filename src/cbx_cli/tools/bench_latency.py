@@ -11,7 +11,9 @@ with the same loaded weights and voice:
   work per second of audio; under 1 keeps up).
 * drift: the streamed take against the same tokens decoded in one piece by the same code
   (`s3gen_stream.decode_whole`: the same noise, no piece boundaries), as a signal-to-noise ratio (dB) and the mean
-  distance of their log-mel spectrograms (chatterbox's own `mel_spectrogram`, natural-log units).
+  distance of their log-mel spectrograms (chatterbox's own `mel_spectrogram`, natural-log units); and what reading
+  only the first seconds of the voice's reference as the flow's prompt changes (both in one piece, log-mel only:
+  the flow's output is a different draw once its prompt differs).
 
 Random weights never draw the stop token, so each take is exactly T tokens long. torch and chatterbox are imported
 inside the functions.
@@ -119,7 +121,7 @@ def _drift(engine, voice, request, sizes: PieceSizes, take) -> dict:
     import torch
     from chatterbox.models.s3tokenizer import SPEECH_VOCAB_SIZE
 
-    from cbx_cli.engine.s3gen_stream import decode_whole
+    from cbx_cli.engine.s3gen_stream import PROMPT_TOKENS, decode_whole
 
     tokens = engine.speech_tokens([request])[0]
     speech = tokens[tokens < SPEECH_VOCAB_SIZE]
@@ -129,8 +131,15 @@ def _drift(engine, voice, request, sizes: PieceSizes, take) -> dict:
     error = float(np.sum((streamed[:n].astype(np.float64) - whole[:n]) ** 2))
     signal = float(np.sum(whole[:n].astype(np.float64) ** 2))
     snr = 10 * math.log10(signal / error) if error > 0 else math.inf
+    # What reading the first seconds of the voice's reference (`PROMPT_TOKENS`) instead of all of it changes.
+    read_all = decode_whole(engine.stock.model, voice.conditionals.gen, speech, request.chunk.seed, SAMPLE_RATE,
+                            prompt_tokens=None)
+    m = min(len(whole), len(read_all))
     return {"snr_db": round(snr, 2) if math.isfinite(snr) else "exact", "log_mel_l1": round(_mel_l1(
-        torch, streamed[:n], whole[:n]), 4), "samples": n, "lengths_equal": len(whole) == len(streamed)}
+        torch, streamed[:n], whole[:n]), 4), "samples": n, "lengths_equal": len(whole) == len(streamed),
+        "prompt_tokens": min(PROMPT_TOKENS, int(voice.conditionals.gen["prompt_token"].shape[-1])),
+        "reference_tokens": int(voice.conditionals.gen["prompt_token"].shape[-1]),
+        "short_prompt_log_mel_l1": round(_mel_l1(torch, whole[:m], read_all[:m]), 4)}
 
 
 def _mel_l1(torch, a, b) -> float:
@@ -169,6 +178,8 @@ def format_latency_report(result: dict) -> str:
         f"time to first audio, streamed / whole: {result['first_audio_ratio']}",
         f"drift of the streamed take from its tokens decoded in one piece: SNR {d['snr_db']} dB, log-mel L1 "
         f"{d['log_mel_l1']}",
+        f"the flow's prompt: the reference's first {d['prompt_tokens']} of {d['reference_tokens']} speech tokens; "
+        f"against all of it (one piece each): log-mel L1 {d['short_prompt_log_mel_l1']}",
     ]
     return "\n".join(lines)
 
