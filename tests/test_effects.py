@@ -90,3 +90,23 @@ def test_scale_spans_follows_the_stretch():
     loud = np.nonzero(np.abs(out) > 0.05)[0]
     assert loud[0] / SR == pytest.approx(start, abs=0.05)
     assert loud[-1] / SR == pytest.approx(end, abs=0.05)
+
+
+@pytest.mark.parametrize("factor", [0.8, 1.5])
+def test_speed_of_a_signal_in_pieces_is_the_speed_of_the_whole(factor):
+    """A stream's take, sped up piece by piece as it arrives (`SpeedStream`), is what `change_speed` makes of the
+    whole take, sample for sample: no join restarts WSOLA (which would dip to silence there), and its length is the
+    whole's. A second take after the first starts afresh."""
+    from cbx_cli.assemble.effects import SpeedStream
+
+    sig = tone(2.0)
+    pieces = np.split(sig, [3600, 27600, 28000, 45000])
+    stream = SpeedStream(SR, factor)
+    for _ in range(2):
+        out = np.concatenate([stream.push(p, last=i == len(pieces) - 1) for i, p in enumerate(pieces)])
+        assert np.array_equal(out, change_speed(sig, SR, factor))
+    def envelope(a):  # RMS over 10 ms, away from the ends
+        return np.sqrt(np.convolve(a.astype(np.float64) ** 2, np.ones(240) / 240, "valid"))[2400:-2400]
+
+    apart = np.concatenate([change_speed(p, SR, factor) for p in pieces])  # each piece on its own
+    assert envelope(apart).min() < 0.05 and envelope(out).min() > 0.15

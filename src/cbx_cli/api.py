@@ -624,7 +624,8 @@ class Narrator:
             requests = [TakeRequest(c, voices[c.voice]) for c in run]
             for piece in stream_takes(requests, engine, sizes, cache, stats):
                 chunk = run[piece.index]
-                audio = finisher.piece(piece.audio, gains[chunk.model, requests[piece.index].voice.id])
+                audio = finisher.piece(piece.audio, gains[chunk.model, requests[piece.index].voice.id],
+                                       last=piece.take is not None)
                 if piece.take is not None:
                     audio = np.concatenate([audio, finisher.pause(chunk.pause_after)])
                     if chunk is job.chunks[-1]:

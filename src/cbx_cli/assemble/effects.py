@@ -27,7 +27,6 @@ def change_speed(audio: np.ndarray, sr: int, factor: float) -> np.ndarray:
     """
     if factor == 1.0:
         return audio
-    from audiotsm import wsola
     from audiotsm.io.array import ArrayReader, ArrayWriter
 
     src = np.asarray(audio, dtype=np.float32)
@@ -38,10 +37,7 @@ def change_speed(audio: np.ndarray, sr: int, factor: float) -> np.ndarray:
     if n == 0 or target == 0:
         return np.zeros((target,) if mono else (target, channels), dtype=np.float32)
 
-    frame_length = max(64, 2 * int(round(sr * FRAME_MS / 1000 / 2)))
-    synthesis_hop = frame_length // 2
-    analysis_hop = max(1, int(round(synthesis_hop * factor)))
-    tsm = wsola(channels, frame_length=frame_length, analysis_hop=analysis_hop, synthesis_hop=synthesis_hop)
+    tsm = _wsola(sr, factor, channels)
     reader = ArrayReader(np.ascontiguousarray(frames.T, dtype=np.float64))
     writer = ArrayWriter(channels)
     tsm.run(reader, writer)
@@ -53,6 +49,56 @@ def change_speed(audio: np.ndarray, sr: int, factor: float) -> np.ndarray:
     else:
         out = np.concatenate([out, np.zeros((target - len(out), channels), dtype=np.float32)])
     return np.ascontiguousarray(out[:, 0] if mono else out)
+
+
+def _wsola(sr: int, factor: float, channels: int):
+    """audiotsm's WSOLA for speed ``factor`` at ``sr``: frames of `FRAME_MS`, half a frame apart in the output."""
+    from audiotsm import wsola
+
+    frame_length = max(64, 2 * int(round(sr * FRAME_MS / 1000 / 2)))
+    synthesis_hop = frame_length // 2
+    analysis_hop = max(1, int(round(synthesis_hop * factor)))
+    return wsola(channels, frame_length=frame_length, analysis_hop=analysis_hop, synthesis_hop=synthesis_hop)
+
+
+class SpeedStream:
+    """`change_speed` for a signal that arrives in pieces (mono): `push` each piece as it comes, with ``last`` on
+    the signal's last; one WSOLA runs across the pieces, so a piece's edges are not restarted, and the pieces'
+    output adds up to exactly ``stretched_length`` of their total, as `change_speed` gives for the whole. The
+    output lags the input by up to a frame, which the last piece hands out. A new signal may follow the last."""
+
+    def __init__(self, sr: int, factor: float):
+        self.sr = sr
+        self.factor = factor
+        self._tsm = None
+        self._taken = 0
+        self._given = 0
+
+    def push(self, audio: np.ndarray, last: bool = False) -> np.ndarray:
+        audio = np.asarray(audio, dtype=np.float32)
+        if self.factor == 1.0:
+            return audio
+        from audiotsm.io.array import ArrayReader, ArrayWriter
+
+        if self._tsm is None:
+            self._tsm = _wsola(self.sr, self.factor, 1)
+        writer = ArrayWriter(1)
+        if audio.size:
+            self._tsm.run(ArrayReader(np.ascontiguousarray(audio[None], dtype=np.float64)), writer, flush=False)
+        self._taken += audio.size
+        if last:
+            finished = False
+            while not finished:
+                _, finished = self._tsm.flush_to(writer)
+        out = writer.data[0].astype(np.float32)
+        target = stretched_length(self._taken, self.factor)
+        out = out[: max(0, target - self._given)]  # never past the whole's length
+        if last:
+            out = np.concatenate([out, np.zeros(target - self._given - len(out), dtype=np.float32)])
+            self._tsm, self._taken, self._given = None, 0, 0
+        else:
+            self._given += len(out)
+        return out
 
 
 def apply_volume(audio: np.ndarray, db: float) -> np.ndarray:

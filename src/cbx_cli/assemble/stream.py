@@ -3,10 +3,10 @@ that no piece waits for the next.
 
 Loudness cannot be measured before the audio is heard, so a stream gets one fixed gain per voice (from what the
 voice's reference sounds like through the model, `Engine.voice_sample`, measured against the preset's target) and
-the peak limiter on every piece: the level does not pump from piece to piece. Speed changes each piece on its own
-(WSOLA at a piece's edges starts afresh); the output rate goes through one soxr stream, so pieces join without a
-seam. Pauses between takes are silence after a take's last piece; takes are not trimmed or crossfaded (a take's
-end is not known while its start plays).
+the peak limiter on every piece: the level does not pump from piece to piece. Speed runs one WSOLA across a take's
+pieces (`SpeedStream`), so no piece's edge is restarted and a take comes out as long as a whole one would; the
+output rate goes through one soxr stream, so pieces join without a seam. Pauses between takes are silence after a
+take's last piece; takes are not trimmed or crossfaded (a take's end is not known while its start plays).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from cbx_cli.assemble.effects import apply_volume, change_speed
+from cbx_cli.assemble.effects import SpeedStream, apply_volume
 from cbx_cli.assemble.loudness import db_to_gain, integrated_loudness, limit_peaks
 from cbx_cli.config.params import AssemblySettings
 
@@ -35,7 +35,8 @@ def fixed_gain_db(sample: np.ndarray | None, sr: int, target_lufs: float) -> flo
 
 
 class StreamFinisher:
-    """One stream's pieces finished as they come: `piece` takes a take's samples (at ``sr``) and a gain, `pause`
+    """One stream's pieces finished as they come: `piece` takes a take's samples (at ``sr``), a gain, and whether
+    they end the take, `pause`
     adds silence, `end` gives what the resampler still holds. Every call returns float32 mono at the output rate."""
 
     def __init__(self, sr: int, settings: AssemblySettings, *, speed: float = 1.0, volume: float = 0.0,
@@ -44,6 +45,7 @@ class StreamFinisher:
         self.out_rate = sample_rate or sr
         self.settings = settings
         self.speed = speed
+        self._speed = SpeedStream(sr, speed)
         self.volume = volume
         self._resampler = None
         if self.out_rate != sr:
@@ -51,10 +53,8 @@ class StreamFinisher:
 
             self._resampler = soxr.ResampleStream(sr, self.out_rate, 1, dtype="float32", quality="HQ")
 
-    def piece(self, audio: np.ndarray, gain_db: float) -> np.ndarray:
-        audio = np.asarray(audio, dtype=np.float32)
-        if self.speed != 1.0 and audio.size:
-            audio = change_speed(audio, self.sr, self.speed)
+    def piece(self, audio: np.ndarray, gain_db: float, last: bool = False) -> np.ndarray:
+        audio = self._speed.push(audio, last)
         audio = limit_peaks(audio.astype(np.float64) * db_to_gain(gain_db), self.sr, self.settings.peak)
         return self._out(apply_volume(audio, self.volume))
 
