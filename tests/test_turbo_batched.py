@@ -88,3 +88,49 @@ def test_voice_conditioning_is_prefilled_once_per_voice(turbo, tmp_path):
     for request, tokens in zip(batch, together, strict=True):
         assert [t.tolist() for t in turbo.speech_tokens([request])] == [tokens]
         assert len(tokens) == request.chunk.max_tokens
+
+
+def test_rows_hand_out_their_tokens_while_they_decode(turbo):
+    """With ``want``, each row is handed out as it draws: its tokens so far, more than once before it ends, each a
+    prefix of its final tokens, which are `decode`'s."""
+    chunks = [chunk(0, TEXTS[1], 40), chunk(1, TEXTS[0], 23, GREEDY)]
+    conds = [turbo.voice(None).conditionals.t3] * len(chunks)
+    handed: dict[int, list[tuple[list[int], bool]]] = {0: [], 1: []}
+
+    def want(i):  # 7 tokens more than were last handed out
+        return 7 + (len(handed[i][-1][0]) if handed[i] else 0)
+
+    for rows in turbo.t3.stream(chunks, conds, 2, want=want):
+        for i, tokens, done in rows:
+            handed[i].append((tokens.tolist(), done))
+    final = [t.tolist() for t in turbo.t3.decode(chunks, conds)]
+    for i, got in handed.items():
+        assert [done for _, done in got].count(True) == 1 and got[-1] == (final[i], True)
+        partial = [tokens for tokens, _ in got[:-1]]
+        assert len(partial) >= 2 and len(final[i]) == chunks[i].max_tokens
+        assert all(len(t) >= 7 and t == final[i][: len(t)] for t in partial)
+        assert all(len(a) < len(b) for a, b in zip(partial, partial[1:], strict=False))
+
+
+def test_streamed_take_starts_before_t3_ends_and_is_deterministic(turbo, monkeypatch):
+    """Streamed through the batched engine, a turbo take's first piece comes while its row still has T3 steps to
+    draw; its pieces, joined, are the same samples every time."""
+    from cbx_cli.engine.base import PieceSizes
+
+    forward, steps = turbo.t3._forward, []
+    monkeypatch.setattr(turbo.t3, "_forward", lambda *a: steps.append(1) or forward(*a))
+    request = requests(turbo, [chunk(0, TEXTS[1], 24)])
+
+    def streamed():
+        pieces, at = [], []  # at: T3 forward passes run when each piece came
+        for _, piece in turbo.stream_pieces(request, PieceSizes(10, 25)):
+            pieces.append(piece)
+            at.append(len(steps))
+        return pieces, at, len(steps)
+
+    pieces, at, total = streamed()
+    assert len(pieces) == 2 and pieces[-1].take is not None and pieces[-1].take.tokens == 24
+    assert at[0] < total  # T3 drew more tokens after the first piece was out
+    steps.clear()
+    again, _, _ = streamed()
+    assert np.array_equal(np.concatenate([p.audio for p in pieces]), np.concatenate([p.audio for p in again]))

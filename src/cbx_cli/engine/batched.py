@@ -4,7 +4,8 @@
 it (`stream`): every request of a call, of any voice, goes into one T3 scheduler, longest first
 (`t3_batch.T3BatchDecoder.stream`: continuous batching, rows halved when memory runs out); rows that finish wait
 per voice and go through `s3gen_batch.watermarked_takes` together, by length. Turbo's T3 is batched too
-(`t3_batch.TurboBatchDecoder`, its batches run to their end) and its mean-flow S3Gen goes the same way;
+(`t3_batch.TurboBatchDecoder`: its batches are not refilled, but its rows are handed out at check points as the
+original's are, finished or, when streaming, as they draw) and its mean-flow S3Gen goes the same way;
 multilingual goes through the wrapped engine one chunk at a time.
 
 Batch invariance: the same chunk gives the same tokens alone or in any batch, and the same audio up to float
@@ -144,7 +145,7 @@ class BatchedEngine(Engine):
         """(index, take) for every request, each as soon as it is ready; any voices, in one scheduler.
 
         T3 decodes up to `max_batch` chunks at once, longest first, a finished row's place going to the next chunk
-        (continuous batching; turbo's batches run to their end). Finished rows wait for S3Gen per voice, and go
+        (continuous batching; turbo's batches are not refilled). Finished rows wait for S3Gen per voice, and go
         through it together, by length, once there are enough of them (`s3gen_flush`) or T3 is done. Out of
         memory halves the batch and goes on with the takes not yet made. If the batched path fails for any other
         reason, the takes it made are kept and the rest come from the stock engine, for this call and every later

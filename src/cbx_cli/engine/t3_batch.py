@@ -695,8 +695,10 @@ class TurboBatchDecoder:
     `max_gen_len + 1`). GPT-2's own blocks run over a preallocated `KVCache`: each voice's conditioning keys and
     values are computed once (`prefix`), only the text is prefilled, padding is masked out, and explicit positions
     give each row stock's learned positions.
-    Rows that have finished ride along until the batch ends (their draws are discarded); the host looks at the
-    "all stopped" flag every `check_every` steps.
+    A batch decodes until all its rows have finished (no refill: rows that have finished ride along, their draws
+    discarded). At check points (every `check_every` steps, or sooner when a row reaches its budget or the tokens a
+    streaming caller wants) the host reads the rows' "stopped" flags and hands out the rows due (`stream`): a
+    finished row once, and a row still decoding its tokens so far, so a streamed take starts while T3 draws.
     """
 
     check_every = 16
@@ -719,54 +721,92 @@ class TurboBatchDecoder:
 
     def stream(self, chunks: Sequence[SpokenChunk], conds: Sequence, rows: int,
                want: Callable[[int], int] | None = None) -> Iterator[list[tuple[int, Any, bool]]]:
-        """(index, speech tokens, True) of each batch's chunks, `rows` chunks per batch, each decoded to its end.
-        ``want`` is accepted for `T3BatchDecoder.stream`'s sake: a batch here hands out no tokens before its end."""
+        """(index, speech tokens, True) of the chunks whose rows finished, at each check point; `rows` chunks per
+        batch, in the order given, each batch decoding until all its rows have finished (no refill).
+
+        With ``want``, as in `T3BatchDecoder.stream`: a row still decoding is handed out too, as (index, its tokens
+        so far, False), at a check point that comes as soon as it has drawn ``want(index)`` tokens; ``want`` is
+        asked again for that row after each time it is handed out. Where check points fall changes no token."""
         for first in range(0, len(chunks), rows):
             part = slice(first, first + rows)
-            yield [(first + k, tokens, True) for k, tokens in enumerate(self.decode(chunks[part], conds[part]))]
+            wanted = None if want is None else (lambda k, first=first: want(first + k))
+            for handed in self._decoding(chunks[part], conds[part], wanted):
+                yield [(first + k, tokens, done) for k, tokens, done in handed]
 
     def decode(self, chunks: Sequence[SpokenChunk], conds: Sequence) -> list:
-        """Speech tokens per chunk, as stock `T3.inference_turbo` returns them (stop token dropped)."""
+        """Speech tokens per chunk, as stock `T3.inference_turbo` returns them (stop token dropped), all the chunks
+        in one batch."""
+        out: list = [None] * len(chunks)
+        for handed in self._decoding(chunks, conds):
+            for k, tokens, _done in handed:
+                out[k] = tokens
+        return out
+
+    def _decoding(self, chunks: Sequence[SpokenChunk], conds: Sequence,
+                  want: Callable[[int], int] | None = None) -> Iterator[list[tuple[int, Any, bool]]]:
+        """One batch of `chunks`: at each check point, (row, tokens, done) of the rows due (`stream`). A finished
+        row's tokens are stock's (stop token dropped, at most its budget); a row's tokens so far are always a
+        prefix of them.
+
+        Check points: every `check_every` steps, when a row reaches its budget or the tokens ``want`` asks of it,
+        and at the last step. Only there does the host read the rows' "stopped" flags and tokens; the draws come
+        from each row's per-step uniforms, so where check points fall changes no token."""
         import torch
 
+        if not chunks:
+            return
         t3, hp = self.t3, self.t3.hp
-        dev = t3.device
+        stop, dev, n = hp.stop_speech_token, t3.device, len(chunks)
+        budgets = [max(c.max_tokens, 0) for c in chunks]
         with torch.inference_mode():
             cache, key_valid, lengths, logits = self._prefill(chunks, conds)
-            S = key_valid.shape[1] - max(1, max(c.max_tokens for c in chunks))  # the slot of the first fed token
+            S = key_valid.shape[1] - max(1, max(budgets))  # the slot of the first fed token
             settings = self._settings(chunks, dev)
             V = logits.shape[-1]
-            seen = torch.zeros(len(chunks), V, dtype=torch.bool, device=dev)
+            seen = torch.zeros(n, V, dtype=torch.bool, device=dev)
             seen[:, hp.start_speech_token] = True
-            budget = torch.tensor([c.max_tokens for c in chunks], device=dev)
+            budget = torch.tensor(budgets, device=dev)
             done = budget <= 0
-            out = torch.full((len(chunks), max(1, int(budget.max()))), hp.stop_speech_token, dtype=torch.long,
-                             device=dev)
+            out = torch.full((n, max(1, max(budgets))), stop, dtype=torch.long, device=dev)
             codes, keys = vocab_codes(V, dev), settings.pop("keys")
-            k = 0
-            while True:
-                probs = process_turbo_logits(logits, seen, **settings)
-                tok = race(probs, step_uniforms(keys, k, V, codes))
-                out[:, k] = torch.where(done, hp.stop_speech_token, tok)
-                if k == 0:
-                    seen.zero_()  # from the second step on, stock's input_ids are the drawn tokens only
-                seen.scatter_(1, tok[:, None], True)
-                done |= (tok == hp.stop_speech_token) | (k + 1 >= budget)
-                k += 1
-                if k >= out.shape[1] or (k % self.check_every == 0 and bool(done.all())):
-                    break
-                slot = S + k - 1
-                key_valid[:, slot] = True
-                cache.length = slot + 1
-                logits = self._forward(t3.speech_emb(tok)[:, None], (lengths + k - 1)[:, None], cache,
-                                       torch.arange(slot, slot + 1, device=dev), key_valid[:, None, None, : slot + 1])
-            out = out.cpu()
-        results = []
-        for i, chunk in enumerate(chunks):
-            row = out[i, : max(chunk.max_tokens, 0)]
-            stops = (row == hp.stop_speech_token).nonzero()
-            results.append(row[: int(stops[0, 0])].clone() if stops.numel() else row.clone())
-        return results
+        wants = [want(i) if want else 0 for i in range(n)]  # tokens drawn at which a row is next handed out; 0: never
+        left = set(range(n))  # rows not yet handed out finished
+        k, tok = 0, None  # k: tokens drawn by every row; tok: the latest draw, fed at the next step
+        while left:
+            ahead = [self.check_every - k % self.check_every, out.shape[1] - k]
+            ahead += [budgets[i] - k for i in left] + [wants[i] - k for i in left if wants[i] > 0]
+            with torch.inference_mode():
+                for _ in range(min(a for a in ahead if a > 0)):
+                    if k > 0:
+                        slot = S + k - 1
+                        key_valid[:, slot] = True
+                        cache.length = slot + 1
+                        logits = self._forward(t3.speech_emb(tok)[:, None], (lengths + k - 1)[:, None], cache,
+                                               torch.arange(slot, slot + 1, device=dev),
+                                               key_valid[:, None, None, : slot + 1])
+                    probs = process_turbo_logits(logits, seen, **settings)
+                    tok = race(probs, step_uniforms(keys, k, V, codes))
+                    out[:, k] = torch.where(done, stop, tok)
+                    if k == 0:
+                        seen.zero_()  # from the second step on, stock's input_ids are the drawn tokens only
+                    seen.scatter_(1, tok[:, None], True)
+                    done |= (tok == stop) | (k + 1 >= budget)
+                    k += 1
+                stopped = done.cpu().tolist()
+                finished = sorted(i for i in left if stopped[i])
+                partial = sorted(i for i in left if not stopped[i] and 0 < wants[i] <= k)
+                drawn = out[finished + partial, :k].cpu() if finished or partial else None
+            handed = []
+            for j, i in enumerate(finished):
+                row = drawn[j, : budgets[i]]
+                stops = (row == stop).nonzero()
+                handed.append((i, (row[: int(stops[0, 0])] if stops.numel() else row).clone(), True))
+            handed += [(i, drawn[len(finished) + j].clone(), False) for j, i in enumerate(partial)]
+            left.difference_update(finished)
+            if handed:
+                yield handed
+            for i in partial:
+                wants[i] = want(i)
 
     def _prefill(self, chunks: Sequence[SpokenChunk], conds: Sequence):
         """The prompts through GPT-2: (cache, key_valid, prompt lengths, logits of each prompt's last position).
