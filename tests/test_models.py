@@ -73,14 +73,14 @@ def test_a_stopped_pull_keeps_the_files_it_finished(isolated_env, monkeypatch):
     from cbx_cli.engine import hub as cache
     from cbx_cli.tools.models import pull
 
-    blobs = cache.repo_folder(CHATTERBOX, isolated_env.hf_hub_cache) / "blobs"
+    snapshots = cache.repo_folder(CHATTERBOX, isolated_env.hf_hub_cache) / "snapshots"
     with serving({CHATTERBOX: Repo(original_files())}, monkeypatch) as hub:
         hub.stall_after["t3_cfg.safetensors"] = 1000
         child = subprocess.Popen([sys.executable, "-c", "from cbx_cli.tools.models import pull; pull(['original'])"],
                                  env=os.environ | {"HF_HUB_DISABLE_PROGRESS_BARS": "1"}, stdout=subprocess.DEVNULL,
                                  stderr=subprocess.PIPE)
         deadline = time.monotonic() + 120
-        while len([p for p in blobs.glob("*") if "incomplete" not in p.name]) < 4 and time.monotonic() < deadline:
+        while len(list(snapshots.glob("*/*"))) < 4 and time.monotonic() < deadline:  # a file is done once linked
             assert child.poll() is None, child.stderr.read().decode()
             time.sleep(0.05)
         child.kill()
