@@ -36,8 +36,8 @@ def fixed_gain_db(sample: np.ndarray | None, sr: int, target_lufs: float) -> flo
 
 class StreamFinisher:
     """One stream's pieces finished as they come: `piece` takes a take's samples (at ``sr``), a gain, and whether
-    they end the take, `pause`
-    adds silence, `end` gives what the resampler still holds. Every call returns float32 mono at the output rate."""
+    they end the take; `pause` adds silence; `end` gives what the resampler still holds. Every call returns float32
+    mono at the output rate."""
 
     def __init__(self, sr: int, settings: AssemblySettings, *, speed: float = 1.0, volume: float = 0.0,
                  sample_rate: int | None = None):
